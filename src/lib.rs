@@ -1,0 +1,35 @@
+//! keyhier: a benchmark and fuzzing harness for envelope-encryption key hierarchies.
+//!
+//! # Architecture
+//!
+//! Data flows one way, and the modules say so:
+//!
+//! ```text
+//! scheme, wire        how one key is wrapped under another; how one wrap is stored
+//!   -> model          the key graph: keys, slots, thresholds, arenas of stored wraps
+//!   -> design         designs as data (m365, flat, dke, threshold, sharepoint, tree:...)
+//!   -> generate       a design + a shape + a seed -> a hierarchy (parallel, deterministic)
+//!   -> recover        open keys from available roots; analysis of exposure and availability
+//!   -> workload       provision, unwrap-all, rotate-root, revoke, shred (typed rows)
+//!   -> report         rows to csv / json / markdown / svg
+//!   -> cli            the `keyhier` binary
+//! ```
+//!
+//! - [`scheme`] knows nothing of tenants or designs; [`wire`] only encodes and
+//!   decodes one stored wrap.
+//! - Key material lives in [`secret`] newtypes that zeroize on drop and never
+//!   print their bytes.
+//! - Every decoder of untrusted bytes returns [`Error`]; none panics.
+//! - [`fuzzing`] holds the body of every fuzz target, so `cargo fuzz` and the
+//!   stable `cargo test` corpus replay run the same code.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod scheme;
+pub mod secret;
+pub mod wire;
+
+pub use error::{Error, Result};
+pub use scheme::{Kek, SchemeId, WrapContext};
+pub use secret::{Key256, SecretBytes};
