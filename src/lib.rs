@@ -28,6 +28,7 @@
 pub mod error;
 pub mod scheme;
 pub mod secret;
+pub mod vectors;
 pub mod wire;
 
 pub use error::{Error, Result};
