@@ -27,10 +27,22 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod analysis;
+pub mod design;
 pub mod error;
 pub mod fastkw;
+pub mod generate;
+pub mod hfile;
+pub mod keyring;
+pub mod model;
+pub mod prf;
+pub mod recover;
+pub mod report;
 pub mod scheme;
 pub mod secret;
+pub mod shamir;
+pub mod shape;
+pub mod sysinfo;
 pub mod vectors;
 pub mod wire;
 

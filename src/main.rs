@@ -4,11 +4,30 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use keyhier::design::{DESIGN_NAMES, Design};
+use keyhier::generate::{GenSpec, generate};
+use keyhier::shape::{Dist, Shape};
+use keyhier::{SchemeId, analysis, hfile, sysinfo};
 
 /// keyhier: measure, compare and fuzz envelope-encryption key hierarchies.
+///
+/// A hierarchy is a graph of keys: roots held in a keyring (customer keys
+/// ck1/ck2, provider availability keys ak), intermediate keys (DEP, TIK, site)
+/// and leaves (mailbox, blob keys), each non-root key stored wrapped in one or
+/// more slots. keyhier generates large multi-tenant hierarchies for several
+/// designs and measures what each costs to operate and what a leaked or lost
+/// key exposes.
+///
+/// Designs: m365 (Exchange Online Customer Key), flat (multi-keyring), dke
+/// (double key), threshold (2-of-3 shares), sharepoint (SharePoint Online
+/// Customer Key with a global availability key), tree:F1,F2,... (deeper trees).
+///
+/// Start with `keyhier blast --preset tiny` to see exposure and availability
+/// across designs, then `keyhier gen --design m365 --preset small`.
 #[derive(Parser, Debug)]
-#[command(name = "keyhier", version, about, long_about = None)]
+#[command(name = "keyhier", version, about, long_about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -26,6 +45,241 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Generate a hierarchy: counts, bytes per leaf, time; optionally write it to a file.
+    ///
+    /// The same seed gives a byte-identical file whatever --threads is. The file
+    /// holds stored wraps only; root keys go to --keyring FILE (mode 0600) when asked.
+    Gen(GenArgs),
+    /// Exposure and availability: what a leaked or lost root (or pair of roots) reaches.
+    ///
+    /// For each root role and each pair, at extent one (the key above the most
+    /// leaves), tenant (every key of the role in the largest tenant) and all (the
+    /// role everywhere), the leaves an attacker holding those keys and every stored
+    /// wrap recovers, and the leaves the owner still recovers after losing them.
+    Blast(BlastArgs),
+}
+
+/// Shape of the hierarchy: a preset, optionally overridden flag by flag.
+#[derive(Args, Debug, Clone)]
+struct ShapeArgs {
+    /// Preset: tiny (~100 leaves), small (~100k), medium (~1M), large (~10M), huge (~100M).
+    #[arg(long, default_value = "small")]
+    preset: String,
+    /// Number of tenants (overrides the preset).
+    #[arg(long)]
+    tenants: Option<u32>,
+    /// Groups (DEPs, sites) per tenant: N, uniform:MIN-MAX or zipf:S:MAX (by tenant rank).
+    #[arg(long, value_name = "DIST")]
+    groups_per_tenant: Option<String>,
+    /// Leaves (mailboxes, blobs) per group: N, uniform:MIN-MAX or zipf:S:MAX.
+    #[arg(long, value_name = "DIST")]
+    leaves_per_group: Option<String>,
+    /// Seed of every key, nonce and uniform draw.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Wrap scheme: kw (RFC 3394), kwp (RFC 5649), gcm, gcm-siv.
+    #[arg(long, default_value = "kw")]
+    scheme: String,
+}
+
+impl ShapeArgs {
+    fn shape(&self) -> anyhow::Result<Shape> {
+        let mut shape = Shape::preset(&self.preset)?;
+        if let Some(t) = self.tenants {
+            shape.tenants = t;
+        }
+        if let Some(g) = &self.groups_per_tenant {
+            shape.groups = Dist::parse(g)?;
+        }
+        if let Some(l) = &self.leaves_per_group {
+            shape.leaves = Dist::parse(l)?;
+        }
+        shape.validate()?;
+        Ok(shape)
+    }
+
+    fn scheme(&self) -> anyhow::Result<SchemeId> {
+        Ok(SchemeId::from_name(&self.scheme)?)
+    }
+}
+
+#[derive(Args, Debug)]
+struct GenArgs {
+    /// Design: m365, flat, dke, threshold, sharepoint, tree:F1,F2,...
+    #[arg(long, default_value = "m365")]
+    design: String,
+    #[command(flatten)]
+    shape: ShapeArgs,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Write the hierarchy (stored wraps, no plaintext keys) to FILE.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Write the root keys (secret) to FILE, mode 0600.
+    #[arg(long)]
+    keyring: Option<PathBuf>,
+    /// Print the counts as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct BlastArgs {
+    /// Designs (space-separated, e.g. `--design m365 threshold tree:4,4`), or `all`.
+    #[arg(long, num_args = 1.., default_value = "all")]
+    design: Vec<String>,
+    #[command(flatten)]
+    shape: ShapeArgs,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print the rows as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn designs_arg(names: &[String]) -> anyhow::Result<Vec<Design>> {
+    if names.iter().any(|n| n == "all") {
+        return DESIGN_NAMES.iter().map(|n| Design::by_name(n).map_err(Into::into)).collect();
+    }
+    names.iter().map(|n| Design::by_name(n).map_err(Into::into)).collect()
+}
+
+fn pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = threads {
+        anyhow::ensure!(t >= 1 && t <= 1024, "--threads must be 1 to 1024");
+        b = b.num_threads(t);
+    }
+    Ok(b.build()?)
+}
+
+fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new(len);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({percent}%) eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_owned());
+    pb
+}
+
+#[derive(serde::Serialize)]
+struct GenReport {
+    design: String,
+    scheme: SchemeId,
+    seed: u64,
+    shape: String,
+    threads: usize,
+    tenants: u32,
+    groups: u32,
+    leaves: u64,
+    keys: u64,
+    keys_per_role: std::collections::BTreeMap<String, u64>,
+    wraps: u64,
+    structure_bytes: u64,
+    bytes_per_leaf: f64,
+    peak_rss_bytes: Option<u64>,
+    peak_rss_per_leaf: Option<f64>,
+    seconds: f64,
+    file: Option<String>,
+    file_bytes: Option<u64>,
+}
+
+fn cmd_gen(a: GenArgs) -> anyhow::Result<ExitCode> {
+    let design = Design::by_name(&a.design)?;
+    let shape = a.shape.shape()?;
+    let spec = GenSpec { design, shape, scheme: a.shape.scheme()?, seed: a.shape.seed };
+    let pool = pool(a.threads)?;
+    let threads = pool.current_num_threads();
+    let start = std::time::Instant::now();
+    let skeleton_nodes = estimate_nodes(&spec)?;
+    let pb = progress_bar(skeleton_nodes, "generating");
+    let (h, ring) = pool.install(|| generate(&spec, &|n| pb.inc(n)))?;
+    pb.finish_and_clear();
+    let mut file_bytes = None;
+    if let Some(out) = &a.out {
+        let bytes = hfile::encode(&h)?;
+        file_bytes = Some(bytes.len() as u64);
+        hfile::write_atomic(out, &bytes, false).with_context(|| format!("writing {}", out.display()))?;
+    }
+    if let Some(k) = &a.keyring {
+        ring.write_file(k).with_context(|| format!("writing keyring {}", k.display()))?;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let counts = h.count_by_role();
+    let peak = sysinfo::peak_rss_bytes();
+    let r = GenReport {
+        design: h.design.name.clone(),
+        scheme: h.scheme,
+        seed: spec.seed,
+        shape: spec.shape.to_string(),
+        threads,
+        tenants: h.tenants(),
+        groups: h.groups(),
+        leaves: h.leaves(),
+        keys: u64::from(h.nodes()),
+        keys_per_role: h.design.roles.iter().zip(&counts).map(|(r, c)| (r.name.clone(), *c)).collect(),
+        wraps: u64::from(h.slots()),
+        structure_bytes: h.heap_bytes(),
+        bytes_per_leaf: h.bytes_per_leaf(),
+        peak_rss_bytes: peak,
+        peak_rss_per_leaf: peak.map(|p| p as f64 / h.leaves().max(1) as f64),
+        seconds,
+        file: a.out.as_ref().map(|p| p.display().to_string()),
+        file_bytes,
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!("design {}  scheme {}  seed {}  threads {}", r.design, r.scheme, r.seed, r.threads);
+        println!("shape  {}", r.shape);
+        println!("tenants {}  groups {}  leaves {}  keys {}  stored wraps {}", r.tenants, r.groups, r.leaves, r.keys, r.wraps);
+        let roles: Vec<String> = r.keys_per_role.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        println!("keys per role: {}", roles.join(", "));
+        println!("structure {} bytes = {:.1} bytes per leaf", r.structure_bytes, r.bytes_per_leaf);
+        if let (Some(p), Some(pl)) = (r.peak_rss_bytes, r.peak_rss_per_leaf) {
+            println!("peak memory {} bytes = {:.1} bytes per leaf (whole process)", p, pl);
+        }
+        if let (Some(f), Some(b)) = (&r.file, r.file_bytes) {
+            println!("wrote {f} ({b} bytes)");
+        }
+        println!("time {:.3} s", r.seconds);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn estimate_nodes(spec: &GenSpec) -> anyhow::Result<u64> {
+    let layout = keyhier::model::Layout::of(&spec.design);
+    let mut n = 0u64;
+    for t in 0..spec.shape.tenants {
+        for j in 0..spec.shape.groups_of(t, spec.seed) {
+            n += layout.group_head() + u64::from(spec.shape.leaves_of(t, j, spec.seed));
+        }
+    }
+    Ok(n)
+}
+
+fn cmd_blast(a: BlastArgs) -> anyhow::Result<ExitCode> {
+    let designs = designs_arg(&a.design)?;
+    let shape = a.shape.shape()?;
+    let scheme = a.shape.scheme()?;
+    let pool = pool(a.threads)?;
+    let mut all = analysis::Blast::default();
+    for design in designs {
+        let h = pool.install(|| keyhier::generate::skeleton(&design, &shape, scheme, a.shape.seed))?;
+        let b = pool.install(|| analysis::blast(&h));
+        all.exposure.extend(b.exposure);
+        all.availability.extend(b.availability);
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    } else {
+        print!("{}", keyhier::report::blast_markdown(&all));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {
@@ -46,5 +300,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{report}");
             Ok(if report.failed() == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
+        Command::Gen(a) => cmd_gen(a),
+        Command::Blast(a) => cmd_blast(a),
     }
 }

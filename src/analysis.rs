@@ -1,0 +1,205 @@
+//! Exposure and availability: what an attacker holding some keys (and a copy
+//! of every stored wrap) can recover, and what the owner can still recover
+//! after losing some keys. Pure graph reasoning through [`crate::recover::reach`];
+//! no cryptography, no knowledge of which design it runs on.
+
+use crate::design::RoleId;
+use crate::model::Hierarchy;
+use crate::recover::reach;
+use crate::scheme::GLOBAL_TENANT;
+
+/// How much of a role an event touches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Extent {
+    /// The one key of the role above the most leaves.
+    One,
+    /// Every key of the role in the largest tenant.
+    Tenant,
+    /// The role everywhere.
+    All,
+}
+
+impl Extent {
+    /// All extents, narrowest first.
+    pub const ALL: [Extent; 3] = [Extent::One, Extent::Tenant, Extent::All];
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Extent::One => "one",
+            Extent::Tenant => "tenant",
+            Extent::All => "all",
+        }
+    }
+
+    /// Parses a name.
+    pub fn from_name(s: &str) -> Option<Extent> {
+        Extent::ALL.into_iter().find(|e| e.name() == s)
+    }
+}
+
+/// Leaves below each node (counting each distinct parent of a node once).
+pub fn leaves_below(h: &Hierarchy) -> Vec<u64> {
+    let mut below = vec![0u64; h.nodes() as usize];
+    let mut parents: Vec<u32> = Vec::new();
+    for n in (0..h.nodes()).rev() {
+        if h.is_leaf(n) {
+            below[n as usize] = 1;
+        }
+        parents.clear();
+        for s in h.slots_of(n) {
+            parents.extend_from_slice(h.slot_keks(s));
+        }
+        parents.sort_unstable();
+        parents.dedup();
+        for &p in &parents {
+            below[p as usize] += below[n as usize];
+        }
+    }
+    below
+}
+
+/// The tenant with the most leaves (lowest index on ties).
+pub fn largest_tenant(h: &Hierarchy) -> u32 {
+    let leaves = |t: u32| -> u64 {
+        (h.tenant_group_start[t as usize]..h.tenant_group_start[t as usize + 1]).map(|g| u64::from(h.group_leaves[g as usize])).sum()
+    };
+    (0..h.tenants()).max_by_key(|&t| (leaves(t), std::cmp::Reverse(t))).unwrap_or(0)
+}
+
+/// The keys of `role` an event of `extent` touches.
+pub fn select_keys(h: &Hierarchy, below: &[u64], role: RoleId, extent: Extent) -> Vec<u32> {
+    let of_role = (0..h.nodes()).filter(|&n| h.role[n as usize] == role);
+    match extent {
+        Extent::All => of_role.collect(),
+        Extent::Tenant => {
+            let t = largest_tenant(h);
+            of_role.filter(|&n| matches!(h.tenant_of(n), x if x == t || x == GLOBAL_TENANT)).collect()
+        }
+        Extent::One => of_role.max_by_key(|&n| (below[n as usize], std::cmp::Reverse(n))).into_iter().collect(),
+    }
+}
+
+/// One line of the exposure table.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ExposureRow {
+    /// Design name.
+    pub design: String,
+    /// Roles the attacker holds (`+`-joined).
+    pub roles: String,
+    /// Extent.
+    pub extent: Extent,
+    /// Keys held.
+    pub keys_held: u64,
+    /// Leaves the attacker can recover.
+    pub leaves_exposed: u64,
+    /// Of all leaves.
+    pub share_of_all: f64,
+    /// Tenants with a held key (all, for a global key).
+    pub affected_tenants: u32,
+    /// Of the affected tenants' leaves.
+    pub share_of_affected: f64,
+    /// Keys of share-based roles with some but fewer than threshold shares exposed.
+    pub partial_share_keys: u64,
+}
+
+/// One line of the availability table.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct AvailabilityRow {
+    /// Design name.
+    pub design: String,
+    /// Roles lost (`+`-joined).
+    pub roles: String,
+    /// Extent.
+    pub extent: Extent,
+    /// Keys lost.
+    pub keys_lost: u64,
+    /// Leaves still recoverable.
+    pub leaves_recoverable: u64,
+    /// Of all leaves.
+    pub share_recoverable: f64,
+    /// Leaves lost.
+    pub leaves_lost: u64,
+}
+
+/// Exposure and availability of a hierarchy.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Blast {
+    /// Exposure rows: every root role alone and every pair, at every extent.
+    pub exposure: Vec<ExposureRow>,
+    /// Availability rows, likewise.
+    pub availability: Vec<AvailabilityRow>,
+}
+
+/// Role sets to analyse: each root role, then each pair.
+pub fn role_sets(h: &Hierarchy) -> Vec<Vec<RoleId>> {
+    let roots = h.design.root_roles();
+    let mut sets: Vec<Vec<RoleId>> = roots.iter().map(|&r| vec![r]).collect();
+    for (i, &a) in roots.iter().enumerate() {
+        for &b in &roots[i + 1..] {
+            sets.push(vec![a, b]);
+        }
+    }
+    sets
+}
+
+/// Runs every analysis.
+pub fn blast(h: &Hierarchy) -> Blast {
+    let below = leaves_below(h);
+    let total = h.leaves();
+    let mut out = Blast::default();
+    for set in role_sets(h) {
+        let name: Vec<&str> = set.iter().map(|&r| h.design.roles[usize::from(r)].name.as_str()).collect();
+        let name = name.join("+");
+        for extent in Extent::ALL {
+            let mut keys: Vec<u32> = set.iter().flat_map(|&r| select_keys(h, &below, r, extent)).collect();
+            keys.sort_unstable();
+            let held = |n: u32| keys.binary_search(&n).is_ok();
+            let r = reach(h, &held);
+            let exposed = r.leaves_open(h);
+            let global = keys.iter().any(|&k| h.tenant_of(k) == GLOBAL_TENANT);
+            let mut tenants: Vec<u32> = keys.iter().map(|&k| h.tenant_of(k)).filter(|&t| t != GLOBAL_TENANT).collect();
+            tenants.sort_unstable();
+            tenants.dedup();
+            let affected: Vec<u32> = if global { (0..h.tenants()).collect() } else { tenants };
+            let affected_leaves: u64 = affected
+                .iter()
+                .map(|&t| (h.tenant_group_start[t as usize]..h.tenant_group_start[t as usize + 1]).map(|g| u64::from(h.group_leaves[g as usize])).sum::<u64>())
+                .sum();
+            let partial = (0..h.nodes())
+                .filter(|&n| {
+                    let role = &h.design.roles[usize::from(h.role[n as usize])];
+                    role.shares && !r.open[n as usize] && r.shares_open[n as usize] > 0
+                })
+                .count() as u64;
+            out.exposure.push(ExposureRow {
+                design: h.design.name.clone(),
+                roles: name.clone(),
+                extent,
+                keys_held: keys.len() as u64,
+                leaves_exposed: exposed,
+                share_of_all: ratio(exposed, total),
+                affected_tenants: affected.len() as u32,
+                share_of_affected: ratio(exposed, affected_leaves),
+                partial_share_keys: partial,
+            });
+            let available = |n: u32| h.is_root(n) && !held(n);
+            let a = reach(h, &available).leaves_open(h);
+            out.availability.push(AvailabilityRow {
+                design: h.design.name.clone(),
+                roles: name.clone(),
+                extent,
+                keys_lost: keys.len() as u64,
+                leaves_recoverable: a,
+                share_recoverable: ratio(a, total),
+                leaves_lost: total - a,
+            });
+        }
+    }
+    out
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}

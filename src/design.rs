@@ -1,0 +1,332 @@
+//! Designs as data: each design is a list of roles, and each role says where
+//! its keys live (global, per tenant, per group, per tree level, per leaf),
+//! how many of its slots recover it, and under which roles each slot is
+//! wrapped. The generator, the recovery engine, the analyses and every
+//! workload read only this table; none of them branches on a design's name.
+//!
+//! Adding a design is adding a constructor below.
+
+use crate::error::{Error, Result};
+
+/// Where the keys of a role live, coarsest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub enum Scope {
+    /// One key shared by every tenant.
+    Global,
+    /// One key per tenant.
+    Tenant,
+    /// One key per group (a DEP, a site).
+    Group,
+    /// Intermediate tree level `L` (1-based) between the group and the leaves.
+    Level(u8),
+    /// One key per leaf (mailbox, blob).
+    Leaf,
+}
+
+impl Scope {
+    /// A short name.
+    pub fn name(self) -> String {
+        match self {
+            Scope::Global => "global".into(),
+            Scope::Tenant => "tenant".into(),
+            Scope::Group => "group".into(),
+            Scope::Level(l) => format!("level{l}"),
+            Scope::Leaf => "leaf".into(),
+        }
+    }
+}
+
+/// Index of a role in [`Design::roles`].
+pub type RoleId = u8;
+
+/// One role of a design.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Role {
+    /// Name, e.g. `ck1`, `dep`, `mailbox`.
+    pub name: String,
+    /// Where keys of this role live.
+    pub scope: Scope,
+    /// How many slots recover a key (1: any one).
+    pub threshold: u8,
+    /// Whether slots hold shares of the key (k-of-n) rather than the whole key.
+    pub shares: bool,
+    /// Slots: each a list of wrapping roles, innermost first (more than one: nested).
+    pub slots: Vec<Vec<RoleId>>,
+    /// Who holds it, for reports: `customer`, `provider` or `derived`.
+    pub holder: &'static str,
+}
+
+impl Role {
+    /// A root: held in a keyring, never wrapped.
+    pub fn is_root(&self) -> bool {
+        self.slots.is_empty()
+    }
+}
+
+/// A design: roles plus the fan-outs of extra tree levels.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Design {
+    /// The name as typed (`m365`, `tree:4,4`, ...).
+    pub name: String,
+    /// One line on what it models.
+    pub summary: &'static str,
+    /// Roles, in generation order (a role's slots name only earlier roles).
+    pub roles: Vec<Role>,
+    /// Fan-outs of tree levels 1..=d (empty for designs without extra levels).
+    pub fanouts: Vec<u32>,
+    /// Most groups a tenant may have (Exchange Online: 50 DEPs per tenant).
+    pub max_groups_per_tenant: Option<u32>,
+}
+
+fn root(name: &str, scope: Scope, holder: &'static str) -> Role {
+    Role { name: name.into(), scope, threshold: 1, shares: false, slots: vec![], holder }
+}
+
+fn wrapped(name: &str, scope: Scope, slots: Vec<Vec<RoleId>>) -> Role {
+    Role { name: name.into(), scope, threshold: 1, shares: false, slots, holder: "derived" }
+}
+
+/// Names of the built-in designs, for `--help` and `compare`.
+pub const DESIGN_NAMES: [&str; 6] = ["m365", "flat", "dke", "threshold", "sharepoint", "tree:4,4"];
+
+impl Design {
+    /// Parses a design name: `m365`, `flat`, `dke`, `threshold`, `sharepoint`, `tree:F1,F2,...`.
+    pub fn by_name(name: &str) -> Result<Design> {
+        let d = match name {
+            "m365" => Design::m365(),
+            "flat" => Design::flat(),
+            "dke" => Design::dke(),
+            "threshold" => Design::threshold(),
+            "sharepoint" => Design::sharepoint(),
+            _ => match name.strip_prefix("tree:") {
+                Some(spec) => {
+                    let fanouts = spec
+                        .split(',')
+                        .map(|f| f.trim().parse::<u32>().ok().filter(|f| (1..=1024).contains(f)))
+                        .collect::<Option<Vec<u32>>>()
+                        .filter(|v| !v.is_empty() && v.len() <= 8)
+                        .ok_or_else(|| {
+                            Error::InvalidShape(format!(
+                                "design {name:?}: expected tree:F1,F2,... with 1 to 8 fan-outs, each 1 to 1024"
+                            ))
+                        })?;
+                    Design::tree(&fanouts)
+                }
+                None => {
+                    return Err(Error::InvalidShape(format!(
+                        "unknown design {name:?}; expected one of m365, flat, dke, threshold, sharepoint, tree:F1,F2,..."
+                    )));
+                }
+            },
+        };
+        d.validate()?;
+        Ok(d)
+    }
+
+    /// Exchange Online Customer Key: per tenant `ck1`, `ck2`; per DEP an
+    /// availability key `ak`; the DEP key under any one of the three; mailbox
+    /// keys under the DEP key.
+    pub fn m365() -> Design {
+        Design {
+            name: "m365".into(),
+            summary: "Exchange Online Customer Key: DEP key under any of ck1, ck2, ak; mailboxes under the DEP",
+            roles: vec![
+                root("ck1", Scope::Tenant, "customer"),
+                root("ck2", Scope::Tenant, "customer"),
+                root("ak", Scope::Group, "provider"),
+                wrapped("dep", Scope::Group, vec![vec![0], vec![1], vec![2]]),
+                wrapped("mailbox", Scope::Leaf, vec![vec![3]]),
+            ],
+            fanouts: vec![],
+            max_groups_per_tenant: Some(50),
+        }
+    }
+
+    /// The multi-keyring pattern: each leaf wrapped under each of the tenant's
+    /// `ck1`, `ck2`, `ak`; no intermediate key.
+    pub fn flat() -> Design {
+        Design {
+            name: "flat".into(),
+            summary: "multi-keyring: every leaf wrapped under each of ck1, ck2, ak",
+            roles: vec![
+                root("ck1", Scope::Tenant, "customer"),
+                root("ck2", Scope::Tenant, "customer"),
+                root("ak", Scope::Tenant, "provider"),
+                wrapped("mailbox", Scope::Leaf, vec![vec![0], vec![1], vec![2]]),
+            ],
+            fanouts: vec![],
+            max_groups_per_tenant: None,
+        }
+    }
+
+    /// Double key encryption: the DEP key nested under the customer's `ck1`,
+    /// then the provider's `ak`; both needed, no availability path.
+    pub fn dke() -> Design {
+        Design {
+            name: "dke".into(),
+            summary: "double key: DEP key nested under ck1 then ak, both needed",
+            roles: vec![
+                root("ck1", Scope::Tenant, "customer"),
+                root("ak", Scope::Group, "provider"),
+                wrapped("dep", Scope::Group, vec![vec![0, 1]]),
+                wrapped("mailbox", Scope::Leaf, vec![vec![2]]),
+            ],
+            fanouts: vec![],
+            max_groups_per_tenant: Some(50),
+        }
+    }
+
+    /// 2-of-3: the DEP key split into three Shamir shares under `ck1`, `ck2`, `ak`.
+    pub fn threshold() -> Design {
+        let mut d = Design::m365();
+        d.name = "threshold".into();
+        d.summary = "2-of-3 Shamir shares of the DEP key under ck1, ck2, ak";
+        d.roles[3].threshold = 2;
+        d.roles[3].shares = true;
+        d
+    }
+
+    /// SharePoint Online Customer Key: per tenant an intermediate key (`tik`)
+    /// under `ck1`, `ck2` and one global availability key; sites under the
+    /// TIK; blobs under sites.
+    pub fn sharepoint() -> Design {
+        Design {
+            name: "sharepoint".into(),
+            summary: "SharePoint Online: TIK under ck1, ck2 and a global ak; sites under the TIK; blobs under sites",
+            roles: vec![
+                root("ak", Scope::Global, "provider"),
+                root("ck1", Scope::Tenant, "customer"),
+                root("ck2", Scope::Tenant, "customer"),
+                wrapped("tik", Scope::Tenant, vec![vec![1], vec![2], vec![0]]),
+                wrapped("site", Scope::Group, vec![vec![3]]),
+                wrapped("blob", Scope::Leaf, vec![vec![4]]),
+            ],
+            fanouts: vec![],
+            max_groups_per_tenant: None,
+        }
+    }
+
+    /// The m365 roots and DEP, then intermediate levels with the given fan-outs
+    /// between the DEP and the leaves.
+    pub fn tree(fanouts: &[u32]) -> Design {
+        let mut roles = Design::m365().roles;
+        roles.pop(); // the leaf role comes last
+        let mut parent: RoleId = 3; // dep
+        for (i, _) in fanouts.iter().enumerate() {
+            let level = (i + 1) as u8;
+            roles.push(wrapped(&format!("l{level}"), Scope::Level(level), vec![vec![parent]]));
+            parent = (roles.len() - 1) as RoleId;
+        }
+        roles.push(wrapped("mailbox", Scope::Leaf, vec![vec![parent]]));
+        let list: Vec<String> = fanouts.iter().map(u32::to_string).collect();
+        Design {
+            name: format!("tree:{}", list.join(",")),
+            summary: "m365 roots and DEP, then extra tree levels above the leaves",
+            roles,
+            fanouts: fanouts.to_vec(),
+            max_groups_per_tenant: Some(50),
+        }
+    }
+
+    /// Checks the rules the engine relies on.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidShape(format!("design {}: {m}", self.name)));
+        if self.roles.is_empty() || self.roles.len() > 64 {
+            return bad("1 to 64 roles".into());
+        }
+        let leaves: Vec<_> = self.roles.iter().filter(|r| r.scope == Scope::Leaf).collect();
+        if leaves.len() != 1 || self.roles.last().map(|r| r.scope) != Some(Scope::Leaf) {
+            return bad("exactly one leaf role, last".into());
+        }
+        for (i, r) in self.roles.iter().enumerate() {
+            if let Scope::Level(l) = r.scope
+                && (l == 0 || usize::from(l) > self.fanouts.len())
+            {
+                return bad(format!("role {} at level {l} without a fan-out", r.name));
+            }
+            if r.is_root() {
+                continue;
+            }
+            if r.threshold == 0 || usize::from(r.threshold) > r.slots.len() {
+                return bad(format!("role {}: threshold {} of {} slots", r.name, r.threshold, r.slots.len()));
+            }
+            if r.threshold > 1 && !r.shares {
+                return bad(format!("role {}: a threshold above 1 needs shares", r.name));
+            }
+            if r.slots.len() > 255 {
+                return bad(format!("role {}: more than 255 slots", r.name));
+            }
+            for slot in &r.slots {
+                if slot.is_empty() || slot.len() > crate::wire::MAX_LAYERS {
+                    return bad(format!("role {}: a slot needs 1 to {} layers", r.name, crate::wire::MAX_LAYERS));
+                }
+                for &p in slot {
+                    let Some(pr) = self.roles.get(usize::from(p)) else {
+                        return bad(format!("role {}: slot names an unknown role", r.name));
+                    };
+                    if usize::from(p) >= i || pr.scope > r.scope || pr.scope == Scope::Leaf {
+                        return bad(format!("role {}: slot under {} which is not an earlier, coarser-or-equal role", r.name, pr.name));
+                    }
+                    if pr.scope == r.scope && matches!(r.scope, Scope::Level(_)) {
+                        return bad(format!("role {}: level roles wrap under the level above", r.name));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Role ids that are roots.
+    pub fn root_roles(&self) -> Vec<RoleId> {
+        (0..self.roles.len() as RoleId).filter(|&r| self.roles[usize::from(r)].is_root()).collect()
+    }
+
+    /// The leaf role.
+    pub fn leaf_role(&self) -> RoleId {
+        (self.roles.len() - 1) as RoleId
+    }
+
+    /// Finds a role by name.
+    pub fn role_by_name(&self, name: &str) -> Option<RoleId> {
+        self.roles.iter().position(|r| r.name == name).map(|i| i as RoleId)
+    }
+
+    /// Most layers of any slot (the width of the KEK table).
+    pub fn max_layers(&self) -> usize {
+        self.roles.iter().flat_map(|r| r.slots.iter().map(Vec::len)).max().unwrap_or(1).max(1)
+    }
+
+    /// Product of the fan-outs: the number of bottom tree nodes per group.
+    pub fn bottom_width(&self) -> u64 {
+        self.fanouts.iter().map(|&f| u64::from(f)).product()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_design_validates() {
+        for name in DESIGN_NAMES.iter().chain(&["tree:2", "tree:3,3,3"]) {
+            Design::by_name(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+
+    #[test]
+    fn rejects_bad_names() {
+        for bad in ["", "m366", "tree:", "tree:0", "tree:a", "tree:1,2,3,4,5,6,7,8,9", "tree:5000"] {
+            assert!(matches!(Design::by_name(bad), Err(Error::InvalidShape(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn validation_catches_forward_references() {
+        let mut d = Design::m365();
+        d.roles[3].slots.push(vec![4]);
+        assert!(d.validate().is_err());
+        let mut d = Design::m365();
+        d.roles[3].threshold = 2;
+        assert!(d.validate().is_err(), "threshold without shares");
+    }
+}

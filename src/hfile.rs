@@ -1,0 +1,201 @@
+//! The hierarchy file: a generated hierarchy on disk, built on the wire
+//! format of one stored wrap ([`crate::wire`]). It holds wraps, never a
+//! plaintext key; root keys go to a separate keyring file
+//! ([`crate::keyring`]).
+//!
+//! All integers big-endian.
+//!
+//! | field | size | rule |
+//! |---|---:|---|
+//! | magic | 4 | `"KHHF"` |
+//! | format version | 1 | `01` |
+//! | scheme | 1 | as in the wire format |
+//! | design name length D | 2 | 1..=256 |
+//! | design name | D | UTF-8, a name [`Design::by_name`] accepts |
+//! | generation | 4 | the hierarchy's operation counter |
+//! | tenants T | 4 | ≥ 1 |
+//! | groups G | 4 | ≥ T |
+//! | groups per tenant | 4·T | each ≥ 1, summing to G |
+//! | leaves per group | 4·G | each ≥ 1 |
+//! | version of each node | 4·N | N follows from the design and the counts |
+//! | stored wraps | rest | every slot, in slot order, as one wire-format record each |
+//!
+//! The reader rebuilds the structure the design and the counts imply and then
+//! requires every record to name exactly the scheme, tenant, key, version,
+//! share and wrapping keys of its slot, with a payload of exactly the length
+//! the scheme gives. No trailing bytes. So anything that decodes re-encodes
+//! to the same bytes, and a wrap moved, truncated or relabelled is refused
+//! with a typed error before any unwrap is tried.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::design::Design;
+use crate::error::{Error, Result};
+use crate::generate::skeleton_from_counts;
+use crate::model::Hierarchy;
+use crate::scheme::SchemeId;
+use crate::wire::{self, Reader, StoredWrap};
+
+const MAGIC: [u8; 4] = *b"KHHF";
+const VERSION: u8 = 1;
+
+/// Encodes a hierarchy.
+pub fn encode(h: &Hierarchy) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(64 + h.nodes() as usize * 4 + h.slots() as usize * (h.stride + 40));
+    encode_into(h, &mut out)?;
+    Ok(out)
+}
+
+/// Appends the encoding of `h` to `out`.
+pub fn encode_into(h: &Hierarchy, out: &mut Vec<u8>) -> Result<()> {
+    out.extend_from_slice(&MAGIC);
+    out.push(VERSION);
+    out.push(h.scheme as u8);
+    let name = h.design.name.as_bytes();
+    out.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    out.extend_from_slice(name);
+    out.extend_from_slice(&h.generation.to_be_bytes());
+    out.extend_from_slice(&h.tenants().to_be_bytes());
+    out.extend_from_slice(&h.groups().to_be_bytes());
+    for t in 0..h.tenants() as usize {
+        out.extend_from_slice(&(h.tenant_group_start[t + 1] - h.tenant_group_start[t]).to_be_bytes());
+    }
+    for &l in &h.group_leaves {
+        out.extend_from_slice(&l.to_be_bytes());
+    }
+    for &v in &h.version {
+        out.extend_from_slice(&v.to_be_bytes());
+    }
+    for n in 0..h.nodes() {
+        for s in h.slots_of(n) {
+            let keks: Vec<wire::KeyRef> =
+                h.slot_keks(s).iter().map(|&k| wire::KeyRef { id: u64::from(k), version: h.version[k as usize] }).collect();
+            wire::encode_parts(
+                h.scheme,
+                h.share_of(n, s),
+                h.tenant_of(n),
+                wire::KeyRef { id: u64::from(n), version: h.version[n as usize] },
+                &keks,
+                h.slot_payload(s),
+                out,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Strictly decodes a hierarchy file.
+pub fn decode(bytes: &[u8]) -> Result<Hierarchy> {
+    let what = "hierarchy file";
+    let mut r = Reader::new(bytes, what);
+    if r.take(4)? != MAGIC {
+        return Err(Error::BadMagic { what });
+    }
+    let version = r.u8()?;
+    if version != VERSION {
+        return Err(Error::UnsupportedVersion { what, version: version.into() });
+    }
+    let scheme = SchemeId::from_byte(r.u8()?)?;
+    let name_len = usize::from(r.u16()?);
+    if name_len == 0 || name_len > 256 {
+        return Err(Error::invalid(what, format!("design name of {name_len} bytes")));
+    }
+    let name = core::str::from_utf8(r.take(name_len)?).map_err(|_| Error::invalid(what, "design name is not UTF-8"))?;
+    let design = Design::by_name(name)?;
+    if design.name != name {
+        return Err(Error::invalid(what, format!("design name {name:?} is not canonical ({:?})", design.name)));
+    }
+    let generation = r.u32()?;
+    let tenants = r.u32()? as usize;
+    let groups = r.u32()? as usize;
+    // Bound every allocation by the bytes that must follow.
+    if tenants == 0 || groups < tenants || (tenants + groups).saturating_mul(4) > r.remaining() {
+        return Err(Error::invalid(what, format!("{tenants} tenants and {groups} groups do not fit the file")));
+    }
+    let tenant_groups: Vec<u32> = (0..tenants).map(|_| r.u32()).collect::<Result<_>>()?;
+    let group_leaves: Vec<u32> = (0..groups).map(|_| r.u32()).collect::<Result<_>>()?;
+    // Each node needs 4 bytes of version and each leaf at least one record:
+    // refuse counts the file cannot hold before building anything.
+    let leaves: u64 = group_leaves.iter().map(|&l| u64::from(l)).sum();
+    if leaves.saturating_mul(4 + wire::encoded_len(1, 16) as u64) > r.remaining() as u64 {
+        return Err(Error::invalid(what, format!("{leaves} leaves do not fit the file")));
+    }
+    let mut h = skeleton_from_counts(&design, scheme, &tenant_groups, &group_leaves)?;
+    h.generation = generation;
+    if (h.nodes() as usize).saturating_mul(4) > r.remaining() {
+        return Err(Error::invalid(what, "node versions do not fit the file"));
+    }
+    for v in h.version.iter_mut() {
+        *v = r.u32()?;
+    }
+    let rest = r.take(r.remaining())?;
+    let mut pos = 0usize;
+    for n in 0..h.nodes() {
+        for s in h.slots_of(n) {
+            let tail = rest.get(pos..).unwrap_or_default();
+            let (w, used) = StoredWrap::decode_prefix(tail).map_err(|e| slot_error(n, s, e))?;
+            let want = h.stored_wrap_header(n, s);
+            if w.scheme != want.scheme || w.share != want.share || w.tenant != want.tenant || w.key != want.key || w.keks != want.keks {
+                return Err(Error::invalid(what, format!("record of key {n} slot {s} names another slot, key or version")));
+            }
+            let len = Hierarchy::wrap_len(scheme, want.keks.len());
+            if w.payload.len() != len {
+                return Err(Error::invalid(what, format!("record of key {n} slot {s}: payload of {} bytes, {len} expected", w.payload.len())));
+            }
+            h.payload[s as usize * h.stride..][..len].copy_from_slice(&w.payload);
+            pos += used;
+        }
+    }
+    if pos != rest.len() {
+        return Err(Error::TrailingBytes { what, extra: rest.len() - pos });
+    }
+    Ok(h)
+}
+
+fn slot_error(n: u32, s: u32, e: Error) -> Error {
+    Error::invalid("hierarchy file", format!("record of key {n} slot {s}: {e}"))
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and
+/// a rename, so the path holds either the old file or the whole new one.
+/// `secret` makes the file mode 0600.
+pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| Error::invalid("output path", format!("{} names no file", path.display())))?;
+    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+    let io = |what: &str, e| Error::io(format!("{what} {}", tmp.display()), e);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let _ = secret;
+    let write = || -> Result<()> {
+        let mut f = opts.open(&tmp).map_err(|e| io("creating", e))?;
+        f.write_all(bytes).map_err(|e| io("writing", e))?;
+        f.sync_all().map_err(|e| io("syncing", e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(format!("renaming to {}", path.display()), e))
+    };
+    let res = write();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}
+
+/// Writes a hierarchy file.
+pub fn write_file(h: &Hierarchy, path: &Path) -> Result<()> {
+    write_atomic(path, &encode(h)?, false)
+}
+
+/// Reads a hierarchy file.
+pub fn read_file(path: &Path) -> Result<Hierarchy> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(format!("reading hierarchy {}", path.display()), e))?;
+    decode(&bytes).map_err(|e| match e {
+        Error::Io { .. } => e,
+        other => Error::invalid("hierarchy file", format!("{}: {other}", path.display())),
+    })
+}

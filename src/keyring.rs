@@ -1,0 +1,161 @@
+//! The keyring: root key material, held in process (software keys standing
+//! in for a key vault or HSM). Roots are the only keys not recovered through
+//! stored wraps.
+//!
+//! The keyring file is the only file keyhier writes that holds secrets. Its
+//! format (all integers big-endian):
+//!
+//! | offset | size | field |
+//! |---:|---:|---|
+//! | 0 | 4 | magic `"KHKR"` |
+//! | 4 | 1 | format version `01` |
+//! | 5 | 4 | number of entries N |
+//! | 9 | 40·N | per root: node id (u32), version (u32), key (32 bytes), sorted by node id, no repeats |
+//!
+//! Files are written with mode 0600 through a temporary file and a rename, so
+//! a crash never leaves half a keyring.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::model::Hierarchy;
+use crate::prf::Prf;
+use crate::secret::{KEY_LEN, Key256};
+use crate::wire::Reader;
+
+const MAGIC: [u8; 4] = *b"KHKR";
+const VERSION: u8 = 1;
+
+/// Root keys by node id: the current version of each.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Keyring {
+    roots: BTreeMap<u32, (u32, Key256)>,
+}
+
+impl core::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Keyring({} roots, keys redacted)", self.roots.len())
+    }
+}
+
+impl Keyring {
+    /// Every root of `h` at its current version, derived from the seed's PRF.
+    pub fn from_prf(h: &Hierarchy, prf: &Prf) -> Keyring {
+        let roots = (0..h.nodes())
+            .filter(|&n| h.is_root(n))
+            .map(|n| (n, (h.version[n as usize], prf.node_key(n, h.version[n as usize]))))
+            .collect();
+        Keyring { roots }
+    }
+
+    /// The key of root `node`, if held, with its version.
+    pub fn get(&self, node: u32) -> Option<(u32, &Key256)> {
+        self.roots.get(&node).map(|(v, k)| (*v, k))
+    }
+
+    /// Sets (or replaces) root `node` at `version`.
+    pub fn insert(&mut self, node: u32, version: u32, key: Key256) {
+        self.roots.insert(node, (version, key));
+    }
+
+    /// Destroys root `node` (its key is zeroized on drop).
+    pub fn destroy(&mut self, node: u32) -> bool {
+        self.roots.remove(&node).is_some()
+    }
+
+    /// Number of roots held.
+    pub fn len(&self) -> usize {
+        self.roots.len()
+    }
+
+    /// True when no root is held.
+    pub fn is_empty(&self) -> bool {
+        self.roots.is_empty()
+    }
+
+    /// Root node ids held.
+    pub fn nodes(&self) -> impl Iterator<Item = u32> + '_ {
+        self.roots.keys().copied()
+    }
+
+    /// Checks that this keyring fits `h`: every root of `h` present at its
+    /// version, and nothing else.
+    pub fn check_against(&self, h: &Hierarchy) -> Result<()> {
+        for n in 0..h.nodes() {
+            if h.is_root(n) {
+                match self.roots.get(&n) {
+                    Some((v, _)) if *v == h.version[n as usize] => {}
+                    Some((v, _)) => {
+                        return Err(Error::invalid("keyring", format!("root {n} is at version {v}, the hierarchy names {}", h.version[n as usize])));
+                    }
+                    None => return Err(Error::invalid("keyring", format!("root {n} is missing"))),
+                }
+            }
+        }
+        if let Some(n) = self.roots.keys().find(|&&n| n >= h.nodes() || !h.is_root(n)) {
+            return Err(Error::invalid("keyring", format!("entry {n} is not a root of this hierarchy")));
+        }
+        Ok(())
+    }
+
+    /// Encodes the keyring (secret bytes: handle with care).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(9 + 40 * self.roots.len());
+        out.extend_from_slice(&MAGIC);
+        out.push(VERSION);
+        out.extend_from_slice(&(self.roots.len() as u32).to_be_bytes());
+        for (n, (v, k)) in &self.roots {
+            out.extend_from_slice(&n.to_be_bytes());
+            out.extend_from_slice(&v.to_be_bytes());
+            out.extend_from_slice(k.expose());
+        }
+        out
+    }
+
+    /// Strict decoding.
+    pub fn decode(bytes: &[u8]) -> Result<Keyring> {
+        let mut r = Reader::new(bytes, "keyring");
+        if r.take(4)? != MAGIC {
+            return Err(Error::BadMagic { what: "keyring" });
+        }
+        let version = r.u8()?;
+        if version != VERSION {
+            return Err(Error::UnsupportedVersion { what: "keyring", version: version.into() });
+        }
+        let count = r.u32()? as usize;
+        if count.checked_mul(40) != Some(r.remaining()) {
+            return Err(Error::invalid("keyring", format!("{count} entries do not fill {} bytes", r.remaining())));
+        }
+        let mut roots = BTreeMap::new();
+        let mut last = None;
+        for _ in 0..count {
+            let n = r.u32()?;
+            let v = r.u32()?;
+            let k = Key256::from_bytes(r.array::<KEY_LEN>()?);
+            if last.is_some_and(|l| l >= n) {
+                return Err(Error::invalid("keyring", "entries not sorted or repeated".to_string()));
+            }
+            last = Some(n);
+            roots.insert(n, (v, k));
+        }
+        r.finish()?;
+        Ok(Keyring { roots })
+    }
+
+    /// Writes the keyring to `path` (mode 0600, atomically).
+    pub fn write_file(&self, path: &Path) -> Result<()> {
+        let mut bytes = self.encode();
+        let res = crate::hfile::write_atomic(path, &bytes, true);
+        zeroize::Zeroize::zeroize(&mut bytes);
+        res
+    }
+
+    /// Reads a keyring file.
+    pub fn read_file(path: &Path) -> Result<Keyring> {
+        let mut bytes = std::fs::read(path).map_err(|e| Error::io(format!("reading keyring {}", path.display()), e))?;
+        let res = Keyring::decode(&bytes);
+        zeroize::Zeroize::zeroize(&mut bytes);
+        res
+    }
+}

@@ -1,0 +1,441 @@
+//! Opening keys, and reasoning about who can open what.
+//!
+//! Two engines over the same graph walk:
+//!
+//! - [`reach`]: without cryptography, which keys a holder of a given set of
+//!   keys (and of every stored wrap) can recover. It answers exposure
+//!   (attacker holds some roots), availability (the owner lost some roots),
+//!   and the analytic cost model.
+//! - [`recover_key`] and [`recover_leaves`]: really unwrap, from the roots a
+//!   keyring holds, through any satisfying set of slots, with the prepared
+//!   KEK of each intermediate built once per thread. They report which roots
+//!   were used and how many unwraps it took.
+//!
+//! Both pick slots the same way: the first `threshold` slots, in slot order,
+//! whose every layer is under an openable key. Nodes are in topological
+//! order, so one forward pass settles everything.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use zeroize::Zeroize;
+
+use crate::error::{Error, Result};
+use crate::generate::KekCache;
+use crate::keyring::Keyring;
+use crate::model::Hierarchy;
+use crate::scheme::Kek;
+use crate::secret::Key256;
+use crate::shamir;
+
+/// Result of a [`reach`] pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reach {
+    /// Whether each node is recoverable by the holder.
+    pub open: Vec<bool>,
+    /// For share-based nodes: how many of its shares the holder can open.
+    pub shares_open: Vec<u8>,
+}
+
+impl Reach {
+    /// Leaves recoverable.
+    pub fn leaves_open(&self, h: &Hierarchy) -> u64 {
+        (0..h.groups()).map(|g| h.group_leaf_range(g).filter(|&n| self.open[n as usize]).count() as u64).sum()
+    }
+
+    /// Leaves recoverable in tenant `t`.
+    pub fn tenant_leaves_open(&self, h: &Hierarchy, t: u32) -> u64 {
+        let gs = h.tenant_group_start[t as usize]..h.tenant_group_start[t as usize + 1];
+        gs.map(|g| h.group_leaf_range(g).filter(|&n| self.open[n as usize]).count() as u64).sum()
+    }
+}
+
+/// Which keys a holder of `held` (roots or any other keys) can recover.
+pub fn reach(h: &Hierarchy, held: &(dyn Fn(u32) -> bool + Sync)) -> Reach {
+    let nodes = h.nodes() as usize;
+    let mut open = vec![false; nodes];
+    let mut shares_open = vec![0u8; nodes];
+    for n in 0..nodes as u32 {
+        let (o, sh) = node_reach(h, n, held(n), &open);
+        open[n as usize] = o;
+        shares_open[n as usize] = sh;
+    }
+    Reach { open, shares_open }
+}
+
+fn node_reach(h: &Hierarchy, n: u32, held: bool, open: &[bool]) -> (bool, u8) {
+    let role = &h.design.roles[usize::from(h.role[n as usize])];
+    if role.is_root() {
+        return (held, 0);
+    }
+    let openable = h.slots_of(n).filter(|&s| h.slot_keks(s).iter().all(|&k| open[k as usize])).count();
+    let sh = if role.shares { openable as u8 } else { 0 };
+    (held || openable >= usize::from(role.threshold), sh)
+}
+
+/// Counts of work done by a recovery.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OpenStats {
+    /// Unwrap operations (one per layer opened).
+    pub unwraps: u64,
+    /// Of which performed with a root key.
+    pub root_ops: u64,
+    /// Shares combined.
+    pub combines: u64,
+}
+
+impl OpenStats {
+    /// Sums two counts.
+    pub fn add(&mut self, o: &OpenStats) {
+        self.unwraps += o.unwraps;
+        self.root_ops += o.root_ops;
+        self.combines += o.combines;
+    }
+}
+
+/// Opens slot `s` of node `n`, given the keys of its KEKs (innermost first).
+pub fn open_slot(h: &Hierarchy, cache: &mut KekCache, n: u32, s: u32, keks: &[&Key256], stats: &mut OpenStats) -> Result<Key256> {
+    let layers = h.slot_keks(s);
+    if layers.len() != keks.len() {
+        return Err(Error::UnwrapFailed);
+    }
+    let mut cur = [0u8; 256];
+    let payload = h.slot_payload(s);
+    cur[..payload.len()].copy_from_slice(payload);
+    let mut cur_len = payload.len();
+    let mut buf = [0u8; 256];
+    let res = (|| {
+        for layer in (0..layers.len()).rev() {
+            let k = layers[layer];
+            let kek = cache.get(k, h.version[k as usize], || Kek::new(h.scheme, keks[layer].expose()))?;
+            let len = kek.unwrap(&cur[..cur_len], &h.context(n, s, layer), &mut buf)?;
+            stats.unwraps += 1;
+            if h.is_root(k) {
+                stats.root_ops += 1;
+            }
+            cur[..len].copy_from_slice(&buf[..len]);
+            cur_len = len;
+        }
+        Key256::from_slice(&cur[..cur_len]).ok_or(Error::UnwrapFailed)
+    })();
+    cur.zeroize();
+    buf.zeroize();
+    res
+}
+
+/// Opens node `n` from the keys of its KEKs, as given by `key_of`
+/// (`None`: not available). Returns the key, or `Unrecoverable`.
+pub fn open_node<'k>(
+    h: &Hierarchy,
+    cache: &mut KekCache,
+    n: u32,
+    key_of: &dyn Fn(u32) -> Option<&'k Key256>,
+    stats: &mut OpenStats,
+) -> Result<Key256> {
+    let role = &h.design.roles[usize::from(h.role[n as usize])];
+    let need = usize::from(role.threshold);
+    let mut got: Vec<(u8, Key256)> = Vec::with_capacity(need);
+    for s in h.slots_of(n) {
+        let keks: Option<Vec<&Key256>> = h.slot_keks(s).iter().map(|&k| key_of(k)).collect();
+        let Some(keks) = keks else { continue };
+        let k = open_slot(h, cache, n, s, &keks, stats)?;
+        got.push((h.share_of(n, s), k));
+        if got.len() == need {
+            break;
+        }
+    }
+    if got.len() < need {
+        return Err(Error::Unrecoverable { key: u64::from(n) });
+    }
+    if role.shares {
+        stats.combines += 1;
+        let refs: Vec<(u8, &Key256)> = got.iter().map(|(x, k)| (*x, k)).collect();
+        shamir::combine(&refs)
+    } else {
+        Ok(got.swap_remove(0).1)
+    }
+}
+
+/// Recovers one key from the roots `ring` holds for which `available` is true.
+/// Returns the key and the roots used.
+pub fn recover_key(h: &Hierarchy, ring: &Keyring, available: &dyn Fn(u32) -> bool, n: u32) -> Result<(Key256, Vec<u32>)> {
+    let mut memo: HashMap<u32, Option<Key256>> = HashMap::new();
+    let mut roots = Vec::new();
+    let mut stats = OpenStats::default();
+    let mut cache = KekCache::new();
+    let k = recover_rec(h, ring, available, n, &mut memo, &mut roots, &mut cache, &mut stats)?
+        .ok_or(Error::Unrecoverable { key: u64::from(n) })?;
+    roots.sort_unstable();
+    roots.dedup();
+    Ok((k, roots))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn recover_rec(
+    h: &Hierarchy,
+    ring: &Keyring,
+    available: &dyn Fn(u32) -> bool,
+    n: u32,
+    memo: &mut HashMap<u32, Option<Key256>>,
+    roots: &mut Vec<u32>,
+    cache: &mut KekCache,
+    stats: &mut OpenStats,
+) -> Result<Option<Key256>> {
+    if let Some(k) = memo.get(&n) {
+        return Ok(k.clone());
+    }
+    let k = if h.is_root(n) {
+        match ring.get(n) {
+            Some((v, k)) if available(n) && v == h.version[n as usize] => {
+                roots.push(n);
+                Some(k.clone())
+            }
+            _ => None,
+        }
+    } else {
+        // Open the parents this node may need, then the node itself.
+        let mut parents: Vec<u32> = h.slots_of(n).flat_map(|s| h.slot_keks(s).to_vec()).collect();
+        parents.sort_unstable();
+        parents.dedup();
+        let mut keys: HashMap<u32, Key256> = HashMap::new();
+        let mut path_roots = Vec::new();
+        for p in parents {
+            if let Some(k) = recover_rec(h, ring, available, p, memo, &mut path_roots, cache, stats)? {
+                keys.insert(p, k);
+            }
+        }
+        match open_node(h, cache, n, &|k| keys.get(&k), stats) {
+            Ok(k) => {
+                // Report only the roots below the slots actually used.
+                let used = used_parents(h, n, &|k| keys.contains_key(&k));
+                roots.extend(path_roots.iter().copied().filter(|r| used.iter().any(|&u| u == *r || reaches_root(h, u, *r))));
+                Some(k)
+            }
+            Err(Error::Unrecoverable { .. }) => None,
+            Err(e) => return Err(e),
+        }
+    };
+    memo.insert(n, k.clone());
+    Ok(k)
+}
+
+/// The KEKs of the slots [`open_node`] would use, given which KEKs are open.
+pub fn used_parents(h: &Hierarchy, n: u32, open: &dyn Fn(u32) -> bool) -> Vec<u32> {
+    let role = &h.design.roles[usize::from(h.role[n as usize])];
+    h.slots_of(n)
+        .filter(|&s| h.slot_keks(s).iter().all(|&k| open(k)))
+        .take(usize::from(role.threshold))
+        .flat_map(|s| h.slot_keks(s).to_vec())
+        .collect()
+}
+
+fn reaches_root(h: &Hierarchy, from: u32, root: u32) -> bool {
+    from == root || h.slots_of(from).any(|s| h.slot_keks(s).iter().any(|&k| reaches_root(h, k, root)))
+}
+
+/// How [`recover_leaves`] treats intermediate keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum CacheMode {
+    /// Each intermediate opened once per tenant and kept.
+    Cached,
+    /// The whole path opened again for every leaf (a service with no cache).
+    Cold,
+}
+
+/// Totals of a bulk recovery.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BulkStats {
+    /// Work done.
+    pub ops: OpenStats,
+    /// Leaves recovered.
+    pub leaves_recovered: u64,
+    /// Leaves that could not be recovered from the available roots.
+    pub leaves_unrecoverable: u64,
+    /// Root operations by root role name.
+    pub root_ops_by_role: Vec<(String, u64)>,
+    /// Per tenant: leaves recovered and the wall time of that tenant's work, in ns.
+    pub per_tenant_ns: Vec<u64>,
+}
+
+/// Recovers every leaf from the roots `ring` holds where `available` is true,
+/// calling `sink(leaf, key)` for each recovered leaf (from any thread).
+/// Tenants run in parallel.
+pub fn recover_leaves(
+    h: &Hierarchy,
+    ring: &Keyring,
+    available: &(dyn Fn(u32) -> bool + Sync),
+    mode: CacheMode,
+    sink: &(dyn Fn(u32, &Key256) + Sync),
+) -> Result<BulkStats> {
+    let globals: HashMap<u32, Key256> = open_range(h, ring, available, 0..h.tenant_node_start[0], &HashMap::new(), &mut OpenStats::default())?;
+    let per: Vec<Result<(OpenStats, u64, u64, Vec<u64>, u64)>> = (0..h.tenants())
+        .into_par_iter()
+        .map(|t| {
+            let start = std::time::Instant::now();
+            let mut stats = OpenStats::default();
+            let mut root_ops = vec![0u64; h.design.roles.len()];
+            let tenant = open_range(h, ring, available, h.tenant_head(t), &globals, &mut stats)?;
+            let mut cache = KekCache::new();
+            let (mut ok, mut bad) = (0u64, 0u64);
+            for g in h.tenant_group_start[t as usize]..h.tenant_group_start[t as usize + 1] {
+                let head = h.group_node_start[g as usize]..h.group_leaf_range(g).start;
+                let mut group: HashMap<u32, Key256> = HashMap::new();
+                if mode == CacheMode::Cached {
+                    group = open_range_with(h, ring, available, head.clone(), &[&globals, &tenant], &mut cache, &mut stats, &mut root_ops)?;
+                }
+                for leaf in h.group_leaf_range(g) {
+                    let res = if mode == CacheMode::Cached {
+                        let key_of = |k: u32| group.get(&k).or_else(|| tenant.get(&k)).or_else(|| globals.get(&k));
+                        let before = stats.root_ops;
+                        let r = open_node(h, &mut cache, leaf, &key_of, &mut stats);
+                        count_root_ops(h, leaf, &key_of, stats.root_ops - before, &mut root_ops);
+                        r
+                    } else {
+                        // Cold: open the leaf's whole path from the roots, nothing kept.
+                        let mut cold = KekCache::new();
+                        open_path(h, ring, available, leaf, &mut cold, &mut stats, &mut root_ops)
+                    };
+                    match res {
+                        Ok(k) => {
+                            ok += 1;
+                            sink(leaf, &k);
+                        }
+                        Err(Error::Unrecoverable { .. }) => bad += 1,
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            let ns = start.elapsed().as_nanos() as u64;
+            Ok((stats, ok, bad, root_ops, ns))
+        })
+        .collect();
+    let mut out = BulkStats::default();
+    let mut by_role = vec![0u64; h.design.roles.len()];
+    for r in per {
+        let (stats, ok, bad, ro, ns) = r?;
+        out.ops.add(&stats);
+        out.leaves_recovered += ok;
+        out.leaves_unrecoverable += bad;
+        for (a, b) in by_role.iter_mut().zip(ro) {
+            *a += b;
+        }
+        out.per_tenant_ns.push(ns);
+    }
+    out.root_ops_by_role = h
+        .design
+        .roles
+        .iter()
+        .zip(by_role)
+        .filter(|(r, c)| r.is_root() && *c > 0)
+        .map(|(r, c)| (r.name.clone(), c))
+        .collect();
+    Ok(out)
+}
+
+fn count_root_ops<'k>(h: &Hierarchy, n: u32, key_of: &dyn Fn(u32) -> Option<&'k Key256>, ops: u64, by_role: &mut [u64]) {
+    if ops == 0 {
+        return;
+    }
+    for k in used_parents(h, n, &|k| key_of(k).is_some()) {
+        if h.is_root(k) {
+            by_role[usize::from(h.role[k as usize])] += 1;
+        }
+    }
+}
+
+/// Opens the nodes of `range` in order (roots from the ring, the rest from
+/// already-open keys in `outer` or earlier in the range).
+fn open_range(
+    h: &Hierarchy,
+    ring: &Keyring,
+    available: &(dyn Fn(u32) -> bool + Sync),
+    range: core::ops::Range<u32>,
+    outer: &HashMap<u32, Key256>,
+    stats: &mut OpenStats,
+) -> Result<HashMap<u32, Key256>> {
+    let mut by_role = vec![0u64; h.design.roles.len()];
+    open_range_with(h, ring, available, range, &[outer], &mut KekCache::new(), stats, &mut by_role)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn open_range_with(
+    h: &Hierarchy,
+    ring: &Keyring,
+    available: &(dyn Fn(u32) -> bool + Sync),
+    range: core::ops::Range<u32>,
+    outer: &[&HashMap<u32, Key256>],
+    cache: &mut KekCache,
+    stats: &mut OpenStats,
+    by_role: &mut [u64],
+) -> Result<HashMap<u32, Key256>> {
+    let mut here: HashMap<u32, Key256> = HashMap::new();
+    for n in range {
+        if h.is_root(n) {
+            if let Some((v, k)) = ring.get(n)
+                && available(n)
+                && v == h.version[n as usize]
+            {
+                here.insert(n, k.clone());
+            }
+            continue;
+        }
+        let key_of = |k: u32| here.get(&k).or_else(|| outer.iter().find_map(|m| m.get(&k)));
+        let before = stats.root_ops;
+        match open_node(h, cache, n, &key_of, stats) {
+            Ok(k) => {
+                count_root_ops(h, n, &key_of, stats.root_ops - before, by_role);
+                here.insert(n, k);
+            }
+            Err(Error::Unrecoverable { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(here)
+}
+
+/// Opens `n` from the roots alone, opening every key on the way (cold path).
+fn open_path(
+    h: &Hierarchy,
+    ring: &Keyring,
+    available: &(dyn Fn(u32) -> bool + Sync),
+    n: u32,
+    cache: &mut KekCache,
+    stats: &mut OpenStats,
+    by_role: &mut [u64],
+) -> Result<Key256> {
+    if h.is_root(n) {
+        return match ring.get(n) {
+            Some((v, k)) if available(n) && v == h.version[n as usize] => Ok(k.clone()),
+            _ => Err(Error::Unrecoverable { key: u64::from(n) }),
+        };
+    }
+    // Open parents lazily, slot by slot, as open_node would use them.
+    let role = &h.design.roles[usize::from(h.role[n as usize])];
+    let mut keys: HashMap<u32, Key256> = HashMap::new();
+    let mut usable = 0;
+    for s in h.slots_of(n) {
+        let mut all = true;
+        for &k in h.slot_keks(s) {
+            if !keys.contains_key(&k) {
+                match open_path(h, ring, available, k, cache, stats, by_role) {
+                    Ok(key) => {
+                        keys.insert(k, key);
+                    }
+                    Err(Error::Unrecoverable { .. }) => all = false,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        if all {
+            usable += 1;
+            if usable == usize::from(role.threshold) {
+                break;
+            }
+        }
+    }
+    let key_of = |k: u32| keys.get(&k);
+    let before = stats.root_ops;
+    let r = open_node(h, cache, n, &key_of, stats);
+    count_root_ops(h, n, &key_of, stats.root_ops - before, by_role);
+    r
+}
