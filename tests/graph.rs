@@ -1,0 +1,237 @@
+//! The key graph on `tiny`, exhaustively: for every subset of roots, the
+//! leaves the engine says are recoverable equal what each design promises,
+//! computed here independently from the design's description (not through
+//! the engine's slot resolution); real unwrapping agrees on a sample of
+//! subsets; generation is deterministic across thread counts; the file
+//! format round-trips and rejects corruption with typed errors.
+
+use std::collections::HashMap;
+
+use keyhier::design::{DESIGN_NAMES, Design};
+use keyhier::generate::{GenSpec, generate};
+use keyhier::model::Hierarchy;
+use keyhier::prf::Prf;
+use keyhier::recover::{CacheMode, reach, recover_key, recover_leaves};
+use keyhier::scheme::GLOBAL_TENANT;
+use keyhier::shape::{Dist, Shape};
+use keyhier::{Error, SchemeId, hfile};
+
+fn tiny(design: &str, scheme: SchemeId) -> (Hierarchy, keyhier::keyring::Keyring) {
+    let spec = GenSpec { design: Design::by_name(design).unwrap(), shape: Shape::preset("tiny").unwrap(), scheme, seed: 11 };
+    generate(&spec, &|_| {}).unwrap()
+}
+
+/// Root nodes by (role name, tenant, group) found by scanning, not by resolution.
+struct Roots {
+    by: HashMap<(String, u32, Option<u32>), u32>,
+    list: Vec<u32>,
+}
+
+fn roots(h: &Hierarchy) -> Roots {
+    let mut by = HashMap::new();
+    let mut list = Vec::new();
+    for n in 0..h.nodes() {
+        if h.is_root(n) {
+            let name = h.design.roles[usize::from(h.role[n as usize])].name.clone();
+            by.insert((name, h.tenant_of(n), h.group_of(n)), n);
+            list.push(n);
+        }
+    }
+    Roots { by, list }
+}
+
+/// What each design promises for a leaf in tenant `t`, group `g`, given which roots are available.
+fn promise(design: &str, r: &Roots, avail: &dyn Fn(u32) -> bool, t: u32, g: u32) -> bool {
+    let a = |name: &str, tenant: u32, group: Option<u32>| {
+        let n = *r.by.get(&(name.to_string(), tenant, group)).unwrap_or_else(|| panic!("no {name} for {tenant}/{group:?}"));
+        avail(n)
+    };
+    let (ck1, ck2) = (a("ck1", t, None), || a("ck2", t, None));
+    match design {
+        "m365" | "tree:4,4" | "tree:2" => ck1 || ck2() || a("ak", t, Some(g)),
+        "flat" => ck1 || ck2() || a("ak", t, None),
+        "dke" => ck1 && a("ak", t, Some(g)),
+        "threshold" => [ck1, ck2(), a("ak", t, Some(g))].iter().filter(|&&x| x).count() >= 2,
+        "sharepoint" => ck1 || ck2() || a("ak", GLOBAL_TENANT, None),
+        other => panic!("no promise for {other}"),
+    }
+}
+
+#[test]
+fn every_subset_of_roots_recovers_what_the_design_promises() {
+    for design in DESIGN_NAMES.iter().chain(&["tree:2"]) {
+        let (h, _) = tiny(design, SchemeId::Kw);
+        let r = roots(&h);
+        assert!(r.list.len() <= 16, "{design}: {} roots", r.list.len());
+        let leaves: Vec<(u32, u32, u32)> =
+            (0..h.groups()).flat_map(|g| h.group_leaf_range(g).map(move |n| (n, g))).map(|(n, g)| (n, h.tenant_of(n), g)).collect();
+        assert_eq!(leaves.len() as u64, h.leaves());
+        for mask in 0u32..(1 << r.list.len()) {
+            let avail = |n: u32| r.list.iter().position(|&x| x == n).is_some_and(|i| mask & (1 << i) != 0);
+            let got = reach(&h, &avail);
+            for &(n, t, g) in &leaves {
+                assert_eq!(got.open[n as usize], promise(design, &r, &avail, t, g), "{design}: leaf {n} with root mask {mask:b}");
+            }
+        }
+    }
+}
+
+#[test]
+fn real_unwrapping_agrees_with_the_promise_and_returns_the_right_keys() {
+    for scheme in SchemeId::ALL {
+        for design in DESIGN_NAMES {
+            let (h, ring) = tiny(design, scheme);
+            let prf = Prf::new(11);
+            let r = roots(&h);
+            let full = (1u64 << r.list.len()) - 1;
+            // empty, full, and a spread of subsets
+            let masks: Vec<u64> = [0, full].into_iter().chain((1..24).map(|i| (i * 0x9E37_79B9u64) & full)).collect();
+            for mask in masks {
+                let avail = |n: u32| r.list.iter().position(|&x| x == n).is_some_and(|i| mask & (1 << i) != 0);
+                let got = std::sync::Mutex::new(Vec::new());
+                let stats = recover_leaves(&h, &ring, &avail, CacheMode::Cached, &|n, k| got.lock().unwrap().push((n, k.clone()))).unwrap();
+                let mut got = got.into_inner().unwrap();
+                got.sort_by_key(|(n, _)| *n);
+                let want: Vec<u32> = (0..h.groups())
+                    .flat_map(|g| h.group_leaf_range(g).map(move |n| (n, g)))
+                    .filter(|&(n, g)| promise(design, &r, &avail, h.tenant_of(n), g))
+                    .map(|(n, _)| n)
+                    .collect();
+                assert_eq!(got.iter().map(|(n, _)| *n).collect::<Vec<_>>(), want, "{design}/{scheme}: mask {mask:b}");
+                assert_eq!(stats.leaves_recovered + stats.leaves_unrecoverable, h.leaves());
+                for (n, k) in &got {
+                    assert_eq!(*k, prf.node_key(*n, 1), "{design}/{scheme}: leaf {n} recovered to a wrong key");
+                }
+                // the cold path opens the same leaves to the same keys
+                let cold = std::sync::Mutex::new(Vec::new());
+                recover_leaves(&h, &ring, &avail, CacheMode::Cold, &|n, k| cold.lock().unwrap().push((n, k.clone()))).unwrap();
+                let mut cold = cold.into_inner().unwrap();
+                cold.sort_by_key(|(n, _)| *n);
+                assert_eq!(cold, got);
+            }
+        }
+    }
+}
+
+#[test]
+fn recover_key_names_the_roots_it_used() {
+    let (h, ring) = tiny("m365", SchemeId::Gcm);
+    let r = roots(&h);
+    let leaf = h.group_leaf_range(0).start;
+    let t = h.tenant_of(leaf);
+    let ck2 = r.by[&("ck2".to_string(), t, None)];
+    let ak = r.by[&("ak".to_string(), t, Some(0))];
+    // only ck2 available: the key comes through ck2 alone
+    let (k, used) = recover_key(&h, &ring, &|n| n == ck2, leaf).unwrap();
+    assert_eq!(k, Prf::new(11).node_key(leaf, 1));
+    assert_eq!(used, vec![ck2]);
+    let (_, used) = recover_key(&h, &ring, &|n| n == ak, leaf).unwrap();
+    assert_eq!(used, vec![ak]);
+    assert_eq!(recover_key(&h, &ring, &|_| false, leaf).unwrap_err(), Error::Unrecoverable { key: u64::from(leaf) });
+    // threshold: two roots, both named
+    let (h, ring) = tiny("threshold", SchemeId::Kw);
+    let r = roots(&h);
+    let leaf = h.group_leaf_range(0).start;
+    let t = h.tenant_of(leaf);
+    let ck1 = r.by[&("ck1".to_string(), t, None)];
+    let ak = r.by[&("ak".to_string(), t, Some(0))];
+    let (k, used) = recover_key(&h, &ring, &|n| n == ck1 || n == ak, leaf).unwrap();
+    assert_eq!(k, Prf::new(11).node_key(leaf, 1));
+    assert_eq!(used, vec![ck1, ak]);
+    assert!(recover_key(&h, &ring, &|n| n == ck1, leaf).is_err(), "one share alone must not recover");
+}
+
+#[test]
+fn generation_is_identical_at_any_thread_count() {
+    let shape = Shape { tenants: 12, groups: Dist::parse("zipf:0.7:5").unwrap(), leaves: Dist::parse("zipf:1:300").unwrap() };
+    for design in DESIGN_NAMES {
+        for scheme in [SchemeId::Kw, SchemeId::GcmSiv] {
+            let spec = GenSpec { design: Design::by_name(design).unwrap(), shape, scheme, seed: 7 };
+            let files: Vec<Vec<u8>> = [1, 2, 3]
+                .into_iter()
+                .map(|t| {
+                    let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build().unwrap();
+                    let (h, _) = pool.install(|| generate(&spec, &|_| {})).unwrap();
+                    hfile::encode(&h).unwrap()
+                })
+                .collect();
+            assert!(files.windows(2).all(|w| w[0] == w[1]), "{design}/{scheme}");
+            let other = GenSpec { seed: 8, ..spec.clone() };
+            let (h8, _) = generate(&other, &|_| {}).unwrap();
+            assert_ne!(hfile::encode(&h8).unwrap(), files[0], "{design}: the seed must matter");
+        }
+    }
+}
+
+#[test]
+fn file_round_trips_and_the_structure_checks() {
+    for design in DESIGN_NAMES {
+        for scheme in SchemeId::ALL {
+            let (h, ring) = tiny(design, scheme);
+            h.check().unwrap();
+            let bytes = hfile::encode(&h).unwrap();
+            let back = hfile::decode(&bytes).unwrap();
+            assert_eq!(back, h);
+            assert_eq!(hfile::encode(&back).unwrap(), bytes);
+            ring.check_against(&back).unwrap();
+            let ring2 = keyhier::keyring::Keyring::decode(&ring.encode()).unwrap();
+            assert_eq!(ring2, ring);
+        }
+    }
+}
+
+#[test]
+fn corrupt_files_are_typed_errors() {
+    let (h, _) = tiny("threshold", SchemeId::Kw);
+    let bytes = hfile::encode(&h).unwrap();
+    // every truncation
+    for cut in 0..bytes.len() {
+        assert!(hfile::decode(&bytes[..cut]).is_err(), "cut at {cut} decoded");
+    }
+    // a trailing byte
+    let mut long = bytes.clone();
+    long.push(0);
+    assert!(matches!(hfile::decode(&long), Err(Error::TrailingBytes { .. })));
+    // header fields
+    let mut b = bytes.clone();
+    b[0] ^= 1;
+    assert_eq!(hfile::decode(&b).unwrap_err(), Error::BadMagic { what: "hierarchy file" });
+    let mut b = bytes.clone();
+    b[4] = 9;
+    assert!(matches!(hfile::decode(&b), Err(Error::UnsupportedVersion { version: 9, .. })));
+    let mut b = bytes.clone();
+    b[5] = 0x77;
+    assert_eq!(hfile::decode(&b).unwrap_err(), Error::UnknownScheme(0x77));
+    // a flip anywhere either fails to decode, or decodes to a hierarchy whose
+    // payload differs (then unwrapping must catch it: see the fuzz targets)
+    for i in (0..bytes.len()).step_by(7) {
+        let mut b = bytes.clone();
+        b[i] ^= 0x40;
+        if let Ok(d) = hfile::decode(&b) {
+            assert_ne!(d, h, "flip at {i} decoded to the same hierarchy");
+            assert_eq!(d.role, h.role, "flip at {i} changed the structure yet decoded");
+        }
+    }
+    // huge counts with no bytes behind them: refused before allocating
+    let mut b = bytes[..bytes.len().min(40)].to_vec();
+    let name_len = usize::from(u16::from_be_bytes([b[6], b[7]]));
+    let at = 8 + name_len + 4;
+    b.truncate(at);
+    b.extend_from_slice(&u32::MAX.to_be_bytes());
+    b.extend_from_slice(&u32::MAX.to_be_bytes());
+    assert!(matches!(hfile::decode(&b), Err(Error::InvalidField { .. })));
+}
+
+#[test]
+fn m365_large_bytes_per_leaf_formula() {
+    // The structure costs 9 bytes per key, 4 per slot-layer and `stride` per slot:
+    // check the accounting on a real hierarchy, not a constant.
+    let (h, _) = tiny("m365", SchemeId::Kw);
+    let per_node = 1 + 4 + 4;
+    let expect = u64::from(h.nodes()) * per_node
+        + 4
+        + u64::from(h.slots()) * (4 * h.max_layers as u64 + h.stride as u64)
+        + 4 * (h.tenant_node_start.len() + h.tenant_group_start.len() + h.group_node_start.len() + h.group_leaves.len()) as u64;
+    assert_eq!(h.heap_bytes(), expect);
+    assert_eq!(h.stride, 40);
+}
