@@ -284,6 +284,17 @@ fn out_slice(out: &mut [u8], needed: usize) -> Result<&mut [u8]> {
     out.get_mut(..needed).ok_or(Error::OutputTooSmall { needed, got })
 }
 
+/// Runs an unwrap and, on any failure, zeroes the whole of `out`, not only the
+/// prefix the scheme wrote to: a caller reusing one buffer must not find an
+/// earlier key's bytes in it after a failed unwrap.
+fn fail_closed(out: &mut [u8], unwrap: impl FnOnce(&mut [u8]) -> Result<usize>) -> Result<usize> {
+    let res = unwrap(&mut *out);
+    if res.is_err() {
+        out.zeroize();
+    }
+    res
+}
+
 /// KEKs for KW and KWP: AES-128, -192 or -256.
 pub enum AesKek<A128, A192, A256> {
     /// 128-bit KEK.
@@ -338,20 +349,18 @@ impl WrapScheme for Kw {
     }
 
     fn unwrap(kek: &Self::Kek, wrapped: &[u8], _aad: &[u8], out: &mut [u8]) -> Result<usize> {
-        if kw_rules::check_unwrap_len(wrapped.len()).is_err() {
-            out.zeroize();
-            return Err(Error::UnwrapFailed);
-        }
-        let len = wrapped.len() - SEMIBLOCK;
-        let out = out_slice(out, len)?;
-        let res = match kek {
-            AesKek::A128(k) => k.unwrap_key(wrapped, out).map(|k| k.len()),
-            AesKek::A192(k) => k.unwrap_key(wrapped, out).map(|k| k.len()),
-            AesKek::A256(k) => k.unwrap_key(wrapped, out).map(|k| k.len()),
-        };
-        res.map_err(|_| {
-            out.zeroize();
-            Error::UnwrapFailed
+        fail_closed(out, |out| {
+            if kw_rules::check_unwrap_len(wrapped.len()).is_err() {
+                return Err(Error::UnwrapFailed);
+            }
+            let len = wrapped.len() - SEMIBLOCK;
+            let out = out_slice(out, len)?;
+            let res = match kek {
+                AesKek::A128(k) => k.unwrap_key(wrapped, out).map(|k| k.len()),
+                AesKek::A192(k) => k.unwrap_key(wrapped, out).map(|k| k.len()),
+                AesKek::A256(k) => k.unwrap_key(wrapped, out).map(|k| k.len()),
+            };
+            res.map_err(|_| Error::UnwrapFailed)
         })
     }
 }
@@ -379,29 +388,27 @@ impl WrapScheme for Kwp {
     }
 
     fn unwrap(kek: &Self::Kek, wrapped: &[u8], _aad: &[u8], out: &mut [u8]) -> Result<usize> {
-        if kwp_rules::check_unwrap_len(wrapped.len()).is_err() {
-            out.zeroize();
-            return Err(Error::UnwrapFailed);
-        }
-        let len = wrapped.len() - SEMIBLOCK;
-        let out = out_slice(out, len)?;
-        let res = match kek {
-            AesKek::A128(k) => k.unwrap_key(wrapped, out).map(|k| k.len()),
-            AesKek::A192(k) => k.unwrap_key(wrapped, out).map(|k| k.len()),
-            AesKek::A256(k) => k.unwrap_key(wrapped, out).map(|k| k.len()),
-        };
-        match res {
-            // RFC 5649 §3: 8*(n-1) < MLI <= 8*n, so MLI >= 1 (aes-kw already refuses 0 for
-            // n >= 1; kept as a guard that does not depend on the crate's version).
-            Ok(n) if n >= 1 => {
-                out[n..].zeroize();
-                Ok(n)
+        fail_closed(out, |out| {
+            if kwp_rules::check_unwrap_len(wrapped.len()).is_err() {
+                return Err(Error::UnwrapFailed);
             }
-            _ => {
-                out.zeroize();
-                Err(Error::UnwrapFailed)
+            let len = wrapped.len() - SEMIBLOCK;
+            let out = out_slice(out, len)?;
+            let res = match kek {
+                AesKek::A128(k) => k.unwrap_key(wrapped, out).map(|k| k.len()),
+                AesKek::A192(k) => k.unwrap_key(wrapped, out).map(|k| k.len()),
+                AesKek::A256(k) => k.unwrap_key(wrapped, out).map(|k| k.len()),
+            };
+            match res {
+                // RFC 5649 §3: 8*(n-1) < MLI <= 8*n, so MLI >= 1 (aes-kw already refuses 0 for
+                // n >= 1; kept as a guard that does not depend on the crate's version).
+                Ok(n) if n >= 1 => {
+                    out[n..].zeroize();
+                    Ok(n)
+                }
+                _ => Err(Error::UnwrapFailed),
             }
-        }
+        })
     }
 }
 
@@ -433,23 +440,20 @@ fn aead_unwrap<A: AeadInOut<NonceSize = U12, TagSize = aes_gcm::aead::consts::U1
     aad: &[u8],
     out: &mut [u8],
 ) -> Result<usize> {
-    let Ok(len) = scheme.check_wrapped_len(wrapped.len()) else {
-        out.zeroize();
-        return Err(Error::UnwrapFailed);
-    };
-    let out = out_slice(out, len)?;
-    let (nonce, rest) = wrapped.split_at(NONCE_LEN);
-    let (ct, tag) = rest.split_at(len);
-    let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| Error::UnwrapFailed)?;
-    let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| Error::UnwrapFailed)?;
-    out.copy_from_slice(ct);
-    match aead.decrypt_inout_detached(&nonce.into(), aad, (&mut *out).into(), &tag.into()) {
-        Ok(()) => Ok(len),
-        Err(_) => {
-            out.zeroize();
-            Err(Error::UnwrapFailed)
-        }
-    }
+    fail_closed(out, |out| {
+        let Ok(len) = scheme.check_wrapped_len(wrapped.len()) else {
+            return Err(Error::UnwrapFailed);
+        };
+        let out = out_slice(out, len)?;
+        let (nonce, rest) = wrapped.split_at(NONCE_LEN);
+        let (ct, tag) = rest.split_at(len);
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| Error::UnwrapFailed)?;
+        let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| Error::UnwrapFailed)?;
+        out.copy_from_slice(ct);
+        aead.decrypt_inout_detached(&nonce.into(), aad, out.into(), &tag.into())
+            .map(|()| len)
+            .map_err(|_| Error::UnwrapFailed)
+    })
 }
 
 /// AES-GCM KEKs: AES-128, -192 or -256 (hierarchies use AES-256).
