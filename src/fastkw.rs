@@ -865,38 +865,53 @@ mod x86 {
                 rk.zeroize();
             }
 
-            /// AES-256 encryption of independent blocks, `P_MAX * W` at a
-            /// time: the throughput ceiling of this register width.
+            // `load` and `store` move exactly one register's worth of blocks.
+            const _: () = assert!(core::mem::size_of::<V>() == 16 * W);
+
+            /// AES-256 encryption of independent blocks (ECB), `P_MAX * W` at
+            /// a time: the throughput ceiling of this register width.
             #[target_feature(enable = $feat)]
             pub(in crate::fastkw) fn encrypt_blocks(keys: &RoundKeys, blocks: &mut [[u8; 16]]) {
                 let mut rk = [zero(); 15];
                 for (rk, k) in rk.iter_mut().zip(&keys.enc) {
                     *rk = splat(*k);
                 }
-                for group in blocks.chunks_mut(P_MAX * W) {
-                    let mut x = [zero(); P_MAX];
-                    for (p, x) in x.iter_mut().enumerate() {
-                        let mut lo = [0u64; W];
-                        let mut hi = [0u64; W];
-                        for (l, b) in group.iter().skip(p * W).take(W).enumerate() {
-                            (lo[l], hi[l]) = from_block(*b);
-                        }
-                        *x = xor(pack(lo, hi), rk[0]);
+                let (regs, tail) = blocks.as_chunks_mut::<W>();
+                let (groups, rest) = regs.as_chunks_mut::<P_MAX>();
+                for group in groups {
+                    encrypt_regs(&rk, group);
+                }
+                for reg in rest {
+                    encrypt_regs(&rk, core::array::from_mut(reg));
+                }
+                if !tail.is_empty() {
+                    let mut reg = [[0u8; 16]; W];
+                    for (d, s) in reg.iter_mut().zip(tail.iter()) {
+                        *d = *s;
                     }
-                    for k in &rk[1..14] {
-                        for x in x.iter_mut() {
-                            *x = enc(*x, *k);
-                        }
-                    }
-                    for (p, x) in x.iter().enumerate() {
-                        let b = enc_last(*x, rk[14]);
-                        let (lo, hi) = (lo_words(b), hi_words(b));
-                        for (l, b) in group.iter_mut().skip(p * W).take(W).enumerate() {
-                            *b = to_block(lo[l], hi[l]);
-                        }
+                    encrypt_regs(&rk, core::array::from_mut(&mut reg));
+                    for (d, s) in tail.iter_mut().zip(reg.iter()) {
+                        *d = *s;
                     }
                 }
                 rk.zeroize();
+            }
+
+            #[inline]
+            #[target_feature(enable = $feat)]
+            fn encrypt_regs<const P: usize>(rk: &[V; 15], regs: &mut [[[u8; 16]; W]; P]) {
+                let mut x = [zero(); P];
+                for (x, r) in x.iter_mut().zip(regs.iter()) {
+                    *x = xor(load(r), rk[0]);
+                }
+                for k in &rk[1..14] {
+                    for x in x.iter_mut() {
+                        *x = enc(*x, *k);
+                    }
+                }
+                for (x, r) in x.iter().zip(regs.iter_mut()) {
+                    store(enc_last(*x, rk[14]), r);
+                }
             }
         };
     }
@@ -907,7 +922,7 @@ mod x86 {
 
         use zeroize::Zeroize;
 
-        use super::super::{KeyState, N, from_block, step_word, to_block};
+        use super::super::{KeyState, N, step_word};
         use super::RoundKeys;
 
         type V = __m128i;
@@ -976,6 +991,23 @@ mod x86 {
             _mm_aesdeclast_si128(a, k)
         }
 
+        /// One register's worth of blocks, from memory.
+        #[inline]
+        #[target_feature(enable = "aes,sse4.1")]
+        fn load(b: &[[u8; 16]; W]) -> V {
+            // SAFETY: `b` is `16 * W` readable bytes, the size of `V` (asserted
+            // in `kernels!`), and the unaligned load has no alignment requirement.
+            unsafe { _mm_loadu_si128(b.as_ptr().cast()) }
+        }
+        /// One register's worth of blocks, to memory.
+        #[inline]
+        #[target_feature(enable = "aes,sse4.1")]
+        fn store(v: V, b: &mut [[u8; 16]; W]) {
+            // SAFETY: `b` is `16 * W` writable bytes, the size of `V` (asserted
+            // in `kernels!`), and the unaligned store has no alignment requirement.
+            unsafe { _mm_storeu_si128(b.as_mut_ptr().cast(), v) }
+        }
+
         kernels!("aes,sse4.1", 8);
     }
 
@@ -985,7 +1017,7 @@ mod x86 {
 
         use zeroize::Zeroize;
 
-        use super::super::{KeyState, N, from_block, step_word, to_block};
+        use super::super::{KeyState, N, step_word};
         use super::RoundKeys;
 
         type V = __m256i;
@@ -1061,6 +1093,23 @@ mod x86 {
             _mm256_aesdeclast_epi128(a, k)
         }
 
+        /// One register's worth of blocks, from memory.
+        #[inline]
+        #[target_feature(enable = "aes,vaes,avx2")]
+        fn load(b: &[[u8; 16]; W]) -> V {
+            // SAFETY: `b` is `16 * W` readable bytes, the size of `V` (asserted
+            // in `kernels!`), and the unaligned load has no alignment requirement.
+            unsafe { _mm256_loadu_si256(b.as_ptr().cast()) }
+        }
+        /// One register's worth of blocks, to memory.
+        #[inline]
+        #[target_feature(enable = "aes,vaes,avx2")]
+        fn store(v: V, b: &mut [[u8; 16]; W]) {
+            // SAFETY: `b` is `16 * W` writable bytes, the size of `V` (asserted
+            // in `kernels!`), and the unaligned store has no alignment requirement.
+            unsafe { _mm256_storeu_si256(b.as_mut_ptr().cast(), v) }
+        }
+
         kernels!("aes,vaes,avx2", 8);
     }
 
@@ -1070,7 +1119,7 @@ mod x86 {
 
         use zeroize::Zeroize;
 
-        use super::super::{KeyState, N, from_block, step_word, to_block};
+        use super::super::{KeyState, N, step_word};
         use super::RoundKeys;
 
         type V = __m512i;
@@ -1171,7 +1220,24 @@ mod x86 {
             _mm512_aesdeclast_epi128(a, k)
         }
 
-        kernels!("aes,vaes,avx512f", 4);
+        /// One register's worth of blocks, from memory.
+        #[inline]
+        #[target_feature(enable = "aes,vaes,avx512f")]
+        fn load(b: &[[u8; 16]; W]) -> V {
+            // SAFETY: `b` is `16 * W` readable bytes, the size of `V` (asserted
+            // in `kernels!`), and the unaligned load has no alignment requirement.
+            unsafe { _mm512_loadu_si512(b.as_ptr().cast()) }
+        }
+        /// One register's worth of blocks, to memory.
+        #[inline]
+        #[target_feature(enable = "aes,vaes,avx512f")]
+        fn store(v: V, b: &mut [[u8; 16]; W]) {
+            // SAFETY: `b` is `16 * W` writable bytes, the size of `V` (asserted
+            // in `kernels!`), and the unaligned store has no alignment requirement.
+            unsafe { _mm512_storeu_si512(b.as_mut_ptr().cast(), v) }
+        }
+
+        kernels!("aes,vaes,avx512f", 8);
     }
 }
 

@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use crate::design::Design;
 use crate::error::{Error, Result};
 use crate::keyring::Keyring;
+use crate::plan::Counts;
 use crate::model::{Hierarchy, Layout, NO_KEK, Position, position_in_group, resolve_parent};
 use crate::prf::{Domain, Prf};
 use crate::scheme::{Kek, SchemeId};
@@ -329,6 +330,11 @@ pub fn wrap_slot(
 }
 
 fn fill_wraps(h: &mut Hierarchy, prf: &Prf, progress: &(dyn Fn(u64) + Sync)) -> Result<()> {
+    fill_wraps_metered(h, prf, progress).map(|_| ())
+}
+
+/// Wraps every slot of a skeleton, counting each wrap (and each performed with a root key).
+pub fn fill_wraps_metered(h: &mut Hierarchy, prf: &Prf, progress: &(dyn Fn(u64) + Sync)) -> Result<Counts> {
     let chunks = chunks(h);
     let lens = chunks.iter().map(|&(a, b)| (h.slot_start[b as usize] - h.slot_start[a as usize]) as usize * h.stride);
     let mut payload = std::mem::take(&mut h.payload);
@@ -336,8 +342,9 @@ fn fill_wraps(h: &mut Hierarchy, prf: &Prf, progress: &(dyn Fn(u64) + Sync)) -> 
     let hh = &*h;
     let done = AtomicU64::new(0);
     let kek_key = |k: u32| Ok(prf.node_key(k, hh.version[k as usize]));
-    let res: Result<()> = chunks.par_iter().zip(parts).try_for_each(|(&(lo, hi), part)| {
+    let res: Result<Vec<Counts>> = chunks.par_iter().zip(parts).map(|(&(lo, hi), part)| {
         let mut cache = KekCache::new();
+        let mut c = Counts::default();
         let slot0 = hh.slot_start[lo as usize];
         for n in lo..hi {
             if hh.is_root(n) {
@@ -348,13 +355,23 @@ fn fill_wraps(h: &mut Hierarchy, prf: &Prf, progress: &(dyn Fn(u64) + Sync)) -> 
             for (s, secret) in hh.slots_of(n).zip(&secrets) {
                 let off = (s - slot0) as usize * hh.stride;
                 wrap_slot(hh, prf, &mut cache, n, s, secret, hh.generation, &kek_key, &mut part[off..off + hh.stride])?;
+                for &k in hh.slot_keks(s) {
+                    c.wraps += 1;
+                    c.root_ops += u64::from(hh.is_root(k));
+                }
+                c.wraps_rewritten += 1;
+                c.bytes_rewritten += crate::plan::record_len(hh, s) as u64;
             }
         }
-        let c = u64::from(hi - lo);
-        done.fetch_add(c, Ordering::Relaxed);
-        progress(c);
-        Ok(())
-    });
+        let nodes = u64::from(hi - lo);
+        done.fetch_add(nodes, Ordering::Relaxed);
+        progress(nodes);
+        Ok(c)
+    }).collect();
     h.payload = payload;
-    res
+    let mut total = Counts::default();
+    for c in res? {
+        total.add(&c);
+    }
+    Ok(total)
 }

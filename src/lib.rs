@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod cost;
 pub mod design;
 pub mod error;
 pub mod fastkw;
@@ -35,6 +36,7 @@ pub mod generate;
 pub mod hfile;
 pub mod keyring;
 pub mod model;
+pub mod plan;
 pub mod prf;
 pub mod recover;
 pub mod report;
@@ -45,6 +47,7 @@ pub mod shape;
 pub mod sysinfo;
 pub mod vectors;
 pub mod wire;
+pub mod workload;
 
 pub use error::{Error, Result};
 pub use scheme::{Kek, SchemeId, WrapContext};

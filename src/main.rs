@@ -57,6 +57,16 @@ enum Command {
     /// role everywhere), the leaves an attacker holding those keys and every stored
     /// wrap recovers, and the leaves the owner still recovers after losing them.
     Blast(BlastArgs),
+    /// Run one workload on one design, verify it, and report measured beside analytic counts.
+    ///
+    /// Workloads: provision (wrap every key), unwrap-all (recover every leaf; --cold opens the
+    /// whole path per leaf), rotate-root (routine: rewrap every slot under --role; --lazy defers
+    /// the rewraps to first access), revoke (compromise of --role: re-key everything it reaches,
+    /// re-share leaked shares, replace the root), shred (destroy --tenant's roots and prove what is
+    /// left cannot recover its keys).
+    ///
+    /// Example: keyhier run --design m365 --workload revoke --role ak --scope all --preset small
+    Run(RunArgs),
 }
 
 /// Shape of the hierarchy: a preset, optionally overridden flag by flag.
@@ -137,6 +147,108 @@ struct BlastArgs {
     /// Print the rows as JSON.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Design: m365, flat, dke, threshold, sharepoint, tree:F1,F2,... (ignored with --from)
+    #[arg(long, default_value = "m365")]
+    design: String,
+    /// provision, unwrap-all, rotate-root, revoke, shred.
+    #[arg(long)]
+    workload: String,
+    /// Root role to rotate or revoke (ck1, ck2, ak).
+    #[arg(long)]
+    role: Option<String>,
+    /// How much of the role: one (the key above the most leaves), tenant (the largest tenant's), all.
+    #[arg(long, default_value = "all")]
+    scope: String,
+    /// rotate-root: rewrap on access (as Exchange does) and report what is deferred.
+    #[arg(long)]
+    lazy: bool,
+    /// unwrap-all: open the whole path for every leaf (a service with no cache).
+    #[arg(long)]
+    cold: bool,
+    /// shred: the tenant to shred (0 is the largest).
+    #[arg(long, default_value_t = 0)]
+    tenant: u32,
+    #[command(flatten)]
+    shape: ShapeArgs,
+    /// Run on a hierarchy written by `gen --out` (needs --keyring).
+    #[arg(long, requires = "keyring")]
+    from: Option<PathBuf>,
+    /// The keyring written by `gen --keyring`.
+    #[arg(long)]
+    keyring: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Bytes of data under each leaf to re-encrypt when the leaf is re-keyed.
+    #[arg(long, default_value_t = 0)]
+    data_bytes_per_leaf: u64,
+    /// Your own root-operation rate (operations per second), reported beside the built-in profiles.
+    #[arg(long)]
+    root_ops_per_s: Option<f64>,
+    /// Print the row as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn workload_arg(a: &RunArgs) -> anyhow::Result<keyhier::workload::Workload> {
+    use keyhier::workload::Workload;
+    let extent = || {
+        keyhier::analysis::Extent::from_name(&a.scope).ok_or_else(|| anyhow::anyhow!("--scope must be one, tenant or all (got {:?})", a.scope))
+    };
+    let role = || a.role.clone().ok_or_else(|| anyhow::anyhow!("--workload {} needs --role (ck1, ck2 or ak)", a.workload));
+    Ok(match a.workload.as_str() {
+        "provision" => Workload::Provision,
+        "unwrap-all" => Workload::UnwrapAll { cold: a.cold },
+        "rotate-root" => Workload::RotateRoot { role: role()?, extent: extent()?, lazy: a.lazy },
+        "revoke" => Workload::Revoke { role: role()?, extent: extent()? },
+        "shred" => Workload::Shred { tenant: a.tenant },
+        other => anyhow::bail!("unknown workload {other:?}; expected provision, unwrap-all, rotate-root, revoke or shred"),
+    })
+}
+
+fn cmd_run(a: RunArgs) -> anyhow::Result<ExitCode> {
+    let w = workload_arg(&a)?;
+    let pool = pool(a.threads)?;
+    let mut st = match (&a.from, &a.keyring) {
+        (Some(f), Some(k)) => {
+            let h = hfile::read_file(f)?;
+            let ring = keyhier::keyring::Keyring::read_file(k)?;
+            ring.check_against(&h).with_context(|| format!("keyring {} does not fit {}", k.display(), f.display()))?;
+            keyhier::workload::State { h, ring, gen_seed: None }
+        }
+        _ => {
+            let spec = GenSpec { design: Design::by_name(&a.design)?, shape: a.shape.shape()?, scheme: a.shape.scheme()?, seed: a.shape.seed };
+            let pb = progress_bar(estimate_nodes(&spec)?, "generating");
+            let (h, ring) = pool.install(|| generate(&spec, &|n| pb.inc(n)))?;
+            pb.finish_and_clear();
+            keyhier::workload::State { h, ring, gen_seed: Some(spec.seed) }
+        }
+    };
+    let opts = keyhier::workload::RunOptions {
+        seed: a.shape.seed,
+        data_bytes_per_leaf: a.data_bytes_per_leaf,
+        root_ops_per_s: a.root_ops_per_s,
+        ..Default::default()
+    };
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_message(format!("{} on {}", w.label(), st.h.design.name));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+    let mut row = pool.install(|| keyhier::workload::run(&mut st, &w, &opts))?;
+    spinner.finish_and_clear();
+    row.shape = match &a.from {
+        Some(f) => format!("from {}", f.display()),
+        None => format!("preset {} ({})", a.shape.preset, a.shape.shape()?),
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&row)?);
+    } else {
+        print!("{}", keyhier::report::run_text(&row));
+    }
+    Ok(if row.verification.verified { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn designs_arg(names: &[String]) -> anyhow::Result<Vec<Design>> {
@@ -302,5 +414,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Gen(a) => cmd_gen(a),
         Command::Blast(a) => cmd_blast(a),
+        Command::Run(a) => cmd_run(a),
     }
 }

@@ -255,15 +255,20 @@ impl Hierarchy {
         self.role[n as usize] == self.design.leaf_role()
     }
 
-    /// The wrap context of layer `layer` of slot `s` of node `n`.
+    /// The wrap context of layer `layer` of slot `s` of node `n`, at the current versions.
     pub fn context(&self, n: u32, s: u32, layer: usize) -> WrapContext {
+        self.context_with(n, s, layer, &|k| self.version[k as usize])
+    }
+
+    /// The wrap context with versions taken from `ver` (e.g. the versions before a workload).
+    pub fn context_with(&self, n: u32, s: u32, layer: usize, ver: &dyn Fn(u32) -> u32) -> WrapContext {
         let kek = self.slot_keks(s)[layer];
         WrapContext {
             tenant: self.tenant_of(n),
             key_id: u64::from(n),
-            key_version: self.version[n as usize],
+            key_version: ver(n),
             kek_id: u64::from(kek),
-            kek_version: self.version[kek as usize],
+            kek_version: ver(kek),
             scheme: self.scheme,
             share: self.share_of(n, s),
             layer: layer as u8,

@@ -52,23 +52,28 @@ impl Reach {
 
 /// Which keys a holder of `held` (roots or any other keys) can recover.
 pub fn reach(h: &Hierarchy, held: &(dyn Fn(u32) -> bool + Sync)) -> Reach {
+    reach_filtered(h, held, &|_| true)
+}
+
+/// [`reach`] over the stored wraps `kept` admits (the others deleted).
+pub fn reach_filtered(h: &Hierarchy, held: &(dyn Fn(u32) -> bool + Sync), kept: &dyn Fn(u32) -> bool) -> Reach {
     let nodes = h.nodes() as usize;
     let mut open = vec![false; nodes];
     let mut shares_open = vec![0u8; nodes];
     for n in 0..nodes as u32 {
-        let (o, sh) = node_reach(h, n, held(n), &open);
+        let (o, sh) = node_reach(h, n, held(n), &open, kept);
         open[n as usize] = o;
         shares_open[n as usize] = sh;
     }
     Reach { open, shares_open }
 }
 
-fn node_reach(h: &Hierarchy, n: u32, held: bool, open: &[bool]) -> (bool, u8) {
+fn node_reach(h: &Hierarchy, n: u32, held: bool, open: &[bool], kept: &dyn Fn(u32) -> bool) -> (bool, u8) {
     let role = &h.design.roles[usize::from(h.role[n as usize])];
     if role.is_root() {
         return (held, 0);
     }
-    let openable = h.slots_of(n).filter(|&s| h.slot_keks(s).iter().all(|&k| open[k as usize])).count();
+    let openable = h.slots_of(n).filter(|&s| kept(s) && h.slot_keks(s).iter().all(|&k| open[k as usize])).count();
     let sh = if role.shares { openable as u8 } else { 0 };
     (held || openable >= usize::from(role.threshold), sh)
 }
@@ -93,8 +98,22 @@ impl OpenStats {
     }
 }
 
-/// Opens slot `s` of node `n`, given the keys of its KEKs (innermost first).
+/// Opens slot `s` of node `n`, given the keys of its KEKs (innermost first),
+/// at the current versions.
 pub fn open_slot(h: &Hierarchy, cache: &mut KekCache, n: u32, s: u32, keks: &[&Key256], stats: &mut OpenStats) -> Result<Key256> {
+    open_slot_with(h, cache, n, s, keks, &|k| h.version[k as usize], stats)
+}
+
+/// Opens slot `s` of node `n` with the versions `ver` names (the state before a workload).
+pub fn open_slot_with(
+    h: &Hierarchy,
+    cache: &mut KekCache,
+    n: u32,
+    s: u32,
+    keks: &[&Key256],
+    ver: &dyn Fn(u32) -> u32,
+    stats: &mut OpenStats,
+) -> Result<Key256> {
     let layers = h.slot_keks(s);
     if layers.len() != keks.len() {
         return Err(Error::UnwrapFailed);
@@ -107,8 +126,8 @@ pub fn open_slot(h: &Hierarchy, cache: &mut KekCache, n: u32, s: u32, keks: &[&K
     let res = (|| {
         for layer in (0..layers.len()).rev() {
             let k = layers[layer];
-            let kek = cache.get(k, h.version[k as usize], || Kek::new(h.scheme, keks[layer].expose()))?;
-            let len = kek.unwrap(&cur[..cur_len], &h.context(n, s, layer), &mut buf)?;
+            let kek = cache.get(k, ver(k), || Kek::new(h.scheme, keks[layer].expose()))?;
+            let len = kek.unwrap(&cur[..cur_len], &h.context_with(n, s, layer, ver), &mut buf)?;
             stats.unwraps += 1;
             if h.is_root(k) {
                 stats.root_ops += 1;
@@ -132,13 +151,25 @@ pub fn open_node<'k>(
     key_of: &dyn Fn(u32) -> Option<&'k Key256>,
     stats: &mut OpenStats,
 ) -> Result<Key256> {
+    open_node_with(h, cache, n, key_of, &|k| h.version[k as usize], stats)
+}
+
+/// [`open_node`] with the versions `ver` names.
+pub fn open_node_with<'k>(
+    h: &Hierarchy,
+    cache: &mut KekCache,
+    n: u32,
+    key_of: &dyn Fn(u32) -> Option<&'k Key256>,
+    ver: &dyn Fn(u32) -> u32,
+    stats: &mut OpenStats,
+) -> Result<Key256> {
     let role = &h.design.roles[usize::from(h.role[n as usize])];
     let need = usize::from(role.threshold);
     let mut got: Vec<(u8, Key256)> = Vec::with_capacity(need);
     for s in h.slots_of(n) {
         let keks: Option<Vec<&Key256>> = h.slot_keks(s).iter().map(|&k| key_of(k)).collect();
         let Some(keks) = keks else { continue };
-        let k = open_slot(h, cache, n, s, &keks, stats)?;
+        let k = open_slot_with(h, cache, n, s, &keks, ver, stats)?;
         got.push((h.share_of(n, s), k));
         if got.len() == need {
             break;
@@ -267,14 +298,24 @@ pub fn recover_leaves(
     mode: CacheMode,
     sink: &(dyn Fn(u32, &Key256) + Sync),
 ) -> Result<BulkStats> {
-    let globals: HashMap<u32, Key256> = open_range(h, ring, available, 0..h.tenant_node_start[0], &HashMap::new(), &mut OpenStats::default())?;
+    let mut global_stats = OpenStats::default();
+    let globals: HashMap<u32, Key256> = if mode == CacheMode::Cached {
+        open_range(h, ring, available, 0..h.tenant_node_start[0], &HashMap::new(), &mut global_stats)?
+    } else {
+        HashMap::new()
+    };
     let per: Vec<Result<(OpenStats, u64, u64, Vec<u64>, u64)>> = (0..h.tenants())
         .into_par_iter()
         .map(|t| {
             let start = std::time::Instant::now();
             let mut stats = OpenStats::default();
             let mut root_ops = vec![0u64; h.design.roles.len()];
-            let tenant = open_range(h, ring, available, h.tenant_head(t), &globals, &mut stats)?;
+            // Cold mode keeps nothing: every leaf opens its own path from the roots.
+            let tenant = if mode == CacheMode::Cached {
+                open_range(h, ring, available, h.tenant_head(t), &globals, &mut stats)?
+            } else {
+                HashMap::new()
+            };
             let mut cache = KekCache::new();
             let (mut ok, mut bad) = (0u64, 0u64);
             for g in h.tenant_group_start[t as usize]..h.tenant_group_start[t as usize + 1] {
@@ -309,7 +350,7 @@ pub fn recover_leaves(
             Ok((stats, ok, bad, root_ops, ns))
         })
         .collect();
-    let mut out = BulkStats::default();
+    let mut out = BulkStats { ops: global_stats, ..BulkStats::default() };
     let mut by_role = vec![0u64; h.design.roles.len()];
     for r in per {
         let (stats, ok, bad, ro, ns) = r?;

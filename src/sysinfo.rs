@@ -9,6 +9,12 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// Resets the peak resident set size to the current one (Linux: writing 5 to
+/// `/proc/self/clear_refs`), so a run's peak is its own. Best effort.
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 /// Current resident set size, in bytes (`VmRSS`).
 pub fn rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

@@ -1,0 +1,913 @@
+//! Workloads: provision, unwrap-all, rotate-root, revoke, shred. Each runs on
+//! any design through the same graph engine, meters every wrap and unwrap it
+//! really performs, verifies the result, and returns a typed [`RunRow`]
+//! (it never prints).
+//!
+//! Rotation and revocation execute a [`ChangePlan`] (see [`crate::plan`]):
+//! versions are bumped first; then the global keys, then every tenant in
+//! parallel, open what must be opened from the old state, peel and rewrap or
+//! freshly wrap every stored wrap the plan names, writing into that tenant's
+//! own part of the payload arena. New key material comes from the run's seed
+//! (`Prf::node_key(node, new_version)`), new shares from
+//! `Prf::key(Share, .., generation)`, nonces from the new generation.
+//!
+//! Verification is timed and metered apart from the workload:
+//! every leaf that must survive is recovered from the new state and compared
+//! with its expected key; and the keys an attacker (or the holder of a
+//! destroyed root) would hold are tried against every stored wrap of the new
+//! state, which must all refuse them.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::analysis::Extent;
+use crate::design::RoleId;
+use crate::error::{Error, Result};
+use crate::generate::{KekCache, split_parts};
+use crate::keyring::Keyring;
+use crate::model::Hierarchy;
+use crate::plan::{ChangePlan, Counts, Redo, RewrapOnly, chosen_slots, provision_counts, unwrap_all_counts};
+use crate::prf::{Domain, Prf};
+use crate::recover::{CacheMode, recover_leaves};
+use crate::scheme::Kek;
+use crate::secret::Key256;
+use crate::shamir;
+
+/// A workload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Workload {
+    /// Generate and wrap every key.
+    Provision,
+    /// Recover every leaf from the roots.
+    UnwrapAll {
+        /// Open the whole path for every leaf (no cache).
+        cold: bool,
+    },
+    /// Routine rotation of a root role.
+    RotateRoot {
+        /// Root role name.
+        role: String,
+        /// How much of it.
+        extent: Extent,
+        /// Rewrap on access instead of at once.
+        lazy: bool,
+    },
+    /// Compromise of a root role.
+    Revoke {
+        /// Root role name.
+        role: String,
+        /// How much of it.
+        extent: Extent,
+    },
+    /// Crypto-shred one tenant.
+    Shred {
+        /// The tenant.
+        tenant: u32,
+    },
+}
+
+impl Workload {
+    /// A short label: `rotate-root ck1 all`, `unwrap-all cold`, ...
+    pub fn label(&self) -> String {
+        match self {
+            Workload::Provision => "provision".into(),
+            Workload::UnwrapAll { cold: false } => "unwrap-all".into(),
+            Workload::UnwrapAll { cold: true } => "unwrap-all cold".into(),
+            Workload::RotateRoot { role, extent, lazy } => {
+                format!("rotate-root {role} {}{}", extent.name(), if *lazy { " lazy" } else { "" })
+            }
+            Workload::Revoke { role, extent } => format!("revoke {role} {}", extent.name()),
+            Workload::Shred { tenant } => format!("shred tenant {tenant}"),
+        }
+    }
+
+    /// The workload's name alone.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Workload::Provision => "provision",
+            Workload::UnwrapAll { .. } => "unwrap-all",
+            Workload::RotateRoot { .. } => "rotate-root",
+            Workload::Revoke { .. } => "revoke",
+            Workload::Shred { .. } => "shred",
+        }
+    }
+}
+
+/// Options of a run.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Seed of new key material (and, for generated hierarchies, of the hierarchy).
+    pub seed: u64,
+    /// Bytes of data under each leaf to re-encrypt when a leaf is re-keyed.
+    pub data_bytes_per_leaf: u64,
+    /// Largest total of data re-encrypted for real; above it, estimated from a measured rate.
+    pub data_real_limit: u64,
+    /// A user root-operation rate, besides the built-in profiles.
+    pub root_ops_per_s: Option<f64>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { seed: 1, data_bytes_per_leaf: 0, data_real_limit: 64 << 20, root_ops_per_s: None }
+    }
+}
+
+/// Data re-encryption after re-keying leaves.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct DataReencryption {
+    /// Bytes re-encrypted (or to re-encrypt).
+    pub bytes: u64,
+    /// `performed` (AES-256-GCM, for real) or `estimated` (from a measured rate) or `none`.
+    pub mode: String,
+    /// Seconds taken, or estimated.
+    pub seconds: f64,
+    /// The rate used, GB/s.
+    pub gb_per_s: f64,
+}
+
+/// Verification of a run, timed and metered apart.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Verification {
+    /// Everything checked held.
+    pub verified: bool,
+    /// Leaves that must survive and were recovered to their expected key.
+    pub leaves_checked: u64,
+    /// Leaves that must survive but failed or differed.
+    pub leaves_wrong: u64,
+    /// Stored wraps tried with the keys of an attacker or of destroyed roots.
+    pub hostile_attempts: u64,
+    /// Of which opened (must be 0).
+    pub hostile_opened: u64,
+    /// Leaves recovered that must not be (shred).
+    pub leaves_not_shredded: u64,
+    /// Unwraps performed by verification.
+    pub unwraps: u64,
+    /// Seconds.
+    pub seconds: f64,
+    /// What was checked, in words.
+    pub notes: Vec<String>,
+}
+
+/// One run: what was done, what it cost, and whether it verified.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct RunRow {
+    /// Design.
+    pub design: String,
+    /// Workload label.
+    pub workload: String,
+    /// Workload kind.
+    pub kind: String,
+    /// Root role (rotate, revoke).
+    pub role: Option<String>,
+    /// Extent (rotate, revoke).
+    pub extent: Option<Extent>,
+    /// Scheme.
+    pub scheme: String,
+    /// Shape description.
+    pub shape: String,
+    /// Threads.
+    pub threads: usize,
+    /// Tenants, groups, leaves, keys, stored wraps.
+    pub tenants: u32,
+    /// Groups.
+    pub groups: u32,
+    /// Leaves.
+    pub leaves: u64,
+    /// Keys.
+    pub keys: u64,
+    /// Stored wraps.
+    pub stored_wraps: u64,
+    /// Measured counts.
+    pub measured: Counts,
+    /// Counts the analytic model predicts.
+    pub analytic: Counts,
+    /// Whether they are equal.
+    pub counts_match: bool,
+    /// For lazy rotation: the part deferred to first access (measured).
+    pub deferred: Option<Counts>,
+    /// Seconds of the deferred part.
+    pub deferred_seconds: Option<f64>,
+    /// Wall time of the workload, seconds (without verification).
+    pub seconds: f64,
+    /// Units of work: wraps written (provision, rotate, revoke), leaves recovered (unwrap-all), roots destroyed (shred).
+    pub items: u64,
+    /// Items per second.
+    pub items_per_s: f64,
+    /// Wraps plus unwraps per second.
+    pub ops_per_s: f64,
+    /// Per-tenant latency percentiles, milliseconds.
+    pub tenant_p50_ms: f64,
+    /// 99th percentile.
+    pub tenant_p99_ms: f64,
+    /// Slowest tenant.
+    pub tenant_max_ms: f64,
+    /// Peak resident memory of the process during the run, bytes.
+    pub peak_rss_bytes: Option<u64>,
+    /// Time the root operations alone take at each profile, seconds.
+    pub root_seconds: Vec<(String, f64)>,
+    /// Data re-encryption.
+    pub data: DataReencryption,
+    /// For revocation with degraded nested slots: the rewrap-only alternative.
+    pub rewrap_only: Option<RewrapOnly>,
+    /// Shred: whether destroying the tenant's roots makes its data unrecoverable.
+    pub crypto_shred: Option<bool>,
+    /// Shred: stored wraps to delete when it does not.
+    pub wraps_to_delete: Option<u64>,
+    /// Verification.
+    pub verification: Verification,
+}
+
+/// The state a workload runs on.
+pub struct State {
+    /// The hierarchy.
+    pub h: Hierarchy,
+    /// Its keyring.
+    pub ring: Keyring,
+    /// The seed it was generated from, if known: then every expected key is
+    /// `Prf::node_key`; otherwise expected keys come from a cold recovery first.
+    pub gen_seed: Option<u64>,
+}
+
+/// Expected leaf keys, by node (zeroized on drop).
+struct Expected {
+    keys: Vec<Option<Key256>>,
+}
+
+impl Expected {
+    fn of(st: &State) -> Result<(Expected, u64)> {
+        let h = &st.h;
+        let mut keys: Vec<Option<Key256>> = vec![None; h.nodes() as usize];
+        let mut unwraps = 0;
+        match st.gen_seed {
+            Some(seed) => {
+                let prf = Prf::new(seed);
+                for g in 0..h.groups() {
+                    for n in h.group_leaf_range(g) {
+                        keys[n as usize] = Some(prf.node_key(n, h.version[n as usize]));
+                    }
+                }
+            }
+            None => {
+                let got = Mutex::new(Vec::new());
+                let stats = recover_leaves(h, &st.ring, &|_| true, CacheMode::Cold, &|n, k| {
+                    if let Ok(mut g) = got.lock() {
+                        g.push((n, k.clone()));
+                    }
+                })?;
+                unwraps = stats.ops.unwraps;
+                for (n, k) in got.into_inner().map_err(|_| Error::Shares("poisoned"))? {
+                    keys[n as usize] = Some(k);
+                }
+            }
+        }
+        Ok((Expected { keys }, unwraps))
+    }
+}
+
+fn percentiles(ns: &mut [u64]) -> (f64, f64, f64) {
+    if ns.is_empty() {
+        return (0.0, 0.0, 0.0);
+    }
+    ns.sort_unstable();
+    let at = |q: f64| ns[((ns.len() - 1) as f64 * q).round() as usize] as f64 / 1e6;
+    (at(0.5), at(0.99), *ns.last().unwrap_or(&0) as f64 / 1e6)
+}
+
+/// Runs `w` on `st`, verifying the result.
+pub fn run(st: &mut State, w: &Workload, opts: &RunOptions) -> Result<RunRow> {
+    let h0 = &st.h;
+    let mut row = RunRow {
+        design: h0.design.name.clone(),
+        workload: w.label(),
+        kind: w.kind().into(),
+        scheme: h0.scheme.name().into(),
+        threads: rayon::current_num_threads(),
+        tenants: h0.tenants(),
+        groups: h0.groups(),
+        leaves: h0.leaves(),
+        keys: u64::from(h0.nodes()),
+        stored_wraps: u64::from(h0.slots()),
+        ..RunRow::default()
+    };
+    crate::sysinfo::reset_peak_rss();
+    match w {
+        Workload::Provision => run_provision(st, opts, &mut row)?,
+        Workload::UnwrapAll { cold } => run_unwrap_all(st, *cold, &mut row)?,
+        Workload::RotateRoot { role, extent, lazy } => {
+            let r = role_id(&st.h, role)?;
+            row.role = Some(role.clone());
+            row.extent = Some(*extent);
+            let plan = ChangePlan::rotate(&st.h, r, *extent);
+            run_change(st, &plan, false, *lazy, opts, &mut row)?;
+        }
+        Workload::Revoke { role, extent } => {
+            let r = role_id(&st.h, role)?;
+            row.role = Some(role.clone());
+            row.extent = Some(*extent);
+            let plan = ChangePlan::revoke(&st.h, r, *extent);
+            row.rewrap_only = plan.rewrap_only(&st.h);
+            run_change(st, &plan, true, false, opts, &mut row)?;
+        }
+        Workload::Shred { tenant } => run_shred(st, *tenant, &mut row)?,
+    }
+    row.peak_rss_bytes = crate::sysinfo::peak_rss_bytes();
+    row.counts_match = row.measured == row.analytic;
+    row.root_seconds = crate::cost::root_seconds(row.measured.root_ops, &crate::cost::profiles(opts.root_ops_per_s));
+    row.items_per_s = if row.seconds > 0.0 { row.items as f64 / row.seconds } else { 0.0 };
+    row.ops_per_s = if row.seconds > 0.0 { (row.measured.wraps + row.measured.unwraps) as f64 / row.seconds } else { 0.0 };
+    Ok(row)
+}
+
+/// The role named `name` in `h`'s design, which must be a root role.
+pub fn role_id(h: &Hierarchy, name: &str) -> Result<RoleId> {
+    let r = h.design.role_by_name(name).ok_or_else(|| {
+        let roots: Vec<&str> = h.design.root_roles().iter().map(|&r| h.design.roles[usize::from(r)].name.as_str()).collect();
+        Error::InvalidShape(format!("design {} has no role {name:?}; its roots are {}", h.design.name, roots.join(", ")))
+    })?;
+    if !h.design.roles[usize::from(r)].is_root() {
+        return Err(Error::InvalidShape(format!("role {name} of design {} is not a root", h.design.name)));
+    }
+    Ok(r)
+}
+
+fn run_provision(st: &mut State, opts: &RunOptions, row: &mut RunRow) -> Result<()> {
+    let seed = st.gen_seed.unwrap_or(opts.seed);
+    let spec_design = st.h.design.clone();
+    let tenant_groups: Vec<u32> = (0..st.h.tenants()).map(|t| st.h.tenant_group_start[t as usize + 1] - st.h.tenant_group_start[t as usize]).collect();
+    let start = Instant::now();
+    let mut h = crate::generate::skeleton_from_counts(&spec_design, st.h.scheme, &tenant_groups, &st.h.group_leaves)?;
+    let prf = Prf::new(seed);
+    let meter = crate::generate::fill_wraps_metered(&mut h, &prf, &|_| {})?;
+    let ring = Keyring::from_prf(&h, &prf);
+    row.seconds = start.elapsed().as_secs_f64();
+    row.measured = meter;
+    row.measured.root_ops += ring.len() as u64;
+    row.measured.keys_rekeyed = u64::from(h.nodes()) - ring.len() as u64;
+    row.measured.leaves_rekeyed = h.leaves();
+    row.analytic = provision_counts(&h);
+    row.items = row.measured.wraps;
+    *st = State { h, ring, gen_seed: Some(seed) };
+    let v = verify_leaves(st, &Expected::of(st)?.0, &|_| true)?;
+    row.verification = v;
+    row.verification.notes.push("every leaf recovered from the new hierarchy equals its seed-derived key".into());
+    Ok(())
+}
+
+fn run_unwrap_all(st: &mut State, cold: bool, row: &mut RunRow) -> Result<()> {
+    let vstart = Instant::now();
+    let (expected, v_unwraps) = Expected::of(st)?;
+    let vsecs = vstart.elapsed().as_secs_f64();
+    let wrong = Mutex::new(0u64);
+    let start = Instant::now();
+    let stats = recover_leaves(&st.h, &st.ring, &|_| true, if cold { CacheMode::Cold } else { CacheMode::Cached }, &|n, k| {
+        if expected.keys[n as usize].as_ref() != Some(k)
+            && let Ok(mut w) = wrong.lock()
+        {
+            *w += 1;
+        }
+    })?;
+    row.seconds = start.elapsed().as_secs_f64();
+    // The compare with the expected key inside the sink is verification work left in
+    // the timed loop: a 32-byte compare per leaf, negligible beside the unwraps.
+    let wrong = wrong.into_inner().unwrap_or(u64::MAX);
+    row.measured = Counts { unwraps: stats.ops.unwraps, root_ops: stats.ops.root_ops, ..Counts::default() };
+    row.analytic = unwrap_all_counts(&st.h, cold);
+    row.items = stats.leaves_recovered;
+    let (p50, p99, max) = percentiles(&mut stats.per_tenant_ns.clone());
+    (row.tenant_p50_ms, row.tenant_p99_ms, row.tenant_max_ms) = (p50, p99, max);
+    row.verification = Verification {
+        verified: wrong == 0 && stats.leaves_unrecoverable == 0 && stats.leaves_recovered == st.h.leaves(),
+        leaves_checked: stats.leaves_recovered,
+        leaves_wrong: wrong + stats.leaves_unrecoverable,
+        unwraps: v_unwraps,
+        seconds: vsecs,
+        notes: vec![if st.gen_seed.is_some() {
+            "every leaf recovered equals its seed-derived key".into()
+        } else {
+            "every leaf recovered equals what a cold recovery gave first".into()
+        }],
+        ..Verification::default()
+    };
+    Ok(())
+}
+
+/// Recovers every leaf from the current state with the roots `available`
+/// admits and compares with `expected`; leaves with no expected key must not recover.
+fn verify_leaves(st: &State, expected: &Expected, available: &(dyn Fn(u32) -> bool + Sync)) -> Result<Verification> {
+    let start = Instant::now();
+    let bad = Mutex::new((0u64, 0u64));
+    let stats = recover_leaves(&st.h, &st.ring, available, CacheMode::Cached, &|n, k| match &expected.keys[n as usize] {
+        Some(e) if e == k => {}
+        Some(_) => {
+            if let Ok(mut b) = bad.lock() {
+                b.0 += 1;
+            }
+        }
+        None => {
+            if let Ok(mut b) = bad.lock() {
+                b.1 += 1;
+            }
+        }
+    })?;
+    let (wrong, extra) = bad.into_inner().unwrap_or((u64::MAX, u64::MAX));
+    let must = expected.keys.iter().filter(|k| k.is_some()).count() as u64;
+    let ok_count = stats.leaves_recovered - wrong - extra;
+    Ok(Verification {
+        verified: wrong == 0 && extra == 0 && ok_count == must,
+        leaves_checked: ok_count,
+        leaves_wrong: wrong + (must - ok_count.min(must)),
+        leaves_not_shredded: extra,
+        unwraps: stats.ops.unwraps,
+        seconds: start.elapsed().as_secs_f64(),
+        ..Verification::default()
+    })
+}
+
+/// Old and new material of the keys a change touches, for one tenant (or the globals).
+struct Keys<'a> {
+    h: &'a Hierarchy,
+    plan: &'a ChangePlan,
+    ring: &'a Keyring,
+    old_roots: &'a HashMap<u32, Key256>,
+    prf: &'a Prf,
+    /// Opened from the old state (their material is unchanged unless re-keyed).
+    opened: HashMap<u32, Key256>,
+    outer: Option<&'a HashMap<u32, Key256>>,
+}
+
+impl Keys<'_> {
+    fn old_version(&self, k: u32) -> u32 {
+        self.h.version[k as usize] - u32::from(self.plan.changed(self.h, k))
+    }
+
+    /// A key as it was before the change.
+    fn old(&self, k: u32) -> Result<Key256> {
+        if self.h.is_root(k) {
+            if let Some(old) = self.old_roots.get(&k) {
+                return Ok(old.clone());
+            }
+            return self.ring.get(k).map(|(_, key)| key.clone()).ok_or(Error::Unrecoverable { key: u64::from(k) });
+        }
+        self.opened.get(&k).or_else(|| self.outer.and_then(|o| o.get(&k))).cloned().ok_or(Error::Unrecoverable { key: u64::from(k) })
+    }
+
+    /// A key as it is after the change.
+    fn new(&self, k: u32) -> Result<Key256> {
+        if self.h.is_root(k) {
+            return self.ring.get(k).map(|(_, key)| key.clone()).ok_or(Error::Unrecoverable { key: u64::from(k) });
+        }
+        if self.plan.rekey[k as usize] {
+            return Ok(self.prf.node_key(k, self.h.version[k as usize]));
+        }
+        self.old(k)
+    }
+}
+
+/// Metered wrap and unwrap of one layer.
+struct Meter {
+    c: Counts,
+}
+
+impl Meter {
+    fn count(&mut self, h: &Hierarchy, k: u32, wrap: bool) {
+        if wrap {
+            self.c.wraps += 1;
+        } else {
+            self.c.unwraps += 1;
+        }
+        self.c.root_ops += u64::from(h.is_root(k));
+    }
+}
+
+/// Executes the part of a change plan in node range `nodes`, writing payloads into `payload`
+/// (which starts at slot `slot0`). Returns the counts and the opened keys.
+#[allow(clippy::too_many_arguments)]
+fn execute_range(
+    st_h: &Hierarchy,
+    plan: &ChangePlan,
+    ring: &Keyring,
+    old_roots: &HashMap<u32, Key256>,
+    prf: &Prf,
+    outer: Option<&HashMap<u32, Key256>>,
+    nodes: core::ops::Range<u32>,
+    redo: &[Redo],
+    slot0: u32,
+    payload: &mut [u8],
+) -> Result<(Counts, HashMap<u32, Key256>)> {
+    let h = st_h;
+    // The hierarchy's arena is lent out in parts: read this range's old wraps from its own part
+    // (every slot read below belongs to a node of this range, and is read before it is rewritten).
+    let stored = |payload: &[u8], s: u32| -> Result<Vec<u8>> {
+        let len = Hierarchy::wrap_len(h.scheme, h.slot_keks(s).len());
+        let off = (s - slot0) as usize * h.stride;
+        payload.get(off..off + len).map(<[u8]>::to_vec).ok_or(Error::Truncated { what: "payload part", needed: off + len, got: payload.len() })
+    };
+    let mut keys = Keys { h, plan, ring, old_roots, prf, opened: HashMap::new(), outer };
+    let mut m = Meter { c: Counts::default() };
+    let mut cache = KekCache::new();
+    // 1. open, from the old state, what the plan needs
+    for n in nodes.clone() {
+        if !plan.open[n as usize] {
+            continue;
+        }
+        let role = &h.design.roles[usize::from(h.role[n as usize])];
+        let mut got: Vec<(u8, Key256)> = Vec::new();
+        for s in chosen_slots(h, n) {
+            let ks = h.slot_keks(s).to_vec();
+            let mut buf = stored(payload, s)?;
+            for layer in (0..ks.len()).rev() {
+                let k = ks[layer];
+                let old = keys.old(k)?;
+                let kek = cache.get(k, keys.old_version(k), || Kek::new(h.scheme, old.expose()))?;
+                let ctx = h.context_with(n, s, layer, &|x| keys.old_version(x));
+                let mut out = [0u8; 256];
+                let len = kek.unwrap(&buf, &ctx, &mut out)?;
+                m.count(h, k, false);
+                buf.clear();
+                buf.extend_from_slice(&out[..len]);
+                zeroize::Zeroize::zeroize(&mut out);
+            }
+            let key = Key256::from_slice(&buf).ok_or(Error::UnwrapFailed);
+            zeroize::Zeroize::zeroize(&mut buf);
+            got.push((h.share_of(n, s), key?));
+        }
+        let key = if role.shares {
+            let refs: Vec<(u8, &Key256)> = got.iter().map(|(x, k)| (*x, k)).collect();
+            shamir::combine(&refs)?
+        } else {
+            got.swap_remove(0).1
+        };
+        keys.opened.insert(n, key);
+    }
+    // 2. redo the stored wraps
+    let mut secrets_of: Option<(u32, Vec<Key256>)> = None;
+    for r in redo {
+        let (n, s) = (r.node, r.slot);
+        let ks = h.slot_keks(s);
+        let from = usize::from(r.from_layer);
+        let mut cur: Vec<u8>;
+        if r.fresh {
+            if secrets_of.as_ref().map(|(x, _)| *x) != Some(n) {
+                let key = keys.new(n)?;
+                let secrets = crate::generate::slot_secrets(h, prf, n, &key, h.generation);
+                secrets_of = Some((n, secrets));
+            }
+            let pos = (s - h.slot_start[n as usize]) as usize;
+            cur = secrets_of.as_ref().and_then(|(_, v)| v.get(pos)).map(|k| k.expose().to_vec()).ok_or(Error::UnwrapFailed)?;
+        } else {
+            // peel the changed layers with the old keys
+            cur = stored(payload, s)?;
+            for layer in (from..ks.len()).rev() {
+                let k = ks[layer];
+                let old = keys.old(k)?;
+                let kek = cache.get(k, keys.old_version(k), || Kek::new(h.scheme, old.expose()))?;
+                let ctx = h.context_with(n, s, layer, &|x| keys.old_version(x));
+                let mut out = [0u8; 256];
+                let len = kek.unwrap(&cur, &ctx, &mut out)?;
+                m.count(h, k, false);
+                cur.clear();
+                cur.extend_from_slice(&out[..len]);
+                zeroize::Zeroize::zeroize(&mut out);
+            }
+        }
+        for (layer, &k) in ks.iter().enumerate().skip(from) {
+            let new = keys.new(k)?;
+            let kek = cache.get(k, h.version[k as usize], || Kek::new(h.scheme, new.expose()))?;
+            let ctx = h.context(n, s, layer);
+            let nonce = prf.nonce(s, layer as u8, h.generation);
+            let mut out = [0u8; 256];
+            let len = kek.wrap(&cur, &ctx, &nonce, &mut out)?;
+            m.count(h, k, true);
+            cur.clear();
+            cur.extend_from_slice(&out[..len]);
+        }
+        let off = (s - slot0) as usize * h.stride;
+        let got = payload.len();
+        let dst = payload.get_mut(off..off + cur.len()).ok_or(Error::OutputTooSmall { needed: off + cur.len(), got })?;
+        dst.copy_from_slice(&cur);
+        m.c.wraps_rewritten += 1;
+        m.c.bytes_rewritten += crate::plan::record_len(h, s) as u64;
+        zeroize::Zeroize::zeroize(&mut cur);
+    }
+    Ok((m.c, keys.opened))
+}
+
+/// Executes `plan` on `st` and verifies it as a compromise (`compromise`: the
+/// adversary also holds everything the replaced roots opened through the old
+/// wraps) or as a routine rotation. Public so tests can show that verification
+/// catches a plan that does too little.
+pub fn run_change(st: &mut State, plan: &ChangePlan, compromise: bool, lazy: bool, opts: &RunOptions, row: &mut RunRow) -> Result<()> {
+    // Expected keys and the attacker's view are taken before the change (verification).
+    let vstart = Instant::now();
+    let (mut expected, mut v_unwraps) = Expected::of(st)?;
+    let hostile = hostile_keys(st, plan, compromise, &mut v_unwraps)?;
+    let mut vsecs = vstart.elapsed().as_secs_f64();
+
+    row.analytic = plan.counts(&st.h);
+    let prf = Prf::new(opts.seed ^ 0x6b65_7968_6965_7200); // new material: distinct from the generation stream
+    let start = Instant::now();
+    // Versions first, then new root material.
+    let mut old_roots: HashMap<u32, Key256> = HashMap::new();
+    st.h.generation = st.h.generation.wrapping_add(1);
+    for n in 0..st.h.nodes() {
+        if plan.rekey[n as usize] {
+            st.h.version[n as usize] += 1;
+        }
+    }
+    for &r in &plan.replaced_roots {
+        st.h.version[r as usize] += 1;
+        if let Some((_, k)) = st.ring.get(r) {
+            old_roots.insert(r, k.clone());
+        }
+        let v = st.h.version[r as usize];
+        st.ring.insert(r, v, prf.node_key(r, v));
+    }
+    let immediate = start.elapsed().as_secs_f64();
+    // Split redo and payload by tenant.
+    let tenants = st.h.tenants() as usize;
+    let mut bounds: Vec<(u32, u32)> = vec![(0, st.h.tenant_node_start[0])];
+    bounds.extend((0..tenants).map(|t| (st.h.tenant_node_start[t], st.h.tenant_node_start[t + 1])));
+    let lens: Vec<usize> = bounds.iter().map(|&(a, b)| (st.h.slot_start[b as usize] - st.h.slot_start[a as usize]) as usize * st.h.stride).collect();
+    let mut payload = std::mem::take(&mut st.h.payload);
+    let h = &st.h;
+    let mut parts = split_parts(&mut payload, lens.into_iter());
+    let redo_at = |lo: u32, hi: u32| {
+        let a = plan.redo.partition_point(|r| r.node < lo);
+        let b = plan.redo.partition_point(|r| r.node < hi);
+        &plan.redo[a..b]
+    };
+    let ring = &st.ring;
+    let global_part = parts.remove(0);
+    let (gc, gopened) =
+        execute_range(h, plan, ring, &old_roots, &prf, None, bounds[0].0..bounds[0].1, redo_at(bounds[0].0, bounds[0].1), 0, global_part)?;
+    let results: Vec<Result<(Counts, u64)>> = bounds[1..]
+        .par_iter()
+        .zip(parts)
+        .map(|(&(lo, hi), part)| {
+            let t0 = Instant::now();
+            let (c, _) = execute_range(h, plan, ring, &old_roots, &prf, Some(&gopened), lo..hi, redo_at(lo, hi), h.slot_start[lo as usize], part)?;
+            Ok((c, t0.elapsed().as_nanos() as u64))
+        })
+        .collect();
+    st.h.payload = payload;
+    let mut measured = gc;
+    let mut per_tenant = Vec::with_capacity(tenants);
+    for r in results {
+        let (c, ns) = r?;
+        measured.add(&c);
+        per_tenant.push(ns);
+    }
+    let total = start.elapsed().as_secs_f64();
+    // Key counts are facts of the plan the executor carried out (each re-keyed key got new material above).
+    measured.roots_replaced = plan.replaced_roots.len() as u64;
+    measured.root_ops += measured.roots_replaced;
+    for n in 0..st.h.nodes() {
+        if plan.rekey[n as usize] {
+            measured.keys_rekeyed += 1;
+            measured.leaves_rekeyed += u64::from(st.h.is_leaf(n));
+        } else if plan.reshare[n as usize] {
+            measured.keys_reshared += 1;
+        }
+    }
+    let (p50, p99, max) = percentiles(&mut per_tenant);
+    (row.tenant_p50_ms, row.tenant_p99_ms, row.tenant_max_ms) = (p50, p99, max);
+    if lazy {
+        // Exchange-style: at once only the new root versions; every rewrap waits for the
+        // first access to the key below. Executed here as that first access pass.
+        row.seconds = immediate;
+        row.deferred = Some(measured);
+        row.deferred_seconds = Some(total - immediate);
+        row.measured = measured;
+    } else {
+        row.seconds = total;
+        row.measured = measured;
+    }
+    row.items = measured.wraps_rewritten;
+    row.data = reencrypt_data(measured.leaves_rekeyed, opts)?;
+
+    // Verification: survivors recover to their expected keys (re-keyed leaves to their new
+    // material), and the hostile keys open nothing in the new state.
+    let vstart = Instant::now();
+    for n in 0..st.h.nodes() {
+        if plan.rekey[n as usize] && st.h.is_leaf(n) {
+            expected.keys[n as usize] = Some(prf.node_key(n, st.h.version[n as usize]));
+        }
+    }
+    let mut v = verify_leaves(st, &expected, &|_| true)?;
+    // The owner's current keys, for the leaked-share check: roots from the ring,
+    // others recovered (a small recursive recovery per key asked).
+    let current = |n: u32| -> Option<Key256> { crate::recover::recover_key(&st.h, &st.ring, &|_| true, n).ok().map(|(k, _)| k) };
+    let (attempts, opened) = try_hostile(&st.h, &hostile, &current)?;
+    v.hostile_attempts = attempts;
+    v.hostile_opened = opened;
+    v.verified = v.verified && opened == 0;
+    v.unwraps += v_unwraps + attempts;
+    v.seconds += vsecs + vstart.elapsed().as_secs_f64();
+    vsecs = v.seconds;
+    v.seconds = vsecs;
+    v.notes.push("every leaf recovered from the new state equals its expected key (new material where re-keyed)".into());
+    v.notes.push(if compromise {
+        "the attacker's keys (the revoked roots and all they opened through the old wraps, shares included) open no stored wrap of the new state".into()
+    } else {
+        "the retired root versions open no stored wrap of the new state".into()
+    });
+    row.verification = v;
+    Ok(())
+}
+
+/// Keys an adversary holds after the event, by node: for a compromise, the
+/// revoked roots and everything they open through the old wraps (and the
+/// shares they open); for a rotation, the retired root versions alone.
+struct Hostile {
+    keys: HashMap<u32, Key256>,
+    shares: Vec<(u32, u8, Key256)>,
+}
+
+fn hostile_keys(st: &State, plan: &ChangePlan, compromise: bool, unwraps: &mut u64) -> Result<Hostile> {
+    let h = &st.h;
+    let mut keys: HashMap<u32, Key256> = HashMap::new();
+    for &r in &plan.replaced_roots {
+        if let Some((_, k)) = st.ring.get(r) {
+            keys.insert(r, k.clone());
+        }
+    }
+    let mut shares = Vec::new();
+    if !compromise {
+        return Ok(Hostile { keys, shares });
+    }
+    let mut cache = KekCache::new();
+    for n in 0..h.nodes() {
+        if h.is_root(n) {
+            continue;
+        }
+        let role = &h.design.roles[usize::from(h.role[n as usize])];
+        let mut got: Vec<(u8, Key256)> = Vec::new();
+        for s in h.slots_of(n) {
+            let ks = h.slot_keks(s);
+            if !ks.iter().all(|k| keys.contains_key(k)) {
+                continue;
+            }
+            let kv: Vec<&Key256> = ks.iter().filter_map(|k| keys.get(k)).collect();
+            let mut stats = crate::recover::OpenStats::default();
+            let k = crate::recover::open_slot(h, &mut cache, n, s, &kv, &mut stats)?;
+            *unwraps += stats.unwraps;
+            got.push((h.share_of(n, s), k));
+        }
+        if got.len() >= usize::from(role.threshold) && !got.is_empty() {
+            let key = if role.shares {
+                let refs: Vec<(u8, &Key256)> = got.iter().map(|(x, k)| (*x, k)).collect();
+                shamir::combine(&refs)?
+            } else {
+                got.swap_remove(0).1
+            };
+            keys.insert(n, key);
+        } else {
+            shares.extend(got.into_iter().map(|(x, k)| (n, x, k)));
+        }
+    }
+    Ok(Hostile { keys, shares })
+}
+
+/// Tries every stored wrap of the new state whose outermost KEK the adversary
+/// holds (at whatever version): peeling that layer with the adversary's key
+/// must fail. Returns (attempts, opened). Then each leaked share, combined
+/// with the new shares of its key, must not rebuild the key.
+fn try_hostile(h: &Hierarchy, hostile: &Hostile, current: &dyn Fn(u32) -> Option<Key256>) -> Result<(u64, u64)> {
+    let mut attempts = 0u64;
+    let mut opened = 0u64;
+    let mut out = [0u8; 256];
+    for n in 0..h.nodes() {
+        for s in h.slots_of(n) {
+            let ks = h.slot_keks(s);
+            let Some((&outer, _)) = ks.split_last() else { continue };
+            let Some(key) = hostile.keys.get(&outer) else { continue };
+            attempts += 1;
+            let kek = Kek::new(h.scheme, key.expose())?;
+            match kek.unwrap(h.slot_payload(s), &h.context(n, s, ks.len() - 1), &mut out) {
+                Ok(_) => opened += 1,
+                Err(Error::UnwrapFailed) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    out.fill(0);
+    for (n, x, leaked) in &hostile.shares {
+        let Some(key) = current(*n) else { continue };
+        let mut cache = KekCache::new();
+        let mut stats = crate::recover::OpenStats::default();
+        // a new share other than the leaked one's x, opened by the owner
+        for s in h.slots_of(*n) {
+            if h.share_of(*n, s) == *x {
+                continue;
+            }
+            let kv: Option<Vec<Key256>> = h.slot_keks(s).iter().map(|&k| current(k)).collect();
+            let Some(kv) = kv else { continue };
+            let refs: Vec<&Key256> = kv.iter().collect();
+            let fresh = crate::recover::open_slot(h, &mut cache, *n, s, &refs, &mut stats)?;
+            attempts += 1;
+            if shamir::combine(&[(*x, leaked), (h.share_of(*n, s), &fresh)])? == key {
+                opened += 1;
+            }
+            break;
+        }
+    }
+    Ok((attempts, opened))
+}
+
+fn run_shred(st: &mut State, tenant: u32, row: &mut RunRow) -> Result<()> {
+    let h = &st.h;
+    if tenant >= h.tenants() {
+        return Err(Error::InvalidShape(format!("tenant {tenant} does not exist (the hierarchy has {})", h.tenants())));
+    }
+    let vstart = Instant::now();
+    let (mut expected, v_unwraps) = Expected::of(st)?;
+    let vsecs = vstart.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let owned: Vec<u32> = (h.tenant_node_start[tenant as usize]..h.tenant_node_start[tenant as usize + 1]).filter(|&n| h.is_root(n)).collect();
+    let mut destroyed = 0u64;
+    for &r in &owned {
+        destroyed += u64::from(st.ring.destroy(r));
+    }
+    row.seconds = start.elapsed().as_secs_f64();
+    let h = &st.h;
+    row.measured = Counts { root_ops: destroyed, roots_replaced: destroyed, ..Counts::default() };
+    row.analytic = Counts { root_ops: owned.len() as u64, roots_replaced: owned.len() as u64, ..Counts::default() };
+    row.items = destroyed;
+    // What remains can still reach the tenant's keys only through shared roots.
+    let remaining = |n: u32| h.is_root(n) && st.ring.get(n).is_some();
+    let reach = crate::recover::reach(h, &remaining);
+    let left = reach.tenant_leaves_open(h, tenant);
+    row.crypto_shred = Some(left == 0);
+    // The stored wraps of the tenant's keys under a surviving shared root must be deleted instead.
+    let range = h.tenant_node_start[tenant as usize]..h.tenant_node_start[tenant as usize + 1];
+    let to_delete: Vec<u32> = range.clone().flat_map(|n| h.slots_of(n)).filter(|&s| h.slot_keks(s).iter().any(|&k| remaining(k) && !range.contains(&k))).collect();
+    row.wraps_to_delete = Some(to_delete.len() as u64);
+    // Verification: other tenants intact; this tenant's leaves recover only as the
+    // reach analysis says, and not at all once those wraps are deleted.
+    for n in range.clone() {
+        if h.is_leaf(n) && left == 0 {
+            expected.keys[n as usize] = None;
+        }
+    }
+    let mut v = verify_leaves(st, &expected, &|_| true)?;
+    let mut notes = vec![];
+    if left == 0 {
+        notes.push(format!("no leaf of tenant {tenant} recovers from the remaining roots; every other leaf recovers to its key"));
+    } else {
+        notes.push(format!(
+            "{left} leaves of tenant {tenant} still recover through a shared root: not a cryptographic shred; {} stored wraps must be deleted",
+            to_delete.len()
+        ));
+        let kept = |slot: u32| to_delete.binary_search(&slot).is_err();
+        let after = crate::recover::reach_filtered(h, &remaining, &kept).tenant_leaves_open(h, tenant);
+        v.verified = v.verified && after == 0;
+        v.leaves_not_shredded = after;
+        notes.push(format!("after deleting them, {after} leaves of tenant {tenant} are reachable (graph check)"));
+    }
+    v.unwraps += v_unwraps;
+    v.seconds += vsecs;
+    v.notes = notes;
+    row.verification = v;
+    Ok(())
+}
+
+/// Re-encrypts (or estimates re-encrypting) the data under re-keyed leaves:
+/// AES-256-GCM decryption under the old data key and encryption under the new.
+fn reencrypt_data(leaves: u64, opts: &RunOptions) -> Result<DataReencryption> {
+    use aes_gcm::{AeadInOut, Aes256Gcm, KeyInit};
+    let bytes = leaves.saturating_mul(opts.data_bytes_per_leaf);
+    if bytes == 0 {
+        return Ok(DataReencryption { mode: "none".into(), ..DataReencryption::default() });
+    }
+    let prf = Prf::new(opts.seed);
+    let per = opts.data_bytes_per_leaf as usize;
+    let real = bytes <= opts.data_real_limit;
+    // The stored data: for real, every leaf's; for an estimate, a 64 MiB sample.
+    let items = if real { leaves } else { (64u64 << 20).div_ceil(opts.data_bytes_per_leaf).max(1) };
+    let mut data: Vec<(Vec<u8>, [u8; 16])> = Vec::with_capacity(items as usize);
+    for i in 0..items {
+        let old = Aes256Gcm::new(prf.key(Domain::Data, i, 0).expose().into());
+        let mut buf = vec![0x5a; per];
+        let tag = old.encrypt_inout_detached(&[0u8; 12].into(), b"", buf.as_mut_slice().into()).map_err(|_| Error::UnwrapFailed)?;
+        data.push((buf, tag.into()));
+    }
+    let start = Instant::now();
+    for (i, (buf, tag)) in data.iter_mut().enumerate() {
+        let old = Aes256Gcm::new(prf.key(Domain::Data, i as u64, 0).expose().into());
+        let new = Aes256Gcm::new(prf.key(Domain::Data, i as u64, 1).expose().into());
+        old.decrypt_inout_detached(&[0u8; 12].into(), b"", buf.as_mut_slice().into(), &(*tag).into()).map_err(|_| Error::UnwrapFailed)?;
+        let t = new.encrypt_inout_detached(&[1u8; 12].into(), b"", buf.as_mut_slice().into()).map_err(|_| Error::UnwrapFailed)?;
+        *tag = t.into();
+    }
+    let secs = start.elapsed().as_secs_f64().max(1e-9);
+    let done = items * opts.data_bytes_per_leaf;
+    let rate = done as f64 / secs;
+    Ok(if real {
+        DataReencryption { bytes, mode: "performed".into(), seconds: secs, gb_per_s: rate / 1e9 }
+    } else {
+        DataReencryption { bytes, mode: "estimated".into(), seconds: bytes as f64 / rate, gb_per_s: rate / 1e9 }
+    })
+}
