@@ -67,6 +67,12 @@ enum Command {
     ///
     /// Example: keyhier run --design m365 --workload revoke --role ak --scope all --preset small
     Run(RunArgs),
+    /// Write the seed corpus of every fuzz target to OUT/<target>/ (see fuzz/README.md).
+    Corpus {
+        /// Output directory (the repository's is `corpus`).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Shape of the hierarchy: a preset, optionally overridden flag by flag.
@@ -415,5 +421,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gen(a) => cmd_gen(a),
         Command::Blast(a) => cmd_blast(a),
         Command::Run(a) => cmd_run(a),
+        Command::Corpus { out } => {
+            keyhier::fuzzing::write_seed_corpus(&out)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
