@@ -17,20 +17,22 @@
 //!
 //! [`Backend::Portable`] is safe code over the `aes` crate (all 24 steps of a
 //! group inside one `encrypt_with_backend` closure). The others use
-//! `core::arch::x86_64` intrinsics and are used only when run-time feature
+//! `core::arch::x86_64` intrinsics and run only when run-time feature
 //! detection finds the instructions: [`Backend::AesNi`] (8 keys in flight),
-//! [`Backend::Vaes256`] (2 keys per 256-bit register) and [`Backend::Vaes512`]
-//! (4 keys per 512-bit register). [`Backend::selected`] picks the fastest
-//! available one (the environment variable `KEYHIER_FASTKW_BACKEND` can force
-//! any available backend by name, e.g. `portable`).
+//! [`Backend::Vaes256`] (2 keys per 256-bit register, 16 in flight) and
+//! [`Backend::Vaes512`] (4 keys per 512-bit register, 32 in flight).
+//! [`Backend::selected`] picks the fastest available one; the environment
+//! variable [`BACKEND_ENV`] forces any available backend by name.
 //!
 //! # Unsafe code
 //!
 //! This is the one module of the crate allowed `unsafe`: it calls
-//! `#[target_feature]` kernels after checking the features at run time. The
-//! kernels take a slice of [`KeyState`] and never index out of it; every length
-//! is checked in safe code before they run. A failed unwrap is decided per key
-//! in constant time and zeroes that key's output only.
+//! `#[target_feature]` kernels after checking the features at run time, and
+//! moves 16-, 32- or 64-byte registers to and from arrays of exactly that
+//! size. The kernels work on a slice of `KeyState` and reach it only through
+//! iterators and bounds-checked accessors; every caller-supplied length is
+//! checked in safe code first. A failed unwrap is decided per key in constant
+//! time and zeroes that key's output only.
 #![allow(unsafe_code)]
 
 use std::sync::OnceLock;
@@ -122,45 +124,69 @@ impl core::fmt::Debug for BatchKek {
     }
 }
 
-/// One key in flight: the integrity register `A` and the four semiblocks
-/// `R[1..=4]`, each as the little-endian reading of its 8 bytes (so a word's
-/// bytes in memory order are the semiblock's bytes).
+/// One key in flight, laid out for 16-byte loads: `lanes[0]` is `A | R[1]`
+/// and the high half of `lanes[i]` is `R[i + 1]` (a semiblock as the
+/// little-endian reading of its 8 bytes; the low halves of `lanes[1..]` are
+/// not read). `check` is the `A` an unwrap ended with, kept by a rewrap.
 #[derive(Clone, Copy, Default, Zeroize)]
 struct KeyState {
-    a: u64,
-    r: [u64; N],
+    lanes: [u128; N],
+    check: u64,
 }
+
+const LOW: u128 = u64::MAX as u128;
 
 impl KeyState {
     fn from_key(iv: u64, key: &[u8; KEY_LEN]) -> Self {
-        let mut r = [0; N];
-        for (w, c) in r.iter_mut().zip(key.as_chunks::<8>().0) {
-            *w = u64::from_le_bytes(*c);
+        let mut s = KeyState::default();
+        for (i, r) in key.as_chunks::<8>().0.iter().enumerate() {
+            s.set_r(i, u64::from_le_bytes(*r));
         }
-        KeyState { a: iv, r }
+        s.set_a(iv);
+        s
     }
 
     fn from_wrapped(wrapped: &[u8; WRAPPED_LEN]) -> Self {
         let mut s = KeyState::default();
-        let words = core::iter::once(&mut s.a).chain(s.r.iter_mut());
-        for (w, c) in words.zip(wrapped.as_chunks::<8>().0) {
-            *w = u64::from_le_bytes(*c);
+        for (i, lane) in s.lanes.iter_mut().enumerate() {
+            let bytes = wrapped.get(8 * i..).and_then(<[u8]>::first_chunk::<16>);
+            *lane = u128::from_le_bytes(bytes.copied().unwrap_or_default());
         }
         s
     }
 
+    fn a(&self) -> u64 {
+        self.lanes[0] as u64
+    }
+
+    fn set_a(&mut self, a: u64) {
+        self.lanes[0] = (self.lanes[0] & !LOW) | u128::from(a);
+    }
+
+    /// `R[i + 1]`.
+    fn r(&self, i: usize) -> u64 {
+        self.lanes.get(i).map_or(0, |l| (l >> 64) as u64)
+    }
+
+    /// Sets `R[i + 1]`.
+    fn set_r(&mut self, i: usize, r: u64) {
+        if let Some(l) = self.lanes.get_mut(i) {
+            *l = (*l & LOW) | (u128::from(r) << 64);
+        }
+    }
+
     /// The wrap `A | R[1] | .. | R[4]`, every byte ANDed with `mask`.
     fn write_wrapped(&self, mask: u64, out: &mut [u8; WRAPPED_LEN]) {
-        let words = core::iter::once(&self.a).chain(self.r.iter());
-        for (c, w) in out.as_chunks_mut::<8>().0.iter_mut().zip(words) {
+        for (i, c) in out.as_chunks_mut::<8>().0.iter_mut().enumerate() {
+            let w = if i == 0 { self.a() } else { self.r(i - 1) };
             *c = (w & mask).to_le_bytes();
         }
     }
 
     /// The key `R[1] | .. | R[4]`, every byte ANDed with `mask`.
     fn write_key(&self, mask: u64, out: &mut [u8; KEY_LEN]) {
-        for (c, w) in out.as_chunks_mut::<8>().0.iter_mut().zip(&self.r) {
-            *c = (w & mask).to_le_bytes();
+        for (i, c) in out.as_chunks_mut::<8>().0.iter_mut().enumerate() {
+            *c = (self.r(i) & mask).to_le_bytes();
         }
     }
 }
@@ -176,6 +202,22 @@ fn step_word(j: usize, i: usize) -> u64 {
 fn ct_eq_mask(a: u64, b: u64) -> u64 {
     let d = core::hint::black_box(a ^ b);
     ((d | d.wrapping_neg()) >> 63).wrapping_sub(1)
+}
+
+/// What a kernel does to a slice of states.
+#[derive(Clone, Copy)]
+enum Op<'a> {
+    /// W under the KEK: `w` goes from `IV, key` to the wrap.
+    Wrap(&'a BatchKek),
+    /// W⁻¹ under the KEK: `w` goes from the wrap to `A, key`.
+    Unwrap(&'a BatchKek),
+    /// W⁻¹ under `from`, then W under `to` from `iv`: `w` goes from one wrap
+    /// to the other, and `check` receives the `A` the unwrap ended with.
+    Rewrap {
+        from: &'a BatchKek,
+        to: &'a BatchKek,
+        iv: u64,
+    },
 }
 
 /// An implementation of the batched primitive.
@@ -194,10 +236,10 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// Every backend, fastest-first on the machines measured (see the module docs).
+    /// Every backend, in the order [`Backend::selected`] prefers them.
     pub const ALL: [Backend; 4] = [
-        Backend::Vaes256,
         Backend::Vaes512,
+        Backend::Vaes256,
         Backend::AesNi,
         Backend::Portable,
     ];
@@ -232,14 +274,14 @@ impl Backend {
         }
     }
 
-    /// The backends this CPU can run, fastest first.
+    /// The backends this CPU can run, in the order of [`Backend::ALL`].
     pub fn available() -> impl Iterator<Item = Backend> {
         Backend::ALL.into_iter().filter(|b| b.is_available())
     }
 
     /// The backend the plain functions ([`wrap_batch`] etc.) use: the one named
     /// by [`BACKEND_ENV`] if it is set to an available backend, otherwise the
-    /// fastest available. Decided once per process.
+    /// first available in [`Backend::ALL`]. Decided once per process.
     pub fn selected() -> Backend {
         static SELECTED: OnceLock<Backend> = OnceLock::new();
         *SELECTED.get_or_init(|| {
@@ -286,7 +328,7 @@ impl Backend {
             for (s, k) in states.iter_mut().zip(keys) {
                 *s = KeyState::from_key(mode.iv_word(), k);
             }
-            self.forward(kek, states);
+            self.run(Op::Wrap(kek), states);
             for (s, o) in states.iter().zip(out) {
                 s.write_wrapped(u64::MAX, o);
             }
@@ -321,9 +363,9 @@ impl Backend {
             for (s, w) in states.iter_mut().zip(wrapped) {
                 *s = KeyState::from_wrapped(w);
             }
-            self.inverse(kek, states);
+            self.run(Op::Unwrap(kek), states);
             for ((s, o), ok) in states.iter().zip(out).zip(ok) {
-                let mask = ct_eq_mask(s.a, mode.iv_word());
+                let mask = ct_eq_mask(s.a(), mode.iv_word());
                 s.write_key(mask, o);
                 *ok = mask != 0;
             }
@@ -356,7 +398,6 @@ impl Backend {
         }
         let iv = mode.iv_word();
         let mut states = [KeyState::default(); CHUNK];
-        let mut masks = [0u64; CHUNK];
         let chunks = wrapped_in
             .chunks(CHUNK)
             .zip(wrapped_out.chunks_mut(CHUNK))
@@ -366,78 +407,34 @@ impl Backend {
             for (s, w) in states.iter_mut().zip(wrapped_in) {
                 *s = KeyState::from_wrapped(w);
             }
-            self.inverse(from, states);
-            for (s, m) in states.iter_mut().zip(masks.iter_mut()) {
-                *m = ct_eq_mask(s.a, iv);
-                s.a = iv;
-            }
-            self.forward(to, states);
-            for ((s, m), (o, ok)) in states
-                .iter()
-                .zip(&masks)
-                .zip(wrapped_out.iter_mut().zip(ok))
-            {
-                s.write_wrapped(*m, o);
-                *ok = *m != 0;
+            self.run(Op::Rewrap { from, to, iv }, states);
+            for ((s, o), ok) in states.iter().zip(wrapped_out).zip(ok) {
+                let mask = ct_eq_mask(s.check, iv);
+                s.write_wrapped(mask, o);
+                *ok = mask != 0;
             }
         }
         states.zeroize();
         Ok(())
     }
 
-    /// Runs the 24 wrap steps (W) on every state. Availability was checked.
-    fn forward(self, kek: &BatchKek, states: &mut [KeyState]) {
-        match (self, kek_x86(kek)) {
-            #[cfg(target_arch = "x86_64")]
-            (Backend::AesNi, Some(keys)) if x86::aesni::detected() => {
-                // SAFETY: `detected()` just confirmed every target feature the kernel is compiled for.
-                unsafe { x86::aesni::wrap(keys, states) }
+    /// Runs `op` on every state, on this backend if the CPU has it (checked
+    /// by the caller, and again by the kernels), else on the portable path.
+    fn run(self, op: Op<'_>, states: &mut [KeyState]) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(op) = x86::Op::of(op) {
+            let done = match self {
+                Backend::AesNi => x86::aesni::run(op, states),
+                Backend::Vaes256 => x86::vaes256::run(op, states),
+                Backend::Vaes512 => x86::vaes512::run(op, states),
+                Backend::Portable => false,
+            };
+            if done {
+                return;
             }
-            #[cfg(target_arch = "x86_64")]
-            (Backend::Vaes256, Some(keys)) if x86::vaes256::detected() => {
-                // SAFETY: `detected()` just confirmed every target feature the kernel is compiled for.
-                unsafe { x86::vaes256::wrap(keys, states) }
-            }
-            #[cfg(target_arch = "x86_64")]
-            (Backend::Vaes512, Some(keys)) if x86::vaes512::detected() => {
-                // SAFETY: `detected()` just confirmed every target feature the kernel is compiled for.
-                unsafe { x86::vaes512::wrap(keys, states) }
-            }
-            _ => kek.cipher.encrypt_with_backend(PortableWrap { states }),
         }
+        portable(op, states);
     }
-
-    /// Runs the 24 unwrap steps (W⁻¹) on every state. Availability was checked.
-    fn inverse(self, kek: &BatchKek, states: &mut [KeyState]) {
-        match (self, kek_x86(kek)) {
-            #[cfg(target_arch = "x86_64")]
-            (Backend::AesNi, Some(keys)) if x86::aesni::detected() => {
-                // SAFETY: `detected()` just confirmed every target feature the kernel is compiled for.
-                unsafe { x86::aesni::unwrap(keys, states) }
-            }
-            #[cfg(target_arch = "x86_64")]
-            (Backend::Vaes256, Some(keys)) if x86::vaes256::detected() => {
-                // SAFETY: `detected()` just confirmed every target feature the kernel is compiled for.
-                unsafe { x86::vaes256::unwrap(keys, states) }
-            }
-            #[cfg(target_arch = "x86_64")]
-            (Backend::Vaes512, Some(keys)) if x86::vaes512::detected() => {
-                // SAFETY: `detected()` just confirmed every target feature the kernel is compiled for.
-                unsafe { x86::vaes512::unwrap(keys, states) }
-            }
-            _ => kek.cipher.decrypt_with_backend(PortableUnwrap { states }),
-        }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-fn kek_x86(kek: &BatchKek) -> Option<&x86::RoundKeys> {
-    kek.x86.as_ref()
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn kek_x86(_kek: &BatchKek) -> Option<&()> {
-    None
 }
 
 fn check_lens(what: &'static str, n: usize, others: &[usize]) -> Result<()> {
@@ -458,8 +455,8 @@ pub fn backend_name() -> &'static str {
 /// Wraps every key of `keys` under `kek` into the same slot of `out`,
 /// byte-identical to `aes-kw`'s `KwAes256::wrap_key` (or `KwpAes256`).
 ///
-/// Any batch size works; larger batches (16 or more) keep the AES units full.
-/// Errors (and writes nothing) if `out` is not as long as `keys`.
+/// Any batch size works; 16 keys or more keep the AES units full. Returns an
+/// error (and writes nothing) if `out` is not as long as `keys`.
 pub fn wrap_batch(
     kek: &BatchKek,
     mode: Mode,
@@ -490,9 +487,10 @@ pub fn unwrap_batch(
 
 /// Unwraps every wrap of `wrapped_in` under `from` and wraps the key under
 /// `to` into the same slot of `wrapped_out`, as [`unwrap_batch`] then
-/// [`wrap_batch`] would, with per-key `ok` flags; a failed key leaves its
-/// output slot zeroed. The plaintext keys exist only in a stack buffer of this
-/// function (and the CPU's registers) and are zeroized before it returns.
+/// [`wrap_batch`] would, with the same per-key `ok` flags; a failed key leaves
+/// its output slot zeroed. The plaintext keys exist only in a stack buffer of
+/// this function (and the CPU's registers) and are zeroized before it returns.
+/// Length errors are as for [`unwrap_batch`].
 pub fn rewrap_batch(
     from: &BatchKek,
     to: &BatchKek,
@@ -502,6 +500,24 @@ pub fn rewrap_batch(
     ok: &mut [bool],
 ) -> Result<()> {
     Backend::selected().rewrap_batch(from, to, mode, wrapped_in, wrapped_out, ok)
+}
+
+/// The portable path: each op as `aes` backend closures.
+fn portable(op: Op<'_>, states: &mut [KeyState]) {
+    match op {
+        Op::Wrap(kek) => kek.cipher.encrypt_with_backend(PortableWrap { states }),
+        Op::Unwrap(kek) => kek.cipher.decrypt_with_backend(PortableUnwrap { states }),
+        Op::Rewrap { from, to, iv } => {
+            from.cipher.decrypt_with_backend(PortableUnwrap {
+                states: &mut *states,
+            });
+            for s in states.iter_mut() {
+                s.check = s.a();
+                s.set_a(iv);
+            }
+            to.cipher.encrypt_with_backend(PortableWrap { states });
+        }
+    }
 }
 
 /// The AES block `A | R` (words as in [`KeyState`]).
@@ -515,8 +531,8 @@ fn from_block(b: [u8; 16]) -> (u64, u64) {
     (v as u64, (v >> 64) as u64)
 }
 
-/// The portable wrap: all 24 steps of every group inside one backend closure
-/// of the `aes` crate, a group being the backend's parallel block count.
+/// W with the `aes` crate: all 24 steps of every group inside one backend
+/// closure, a group being the backend's parallel block count.
 struct PortableWrap<'a> {
     states: &'a mut [KeyState],
 }
@@ -536,7 +552,7 @@ impl BlockCipherEncClosure for PortableWrap<'_> {
             for j in 0..6 {
                 for i in 0..N {
                     for (b, s) in blocks.iter_mut().zip(group.iter()) {
-                        *b = to_block(s.a, s.r[i]).into();
+                        *b = to_block(s.a(), s.r(i)).into();
                     }
                     if wide {
                         backend.encrypt_par_blocks_inplace(&mut blocks);
@@ -549,8 +565,8 @@ impl BlockCipherEncClosure for PortableWrap<'_> {
                     let t = step_word(j, i);
                     for (b, s) in blocks.iter().zip(group.iter_mut()) {
                         let (a, r) = from_block((*b).into());
-                        s.a = a ^ t;
-                        s.r[i] = r;
+                        s.set_a(a ^ t);
+                        s.set_r(i, r);
                     }
                 }
             }
@@ -561,7 +577,7 @@ impl BlockCipherEncClosure for PortableWrap<'_> {
     }
 }
 
-/// The portable unwrap: the inverse of [`PortableWrap`].
+/// W⁻¹ with the `aes` crate: the inverse of [`PortableWrap`].
 struct PortableUnwrap<'a> {
     states: &'a mut [KeyState],
 }
@@ -580,7 +596,7 @@ impl BlockCipherDecClosure for PortableUnwrap<'_> {
                 for i in (0..N).rev() {
                     let t = step_word(j, i);
                     for (b, s) in blocks.iter_mut().zip(group.iter()) {
-                        *b = to_block(s.a ^ t, s.r[i]).into();
+                        *b = to_block(s.a() ^ t, s.r(i)).into();
                     }
                     if wide {
                         backend.decrypt_par_blocks_inplace(&mut blocks);
@@ -591,7 +607,9 @@ impl BlockCipherDecClosure for PortableUnwrap<'_> {
                             .for_each(|b| backend.decrypt_block_inplace(b));
                     }
                     for (b, s) in blocks.iter().zip(group.iter_mut()) {
-                        (s.a, s.r[i]) = from_block((*b).into());
+                        let (a, r) = from_block((*b).into());
+                        s.set_a(a);
+                        s.set_r(i, r);
                     }
                 }
             }
@@ -614,8 +632,8 @@ mod x86 {
     /// the order of the equivalent inverse cipher (`aesdec`).
     #[derive(Zeroize)]
     pub(super) struct RoundKeys {
-        pub(super) enc: [[u64; 2]; 15],
-        pub(super) dec: [[u64; 2]; 15],
+        enc: [[u64; 2]; 15],
+        dec: [[u64; 2]; 15],
     }
 
     impl RoundKeys {
@@ -629,6 +647,45 @@ mod x86 {
             // SAFETY: the two features `expand` is compiled for were detected just above.
             Some(unsafe { expand(kek) })
         }
+    }
+
+    /// [`super::Op`] with the round keys the kernels need.
+    #[derive(Clone, Copy)]
+    pub(super) enum Op<'a> {
+        Wrap(&'a [[u64; 2]; 15]),
+        Unwrap(&'a [[u64; 2]; 15]),
+        Rewrap {
+            from: &'a [[u64; 2]; 15],
+            to: &'a [[u64; 2]; 15],
+            iv: u64,
+        },
+    }
+
+    impl<'a> Op<'a> {
+        /// `None` if a KEK has no x86 round keys (a CPU without AES-NI).
+        pub(super) fn of(op: super::Op<'a>) -> Option<Self> {
+            Some(match op {
+                super::Op::Wrap(k) => Op::Wrap(&k.x86.as_ref()?.enc),
+                super::Op::Unwrap(k) => Op::Unwrap(&k.x86.as_ref()?.dec),
+                super::Op::Rewrap { from, to, iv } => Op::Rewrap {
+                    from: &from.x86.as_ref()?.dec,
+                    to: &to.x86.as_ref()?.enc,
+                    iv,
+                },
+            })
+        }
+    }
+
+    #[inline]
+    fn load128(lane: &u128) -> __m128i {
+        // SAFETY: `lane` is 16 readable bytes; the unaligned load needs no alignment.
+        unsafe { _mm_loadu_si128((lane as *const u128).cast()) }
+    }
+
+    #[inline]
+    fn store128(v: __m128i, lane: &mut u128) {
+        // SAFETY: `lane` is 16 writable bytes; the unaligned store needs no alignment.
+        unsafe { _mm_storeu_si128((lane as *mut u128).cast(), v) }
     }
 
     #[target_feature(enable = "aes,sse4.1")]
@@ -705,48 +762,95 @@ mod x86 {
 
     /// The W and W⁻¹ loops of RFC 3394 for 32-byte keys, over any register
     /// width. The invoking module provides `V` (the register), `W` (keys per
-    /// register), `detected()`, and the `#[inline]` helpers `zero`, `splat`,
-    /// `pack`, `lo_words`, `hi_words`, `blend_hi`, `xor`, `enc`, `enc_last`,
-    /// `dec`, `dec_last`, all compiled for `$feat`.
+    /// register), `detected()`, and `#[inline]` helpers compiled for `$feat`:
+    /// `zero`, `splat` (a 128-bit value in every lane), `from_lanes`,
+    /// `to_lanes`, `load`, `store`, `blend_hi` (low 64 bits of each lane from
+    /// the first argument, high from the second), `xor`, `enc`, `enc_last`,
+    /// `dec`, `dec_last`.
     ///
-    /// One register holds `W` keys' current blocks. Per key the state is the
-    /// last AES output (`cur`, whose low half is `A`) and one register per
-    /// semiblock whose high half is `R[i]`; the next input is
-    /// `blend(cur, slot[i])`. The step counter `t` is folded into the last
+    /// Per register the state is `cur`, the last AES output (its low halves are
+    /// `A`), and `slot[i]`, whose high halves are `R[i]`; a step's input is
+    /// `blend_hi(cur, slot[i])`. The step counter `t` is folded into the last
     /// round key when wrapping and into the first when unwrapping, so a step
-    /// costs the 15 AES instructions and one blend.
+    /// costs the 15 AES instructions and one blend, and `cur` stays in a
+    /// register from step to step.
     macro_rules! kernels {
         ($feat:literal, $p_max:literal) => {
             /// Registers in flight per group (`P_MAX * W` keys), chosen by measurement.
             const P_MAX: usize = $p_max;
 
-            /// W on every state, in groups of up to `P_MAX * W` keys.
+            // `load` and `store` move exactly one register.
+            const _: () = assert!(core::mem::size_of::<V>() == 16 * W);
+
+            /// Runs `op` on every state if this CPU has the kernels' features.
+            pub(in crate::fastkw) fn run(op: Op<'_>, states: &mut [KeyState]) -> bool {
+                if !detected() {
+                    return false;
+                }
+                // SAFETY: `detected()` just confirmed every target feature `run_detected` is compiled for.
+                unsafe { run_detected(op, states) };
+                true
+            }
+
+            /// AES-256-encrypts independent blocks (ECB) if this CPU has the
+            /// kernels' features: the throughput ceiling of this width.
+            pub(in crate::fastkw) fn encrypt_blocks(
+                keys: &RoundKeys,
+                blocks: &mut [[u8; 16]],
+            ) -> bool {
+                if !detected() {
+                    return false;
+                }
+                // SAFETY: `detected()` just confirmed every target feature `ecb_detected` is compiled for.
+                unsafe { ecb_detected(&keys.enc, blocks) };
+                true
+            }
+
             #[target_feature(enable = $feat)]
-            pub(in crate::fastkw) fn wrap(keys: &RoundKeys, states: &mut [KeyState]) {
+            fn run_detected(op: Op<'_>, states: &mut [KeyState]) {
                 for group in states.chunks_mut(P_MAX * W) {
                     match group.len().div_ceil(W) {
-                        1 => wrap_group::<1>(keys, group),
-                        2 => wrap_group::<2>(keys, group),
-                        3..=4 => wrap_group::<4>(keys, group),
-                        _ => wrap_group::<P_MAX>(keys, group),
+                        1 => run_group::<1>(op, group),
+                        2 => run_group::<2>(op, group),
+                        3..=4 => run_group::<4>(op, group),
+                        _ => run_group::<P_MAX>(op, group),
                     }
                 }
             }
 
-            /// W⁻¹ on every state, in groups of up to `P_MAX * W` keys.
+            /// `op` on up to `P * W` states.
             #[target_feature(enable = $feat)]
-            pub(in crate::fastkw) fn unwrap(keys: &RoundKeys, states: &mut [KeyState]) {
-                for group in states.chunks_mut(P_MAX * W) {
-                    match group.len().div_ceil(W) {
-                        1 => unwrap_group::<1>(keys, group),
-                        2 => unwrap_group::<2>(keys, group),
-                        3..=4 => unwrap_group::<4>(keys, group),
-                        _ => unwrap_group::<P_MAX>(keys, group),
+            fn run_group<const P: usize>(op: Op<'_>, group: &mut [KeyState]) {
+                let mut cur = [zero(); P];
+                let mut slot = [[zero(); N]; P];
+                gather(group, &mut cur, &mut slot);
+                match op {
+                    Op::Wrap(keys) => wrap_steps(keys, &mut cur, &mut slot),
+                    Op::Unwrap(keys) => unwrap_steps(keys, &mut cur, &mut slot),
+                    Op::Rewrap { from, to, iv } => {
+                        unwrap_steps(from, &mut cur, &mut slot);
+                        for (p, cur) in cur.iter().enumerate() {
+                            let lanes = to_lanes(*cur);
+                            for (s, lane) in group.iter_mut().skip(p * W).take(W).zip(lanes) {
+                                s.check = _mm_cvtsi128_si64(lane) as u64;
+                            }
+                        }
+                        let start = splat([iv, 0]);
+                        cur.fill(start);
+                        wrap_steps(to, &mut cur, &mut slot);
                     }
                 }
+                scatter(group, &cur, &slot);
+                cur.zeroize();
+                slot.zeroize();
             }
 
-            /// Loads up to `P * W` states (missing lanes are zero) into `cur` and `slot`.
+            /// Loads up to `P * W` states (missing lanes are zero): lane `l` of
+            /// `slot[p][i]` is `lanes[i]` of state `p * W + l`, whose high half is
+            /// `R[i + 1]`; `cur` starts as `slot[0]`, whose low half is `A`.
+            /// (`lanes` is not zeroized: that would force it from registers onto
+            /// the stack; the key material lives on in `slot`, zeroized by
+            /// `run_group`.)
             #[inline]
             #[target_feature(enable = $feat)]
             fn gather<const P: usize>(
@@ -755,141 +859,125 @@ mod x86 {
                 slot: &mut [[V; N]; P],
             ) {
                 for (p, (cur, slot)) in cur.iter_mut().zip(slot.iter_mut()).enumerate() {
-                    let mut a = [0u64; W];
-                    let mut r = [[0u64; W]; N];
+                    let mut lanes = [[_mm_setzero_si128(); W]; N];
                     for (l, s) in group.iter().skip(p * W).take(W).enumerate() {
-                        a[l] = s.a;
-                        for i in 0..N {
-                            r[i][l] = s.r[i];
+                        for (lanes, lane) in lanes.iter_mut().zip(&s.lanes) {
+                            lanes[l] = load128(lane);
                         }
                     }
-                    *cur = pack(a, [0; W]);
-                    for (slot, r) in slot.iter_mut().zip(&r) {
-                        *slot = pack([0; W], *r);
+                    for (slot, lanes) in slot.iter_mut().zip(&lanes) {
+                        *slot = from_lanes(*lanes);
                     }
-                    a.zeroize();
-                    r.zeroize();
+                    *cur = slot[0];
                 }
             }
 
-            /// Stores `cur` and `slot` back into the states they came from.
+            /// Stores `A` (low halves of `cur`) and `R[i + 1]` (high halves of
+            /// `slot[i]`) back into the states they came from.
             #[inline]
             #[target_feature(enable = $feat)]
             fn scatter<const P: usize>(group: &mut [KeyState], cur: &[V; P], slot: &[[V; N]; P]) {
                 for (p, (cur, slot)) in cur.iter().zip(slot.iter()).enumerate() {
-                    let a = lo_words(*cur);
-                    let mut r = [[0u64; W]; N];
-                    for (r, slot) in r.iter_mut().zip(slot) {
-                        *r = hi_words(*slot);
+                    let mut lanes = [[_mm_setzero_si128(); W]; N];
+                    for (lanes, slot) in lanes.iter_mut().zip(slot) {
+                        *lanes = to_lanes(*slot);
                     }
+                    lanes[0] = to_lanes(blend_hi(*cur, slot[0]));
                     for (l, s) in group.iter_mut().skip(p * W).take(W).enumerate() {
-                        s.a = a[l];
-                        for i in 0..N {
-                            s.r[i] = r[i][l];
+                        for (lane, lanes) in s.lanes.iter_mut().zip(&lanes) {
+                            store128(lanes[l], lane);
                         }
                     }
-                    r.zeroize();
                 }
             }
 
+            /// W: step `(j, i)` encrypts `A | R[i]`.
+            #[inline]
             #[target_feature(enable = $feat)]
-            fn wrap_group<const P: usize>(keys: &RoundKeys, group: &mut [KeyState]) {
+            fn wrap_steps<const P: usize>(
+                keys: &[[u64; 2]; 15],
+                cur: &mut [V; P],
+                slot: &mut [[V; N]; P],
+            ) {
                 let mut rk = [zero(); 15];
-                for (rk, k) in rk.iter_mut().zip(&keys.enc) {
+                for (rk, k) in rk.iter_mut().zip(keys) {
                     *rk = splat(*k);
                 }
-                let mut cur = [zero(); P];
-                let mut slot = [[zero(); N]; P];
-                let mut x = [zero(); P];
-                gather(group, &mut cur, &mut slot);
                 for j in 0..6 {
                     for i in 0..N {
                         // The last round key XOR t: the AES output is then
                         // already (MSB64(B) ^ t) | LSB64(B) = A | R[i].
                         let last = xor(rk[14], splat([step_word(j, i), 0]));
-                        for p in 0..P {
-                            x[p] = xor(blend_hi(cur[p], slot[p][i]), rk[0]);
+                        for (x, slot) in cur.iter_mut().zip(slot.iter()) {
+                            *x = xor(blend_hi(*x, slot[i]), rk[0]);
                         }
                         for k in &rk[1..14] {
-                            for x in x.iter_mut() {
+                            for x in cur.iter_mut() {
                                 *x = enc(*x, *k);
                             }
                         }
-                        for p in 0..P {
-                            let b = enc_last(x[p], last);
-                            cur[p] = b;
-                            slot[p][i] = b;
+                        for (x, slot) in cur.iter_mut().zip(slot.iter_mut()) {
+                            *x = enc_last(*x, last);
+                            slot[i] = *x;
                         }
                     }
                 }
-                scatter(group, &cur, &slot);
-                cur.zeroize();
-                slot.zeroize();
-                x.zeroize();
                 rk.zeroize();
             }
 
+            /// W⁻¹: step `(j, i)` decrypts `(A ^ t) | R[i]`.
+            #[inline]
             #[target_feature(enable = $feat)]
-            fn unwrap_group<const P: usize>(keys: &RoundKeys, group: &mut [KeyState]) {
+            fn unwrap_steps<const P: usize>(
+                keys: &[[u64; 2]; 15],
+                cur: &mut [V; P],
+                slot: &mut [[V; N]; P],
+            ) {
                 let mut rk = [zero(); 15];
-                for (rk, k) in rk.iter_mut().zip(&keys.dec) {
+                for (rk, k) in rk.iter_mut().zip(keys) {
                     *rk = splat(*k);
                 }
-                let mut cur = [zero(); P];
-                let mut slot = [[zero(); N]; P];
-                let mut x = [zero(); P];
-                gather(group, &mut cur, &mut slot);
                 for j in (0..6).rev() {
                     for i in (0..N).rev() {
                         // The first round key XOR t: AES⁻¹ of (A ^ t) | R[i].
                         let first = xor(rk[0], splat([step_word(j, i), 0]));
-                        for p in 0..P {
-                            x[p] = xor(blend_hi(cur[p], slot[p][i]), first);
+                        for (x, slot) in cur.iter_mut().zip(slot.iter()) {
+                            *x = xor(blend_hi(*x, slot[i]), first);
                         }
                         for k in &rk[1..14] {
-                            for x in x.iter_mut() {
+                            for x in cur.iter_mut() {
                                 *x = dec(*x, *k);
                             }
                         }
-                        for p in 0..P {
-                            let b = dec_last(x[p], rk[14]);
-                            cur[p] = b;
-                            slot[p][i] = b;
+                        for (x, slot) in cur.iter_mut().zip(slot.iter_mut()) {
+                            *x = dec_last(*x, rk[14]);
+                            slot[i] = *x;
                         }
                     }
                 }
-                scatter(group, &cur, &slot);
-                cur.zeroize();
-                slot.zeroize();
-                x.zeroize();
                 rk.zeroize();
             }
 
-            // `load` and `store` move exactly one register's worth of blocks.
-            const _: () = assert!(core::mem::size_of::<V>() == 16 * W);
-
-            /// AES-256 encryption of independent blocks (ECB), `P_MAX * W` at
-            /// a time: the throughput ceiling of this register width.
             #[target_feature(enable = $feat)]
-            pub(in crate::fastkw) fn encrypt_blocks(keys: &RoundKeys, blocks: &mut [[u8; 16]]) {
+            fn ecb_detected(keys: &[[u64; 2]; 15], blocks: &mut [[u8; 16]]) {
                 let mut rk = [zero(); 15];
-                for (rk, k) in rk.iter_mut().zip(&keys.enc) {
+                for (rk, k) in rk.iter_mut().zip(keys) {
                     *rk = splat(*k);
                 }
                 let (regs, tail) = blocks.as_chunks_mut::<W>();
                 let (groups, rest) = regs.as_chunks_mut::<P_MAX>();
                 for group in groups {
-                    encrypt_regs(&rk, group);
+                    ecb_regs(&rk, group);
                 }
                 for reg in rest {
-                    encrypt_regs(&rk, core::array::from_mut(reg));
+                    ecb_regs(&rk, core::array::from_mut(reg));
                 }
                 if !tail.is_empty() {
                     let mut reg = [[0u8; 16]; W];
                     for (d, s) in reg.iter_mut().zip(tail.iter()) {
                         *d = *s;
                     }
-                    encrypt_regs(&rk, core::array::from_mut(&mut reg));
+                    ecb_regs(&rk, core::array::from_mut(&mut reg));
                     for (d, s) in tail.iter_mut().zip(reg.iter()) {
                         *d = *s;
                     }
@@ -899,7 +987,7 @@ mod x86 {
 
             #[inline]
             #[target_feature(enable = $feat)]
-            fn encrypt_regs<const P: usize>(rk: &[V; 15], regs: &mut [[[u8; 16]; W]; P]) {
+            fn ecb_regs<const P: usize>(rk: &[V; 15], regs: &mut [[[u8; 16]; W]; P]) {
                 let mut x = [zero(); P];
                 for (x, r) in x.iter_mut().zip(regs.iter()) {
                     *x = xor(load(r), rk[0]);
@@ -923,7 +1011,7 @@ mod x86 {
         use zeroize::Zeroize;
 
         use super::super::{KeyState, N, step_word};
-        use super::RoundKeys;
+        use super::{Op, RoundKeys, load128, store128};
 
         type V = __m128i;
         const W: usize = 1;
@@ -946,20 +1034,26 @@ mod x86 {
         }
         #[inline]
         #[target_feature(enable = "aes,sse4.1")]
-        fn pack(lo: [u64; W], hi: [u64; W]) -> V {
-            _mm_set_epi64x(hi[0] as i64, lo[0] as i64)
+        fn from_lanes(l: [__m128i; W]) -> V {
+            l[0]
         }
         #[inline]
         #[target_feature(enable = "aes,sse4.1")]
-        fn lo_words(v: V) -> [u64; W] {
-            [_mm_cvtsi128_si64(v) as u64]
+        fn to_lanes(v: V) -> [__m128i; W] {
+            [v]
         }
         #[inline]
         #[target_feature(enable = "aes,sse4.1")]
-        fn hi_words(v: V) -> [u64; W] {
-            [_mm_extract_epi64::<1>(v) as u64]
+        fn load(b: &[[u8; 16]; W]) -> V {
+            // SAFETY: `b` is 16 readable bytes; the unaligned load needs no alignment.
+            unsafe { _mm_loadu_si128(b.as_ptr().cast()) }
         }
-        /// Low 64 bits of `a`, high 64 bits of `b`.
+        #[inline]
+        #[target_feature(enable = "aes,sse4.1")]
+        fn store(v: V, b: &mut [[u8; 16]; W]) {
+            // SAFETY: `b` is 16 writable bytes; the unaligned store needs no alignment.
+            unsafe { _mm_storeu_si128(b.as_mut_ptr().cast(), v) }
+        }
         #[inline]
         #[target_feature(enable = "aes,sse4.1")]
         fn blend_hi(a: V, b: V) -> V {
@@ -991,23 +1085,6 @@ mod x86 {
             _mm_aesdeclast_si128(a, k)
         }
 
-        /// One register's worth of blocks, from memory.
-        #[inline]
-        #[target_feature(enable = "aes,sse4.1")]
-        fn load(b: &[[u8; 16]; W]) -> V {
-            // SAFETY: `b` is `16 * W` readable bytes, the size of `V` (asserted
-            // in `kernels!`), and the unaligned load has no alignment requirement.
-            unsafe { _mm_loadu_si128(b.as_ptr().cast()) }
-        }
-        /// One register's worth of blocks, to memory.
-        #[inline]
-        #[target_feature(enable = "aes,sse4.1")]
-        fn store(v: V, b: &mut [[u8; 16]; W]) {
-            // SAFETY: `b` is `16 * W` writable bytes, the size of `V` (asserted
-            // in `kernels!`), and the unaligned store has no alignment requirement.
-            unsafe { _mm_storeu_si128(b.as_mut_ptr().cast(), v) }
-        }
-
         kernels!("aes,sse4.1", 8);
     }
 
@@ -1018,7 +1095,7 @@ mod x86 {
         use zeroize::Zeroize;
 
         use super::super::{KeyState, N, step_word};
-        use super::RoundKeys;
+        use super::{Op, RoundKeys, load128, store128};
 
         type V = __m256i;
         const W: usize = 2;
@@ -1038,30 +1115,30 @@ mod x86 {
         #[inline]
         #[target_feature(enable = "aes,vaes,avx2")]
         fn splat(k: [u64; 2]) -> V {
-            _mm256_set_epi64x(k[1] as i64, k[0] as i64, k[1] as i64, k[0] as i64)
+            _mm256_broadcastsi128_si256(_mm_set_epi64x(k[1] as i64, k[0] as i64))
         }
         #[inline]
         #[target_feature(enable = "aes,vaes,avx2")]
-        fn pack(lo: [u64; W], hi: [u64; W]) -> V {
-            _mm256_set_epi64x(hi[1] as i64, lo[1] as i64, hi[0] as i64, lo[0] as i64)
+        fn from_lanes(l: [__m128i; W]) -> V {
+            _mm256_set_m128i(l[1], l[0])
         }
         #[inline]
         #[target_feature(enable = "aes,vaes,avx2")]
-        fn lo_words(v: V) -> [u64; W] {
-            [
-                _mm256_extract_epi64::<0>(v) as u64,
-                _mm256_extract_epi64::<2>(v) as u64,
-            ]
+        fn to_lanes(v: V) -> [__m128i; W] {
+            [_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v)]
         }
         #[inline]
         #[target_feature(enable = "aes,vaes,avx2")]
-        fn hi_words(v: V) -> [u64; W] {
-            [
-                _mm256_extract_epi64::<1>(v) as u64,
-                _mm256_extract_epi64::<3>(v) as u64,
-            ]
+        fn load(b: &[[u8; 16]; W]) -> V {
+            // SAFETY: `b` is 32 readable bytes; the unaligned load needs no alignment.
+            unsafe { _mm256_loadu_si256(b.as_ptr().cast()) }
         }
-        /// Low 64 bits of each 128-bit lane of `a`, high 64 bits of `b`.
+        #[inline]
+        #[target_feature(enable = "aes,vaes,avx2")]
+        fn store(v: V, b: &mut [[u8; 16]; W]) {
+            // SAFETY: `b` is 32 writable bytes; the unaligned store needs no alignment.
+            unsafe { _mm256_storeu_si256(b.as_mut_ptr().cast(), v) }
+        }
         #[inline]
         #[target_feature(enable = "aes,vaes,avx2")]
         fn blend_hi(a: V, b: V) -> V {
@@ -1093,23 +1170,6 @@ mod x86 {
             _mm256_aesdeclast_epi128(a, k)
         }
 
-        /// One register's worth of blocks, from memory.
-        #[inline]
-        #[target_feature(enable = "aes,vaes,avx2")]
-        fn load(b: &[[u8; 16]; W]) -> V {
-            // SAFETY: `b` is `16 * W` readable bytes, the size of `V` (asserted
-            // in `kernels!`), and the unaligned load has no alignment requirement.
-            unsafe { _mm256_loadu_si256(b.as_ptr().cast()) }
-        }
-        /// One register's worth of blocks, to memory.
-        #[inline]
-        #[target_feature(enable = "aes,vaes,avx2")]
-        fn store(v: V, b: &mut [[u8; 16]; W]) {
-            // SAFETY: `b` is `16 * W` writable bytes, the size of `V` (asserted
-            // in `kernels!`), and the unaligned store has no alignment requirement.
-            unsafe { _mm256_storeu_si256(b.as_mut_ptr().cast(), v) }
-        }
-
         kernels!("aes,vaes,avx2", 8);
     }
 
@@ -1120,7 +1180,7 @@ mod x86 {
         use zeroize::Zeroize;
 
         use super::super::{KeyState, N, step_word};
-        use super::RoundKeys;
+        use super::{Op, RoundKeys, load128, store128};
 
         type V = __m512i;
         const W: usize = 4;
@@ -1144,23 +1204,15 @@ mod x86 {
         }
         #[inline]
         #[target_feature(enable = "aes,vaes,avx512f")]
-        fn pack(lo: [u64; W], hi: [u64; W]) -> V {
-            _mm512_set_epi64(
-                hi[3] as i64,
-                lo[3] as i64,
-                hi[2] as i64,
-                lo[2] as i64,
-                hi[1] as i64,
-                lo[1] as i64,
-                hi[0] as i64,
-                lo[0] as i64,
-            )
+        fn from_lanes(l: [__m128i; W]) -> V {
+            let lo = _mm512_castsi256_si512(_mm256_set_m128i(l[1], l[0]));
+            _mm512_inserti64x4::<1>(lo, _mm256_set_m128i(l[3], l[2]))
         }
         #[inline]
         #[target_feature(enable = "aes,vaes,avx512f")]
-        fn lanes(v: V) -> [__m128i; 4] {
+        fn to_lanes(v: V) -> [__m128i; W] {
             [
-                _mm512_extracti32x4_epi32::<0>(v),
+                _mm512_castsi512_si128(v),
                 _mm512_extracti32x4_epi32::<1>(v),
                 _mm512_extracti32x4_epi32::<2>(v),
                 _mm512_extracti32x4_epi32::<3>(v),
@@ -1168,27 +1220,16 @@ mod x86 {
         }
         #[inline]
         #[target_feature(enable = "aes,vaes,avx512f")]
-        fn lo_words(v: V) -> [u64; W] {
-            let l = lanes(v);
-            [
-                _mm_cvtsi128_si64(l[0]) as u64,
-                _mm_cvtsi128_si64(l[1]) as u64,
-                _mm_cvtsi128_si64(l[2]) as u64,
-                _mm_cvtsi128_si64(l[3]) as u64,
-            ]
+        fn load(b: &[[u8; 16]; W]) -> V {
+            // SAFETY: `b` is 64 readable bytes; the unaligned load needs no alignment.
+            unsafe { _mm512_loadu_si512(b.as_ptr().cast()) }
         }
         #[inline]
         #[target_feature(enable = "aes,vaes,avx512f")]
-        fn hi_words(v: V) -> [u64; W] {
-            let l = lanes(v);
-            [
-                _mm_extract_epi64::<1>(l[0]) as u64,
-                _mm_extract_epi64::<1>(l[1]) as u64,
-                _mm_extract_epi64::<1>(l[2]) as u64,
-                _mm_extract_epi64::<1>(l[3]) as u64,
-            ]
+        fn store(v: V, b: &mut [[u8; 16]; W]) {
+            // SAFETY: `b` is 64 writable bytes; the unaligned store needs no alignment.
+            unsafe { _mm512_storeu_si512(b.as_mut_ptr().cast(), v) }
         }
-        /// Low 64 bits of each 128-bit lane of `a`, high 64 bits of `b`.
         #[inline]
         #[target_feature(enable = "aes,vaes,avx512f")]
         fn blend_hi(a: V, b: V) -> V {
@@ -1220,23 +1261,6 @@ mod x86 {
             _mm512_aesdeclast_epi128(a, k)
         }
 
-        /// One register's worth of blocks, from memory.
-        #[inline]
-        #[target_feature(enable = "aes,vaes,avx512f")]
-        fn load(b: &[[u8; 16]; W]) -> V {
-            // SAFETY: `b` is `16 * W` readable bytes, the size of `V` (asserted
-            // in `kernels!`), and the unaligned load has no alignment requirement.
-            unsafe { _mm512_loadu_si512(b.as_ptr().cast()) }
-        }
-        /// One register's worth of blocks, to memory.
-        #[inline]
-        #[target_feature(enable = "aes,vaes,avx512f")]
-        fn store(v: V, b: &mut [[u8; 16]; W]) {
-            // SAFETY: `b` is `16 * W` writable bytes, the size of `V` (asserted
-            // in `kernels!`), and the unaligned store has no alignment requirement.
-            unsafe { _mm512_storeu_si512(b.as_mut_ptr().cast(), v) }
-        }
-
         kernels!("aes,vaes,avx512f", 8);
     }
 }
@@ -1251,26 +1275,21 @@ pub mod bench_support {
     /// hardware ceiling a batched rewrap (48 blocks per key) is compared with.
     pub fn encrypt_blocks(kek: &BatchKek, backend: Backend, blocks: &mut [[u8; 16]]) -> Result<()> {
         backend.check_available(kek)?;
-        match (backend, super::kek_x86(kek)) {
-            #[cfg(target_arch = "x86_64")]
-            (Backend::AesNi, Some(keys)) if super::x86::aesni::detected() => {
-                // SAFETY: `detected()` just confirmed every target feature the kernel is compiled for.
-                unsafe { super::x86::aesni::encrypt_blocks(keys, blocks) }
+        #[cfg(target_arch = "x86_64")]
+        if let Some(keys) = kek.x86.as_ref() {
+            use super::x86::{aesni, vaes256, vaes512};
+            let done = match backend {
+                Backend::AesNi => aesni::encrypt_blocks(keys, blocks),
+                Backend::Vaes256 => vaes256::encrypt_blocks(keys, blocks),
+                Backend::Vaes512 => vaes512::encrypt_blocks(keys, blocks),
+                Backend::Portable => false,
+            };
+            if done {
+                return Ok(());
             }
-            #[cfg(target_arch = "x86_64")]
-            (Backend::Vaes256, Some(keys)) if super::x86::vaes256::detected() => {
-                // SAFETY: `detected()` just confirmed every target feature the kernel is compiled for.
-                unsafe { super::x86::vaes256::encrypt_blocks(keys, blocks) }
-            }
-            #[cfg(target_arch = "x86_64")]
-            (Backend::Vaes512, Some(keys)) if super::x86::vaes512::detected() => {
-                // SAFETY: `detected()` just confirmed every target feature the kernel is compiled for.
-                unsafe { super::x86::vaes512::encrypt_blocks(keys, blocks) }
-            }
-            _ => kek
-                .cipher
-                .encrypt_blocks(Array::cast_slice_from_core_mut(blocks)),
         }
+        kek.cipher
+            .encrypt_blocks(Array::cast_slice_from_core_mut(blocks));
         Ok(())
     }
 }

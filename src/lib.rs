@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod compare;
 pub mod cost;
 pub mod design;
 pub mod error;
@@ -38,6 +39,7 @@ pub mod hfile;
 pub mod keyring;
 pub mod model;
 pub mod plan;
+pub mod plot;
 pub mod prf;
 pub mod recover;
 pub mod report;

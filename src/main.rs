@@ -73,6 +73,155 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The main job: every design × every workload, exposure and availability, into a results folder.
+    ///
+    /// Writes DIR (default results/<date>-<host>-<label>/): summary.md (the tables to read first),
+    /// raw.csv (one row per run), blast.csv, env.json (machine, seed, git revision, crate versions,
+    /// command line) and SVG plots; with --sweep also the cost as the hierarchy grows (tiny, small,
+    /// medium). Default: all designs; provision, unwrap-all (cached and cold), rotate-root and revoke
+    /// of ck1 and ak at extents one, tenant and all, lazy rotation of ck1, shred of the largest
+    /// tenant; preset small. A few minutes on 2 cores.
+    Compare(CompareArgs),
+}
+
+#[derive(Args, Debug)]
+struct CompareArgs {
+    /// Preset of the matrix: tiny, small, medium, large, huge.
+    #[arg(long, default_value = "small")]
+    preset: String,
+    /// Designs (space-separated), or `all`.
+    #[arg(long, num_args = 1.., default_value = "all")]
+    designs: Vec<String>,
+    /// Workloads: NAME, NAME:ROLE or NAME:ROLE:EXTENT with NAME one of provision, unwrap-all,
+    /// unwrap-all-cold, rotate-root, rotate-root-lazy, revoke, shred (e.g. `revoke:ak:all`);
+    /// a bare rotate-root or revoke means ck1 and ak at every extent. Default: the full matrix.
+    #[arg(long, num_args = 1..)]
+    workloads: Vec<String>,
+    /// Output folder (default results/<date>-<host>-<label>/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Label of the default output folder.
+    #[arg(long, default_value = "compare")]
+    label: String,
+    /// Also sweep rotate-root ck1 and revoke ak over presets tiny, small and medium (log-scale plot).
+    #[arg(long)]
+    sweep: bool,
+    /// Seed of the hierarchies and of new key material.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Wrap scheme: kw, kwp, gcm, gcm-siv.
+    #[arg(long, default_value = "kw")]
+    scheme: String,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Bytes of data under each re-keyed leaf to re-encrypt.
+    #[arg(long, default_value_t = 0)]
+    data_bytes_per_leaf: u64,
+    /// Your own root-operation rate, beside the built-in profiles.
+    #[arg(long)]
+    root_ops_per_s: Option<f64>,
+}
+
+fn compare_workloads(specs: &[String]) -> anyhow::Result<Vec<keyhier::workload::Workload>> {
+    use keyhier::analysis::Extent;
+    use keyhier::workload::Workload;
+    if specs.is_empty() {
+        return Ok(keyhier::compare::default_workloads());
+    }
+    let mut out = Vec::new();
+    for spec in specs {
+        let parts: Vec<&str> = spec.split(':').collect();
+        let roles: Vec<String> = match parts.get(1) {
+            Some(r) => vec![r.to_string()],
+            None => vec!["ck1".into(), "ak".into()],
+        };
+        let extents: Vec<Extent> = match parts.get(2) {
+            Some(e) => vec![Extent::from_name(e).ok_or_else(|| anyhow::anyhow!("{spec}: extent must be one, tenant or all"))?],
+            None => Extent::ALL.to_vec(),
+        };
+        match parts[0] {
+            "provision" => out.push(Workload::Provision),
+            "unwrap-all" => out.push(Workload::UnwrapAll { cold: false }),
+            "unwrap-all-cold" => out.push(Workload::UnwrapAll { cold: true }),
+            "shred" => out.push(Workload::Shred { tenant: 0 }),
+            "rotate-root" | "rotate-root-lazy" | "revoke" => {
+                for role in &roles {
+                    for &extent in &extents {
+                        out.push(match parts[0] {
+                            "revoke" => Workload::Revoke { role: role.clone(), extent },
+                            lazy => Workload::RotateRoot { role: role.clone(), extent, lazy: lazy.ends_with("lazy") },
+                        });
+                    }
+                }
+            }
+            other => anyhow::bail!("unknown workload {other:?} in {spec:?}"),
+        }
+    }
+    Ok(out)
+}
+
+fn cmd_compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
+    let plan = keyhier::compare::ComparePlan {
+        designs: designs_arg(&a.designs)?,
+        workloads: compare_workloads(&a.workloads)?,
+        preset: a.preset.clone(),
+        shape: Shape::preset(&a.preset)?,
+        scheme: SchemeId::from_name(&a.scheme)?,
+        opts: keyhier::workload::RunOptions {
+            seed: a.seed,
+            data_bytes_per_leaf: a.data_bytes_per_leaf,
+            root_ops_per_s: a.root_ops_per_s,
+            ..Default::default()
+        },
+        sweep: if a.sweep { vec!["tiny".into(), "small".into(), "medium".into()] } else { vec![] },
+    };
+    let dir = match &a.out {
+        Some(d) => d.clone(),
+        None => PathBuf::from("results").join(format!("{}-{}-{}", today(), sysinfo::host_name(), a.label)),
+    };
+    let pool = pool(a.threads)?;
+    let threads = pool.current_num_threads();
+    let pb = progress_bar(keyhier::compare::run_count(&plan), "comparing");
+    let start = std::time::Instant::now();
+    let res = pool.install(|| keyhier::compare::compare(&plan, &|label| {
+        pb.set_message(label.to_owned());
+        pb.inc(1);
+    }))?;
+    pb.finish_and_clear();
+    let command: Vec<String> = std::env::args().collect();
+    let command = format!("keyhier {}", command.iter().skip(1).cloned().collect::<Vec<_>>().join(" "));
+    let env = keyhier::report::env_json(
+        a.seed,
+        threads,
+        &command,
+        serde_json::json!({ "preset": a.preset, "scheme": a.scheme, "runs": res.rows.len(), "sweep_runs": res.sweep.len(), "seconds": start.elapsed().as_secs_f64() }),
+    );
+    let title = format!("keyhier compare: {} designs × {} workloads, preset {}", plan.designs.len(), plan.workloads.len(), a.preset);
+    let files = keyhier::report::write_compare(&dir, &res, &title, &command, &env)?;
+    let verified = res.rows.iter().chain(res.sweep.iter().map(|(_, r)| r)).filter(|r| r.verification.verified).count();
+    let matched = res.rows.iter().chain(res.sweep.iter().map(|(_, r)| r)).filter(|r| r.counts_match).count();
+    let total = res.rows.len() + res.sweep.len();
+    println!("{total} runs in {:.1} s: {verified} verified, {matched} with counts equal to the model", start.elapsed().as_secs_f64());
+    println!("wrote {}: {}", dir.display(), files.join(", "));
+    Ok(if verified == total && matched == total { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Today's date (UTC) as YYYY-MM-DD, from the system clock.
+fn today() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    // civil-from-days (Howard Hinnant's algorithm)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    format!("{:04}-{:02}-{:02}", if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// Shape of the hierarchy: a preset, optionally overridden flag by flag.
@@ -425,5 +574,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             keyhier::fuzzing::write_seed_corpus(&out)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Compare(a) => cmd_compare(a),
     }
 }

@@ -120,3 +120,386 @@ pub fn human_secs(t: f64) -> String {
         format!("{:.1} days", t / 86400.0)
     }
 }
+
+/// CSV header and rows, one row per run.
+pub fn runs_csv(rows: &[crate::workload::RunRow]) -> String {
+    let mut s = String::new();
+    let counts = ["wraps", "unwraps", "root_ops", "keys_rekeyed", "leaves_rekeyed", "keys_reshared", "roots_replaced", "wraps_rewritten", "bytes_rewritten"];
+    let profiles: Vec<String> = rows.first().map(|r| r.root_seconds.iter().map(|(n, _)| n.clone()).collect()).unwrap_or_default();
+    let mut head: Vec<String> = ["design", "workload", "kind", "role", "extent", "scheme", "shape", "threads", "tenants", "groups", "leaves", "keys", "stored_wraps"]
+        .iter()
+        .map(|x| x.to_string())
+        .collect();
+    head.extend(counts.iter().map(|c| format!("measured_{c}")));
+    head.extend(counts.iter().map(|c| format!("analytic_{c}")));
+    head.extend(
+        [
+            "counts_match",
+            "deferred_wraps",
+            "deferred_seconds",
+            "seconds",
+            "items",
+            "items_per_s",
+            "ops_per_s",
+            "tenant_p50_ms",
+            "tenant_p99_ms",
+            "tenant_max_ms",
+            "peak_rss_bytes",
+        ]
+        .iter()
+        .map(|x| x.to_string()),
+    );
+    head.extend(profiles.iter().map(|p| format!("root_seconds_{p}")));
+    head.extend(
+        [
+            "data_bytes",
+            "data_mode",
+            "data_seconds",
+            "data_gb_per_s",
+            "rewrap_only_wraps",
+            "rewrap_only_root_ops",
+            "rewrap_only_leaves_single_key",
+            "crypto_shred",
+            "wraps_to_delete",
+            "verified",
+            "verify_leaves_checked",
+            "verify_leaves_wrong",
+            "verify_hostile_attempts",
+            "verify_hostile_opened",
+            "verify_unwraps",
+            "verify_seconds",
+        ]
+        .iter()
+        .map(|x| x.to_string()),
+    );
+    let _ = writeln!(s, "{}", head.join(","));
+    for r in rows {
+        let c = |x: &crate::plan::Counts| -> Vec<String> {
+            [x.wraps, x.unwraps, x.root_ops, x.keys_rekeyed, x.leaves_rekeyed, x.keys_reshared, x.roots_replaced, x.wraps_rewritten, x.bytes_rewritten]
+                .iter()
+                .map(u64::to_string)
+                .collect()
+        };
+        let opt = |o: Option<String>| o.unwrap_or_default();
+        let mut f: Vec<String> = vec![
+            r.design.clone(),
+            r.workload.clone(),
+            r.kind.clone(),
+            opt(r.role.clone()),
+            opt(r.extent.map(|e| e.name().to_string())),
+            r.scheme.clone(),
+            r.shape.clone(),
+            r.threads.to_string(),
+            r.tenants.to_string(),
+            r.groups.to_string(),
+            r.leaves.to_string(),
+            r.keys.to_string(),
+            r.stored_wraps.to_string(),
+        ];
+        f.extend(c(&r.measured));
+        f.extend(c(&r.analytic));
+        f.extend([
+            r.counts_match.to_string(),
+            opt(r.deferred.map(|d| d.wraps.to_string())),
+            opt(r.deferred_seconds.map(|d| format!("{d:.6}"))),
+            format!("{:.6}", r.seconds),
+            r.items.to_string(),
+            format!("{:.1}", r.items_per_s),
+            format!("{:.1}", r.ops_per_s),
+            format!("{:.3}", r.tenant_p50_ms),
+            format!("{:.3}", r.tenant_p99_ms),
+            format!("{:.3}", r.tenant_max_ms),
+            opt(r.peak_rss_bytes.map(|p| p.to_string())),
+        ]);
+        f.extend(r.root_seconds.iter().map(|(_, t)| format!("{t:.3}")));
+        f.extend([
+            r.data.bytes.to_string(),
+            r.data.mode.clone(),
+            format!("{:.6}", r.data.seconds),
+            format!("{:.3}", r.data.gb_per_s),
+            opt(r.rewrap_only.as_ref().map(|a| a.counts.wraps.to_string())),
+            opt(r.rewrap_only.as_ref().map(|a| a.counts.root_ops.to_string())),
+            opt(r.rewrap_only.as_ref().map(|a| a.leaves_left_single_key.to_string())),
+            opt(r.crypto_shred.map(|c| c.to_string())),
+            opt(r.wraps_to_delete.map(|c| c.to_string())),
+            r.verification.verified.to_string(),
+            r.verification.leaves_checked.to_string(),
+            r.verification.leaves_wrong.to_string(),
+            r.verification.hostile_attempts.to_string(),
+            r.verification.hostile_opened.to_string(),
+            r.verification.unwraps.to_string(),
+            format!("{:.6}", r.verification.seconds),
+        ]);
+        let f: Vec<String> = f.into_iter().map(csv_field).collect();
+        let _ = writeln!(s, "{}", f.join(","));
+    }
+    s
+}
+
+fn csv_field(x: String) -> String {
+    if x.contains([',', '"', '\n']) { format!("\"{}\"", x.replace('"', "\"\"")) } else { x }
+}
+
+fn find<'a>(rows: &'a [crate::workload::RunRow], design: &str, label: &str) -> Option<&'a crate::workload::RunRow> {
+    rows.iter().find(|r| r.design == design && r.workload == label)
+}
+
+fn root_time(r: &crate::workload::RunRow, profile: &str) -> String {
+    r.root_seconds.iter().find(|(n, _)| n == profile).map(|(_, t)| human_secs(*t)).unwrap_or_default()
+}
+
+/// The summary a person reads first.
+pub fn summary_markdown(res: &crate::compare::CompareResult, title: &str, command: &str) -> String {
+    let rows = &res.rows;
+    let mut designs: Vec<&str> = Vec::new();
+    for r in rows {
+        if !designs.contains(&r.design.as_str()) {
+            designs.push(&r.design);
+        }
+    }
+    let mut s = String::new();
+    let _ = writeln!(s, "# {title}\n");
+    let _ = writeln!(s, "Produced by `{command}`. Every figure below is in `raw.csv`; the machine, seed and versions are in `env.json`.\n");
+    if let Some(r) = rows.first() {
+        let _ = writeln!(s, "Shape: {} — {} tenants, {} groups, {} leaves; scheme {}; {} threads.\n", r.shape, r.tenants, r.groups, r.leaves, r.scheme, r.threads);
+    }
+    // 1. Exposure
+    let _ = writeln!(s, "## What one leaked root exposes\n");
+    let _ = writeln!(s, "Share of all leaves an attacker recovers holding one root role (and every stored wrap), at each extent; then the worst pair. With `m365` any single root exposes everything under it; with `threshold` no single root does.\n");
+    let _ = writeln!(s, "| design | ck1: one / tenant / all | ak: one / tenant / all | worst single root, all | worst pair, all |");
+    let _ = writeln!(s, "|---|---|---|---|---|");
+    for d in &designs {
+        let ex = |roles: &str, e: Extent| res.blast.exposure.iter().find(|x| x.design == *d && x.roles == roles && x.extent == e);
+        let trio = |roles: &str| {
+            Extent::ALL.iter().map(|&e| ex(roles, e).map(|x| pct(x.share_of_all)).unwrap_or_else(|| "—".into())).collect::<Vec<_>>().join(" / ")
+        };
+        let worst = |pair: bool| {
+            let rows: Vec<_> = res.blast.exposure.iter().filter(|x| x.design == *d && x.extent == Extent::All && x.roles.contains('+') == pair).collect();
+            let max = rows.iter().map(|x| x.share_of_all).fold(f64::NAN, f64::max);
+            let who: Vec<&str> = rows.iter().filter(|x| x.share_of_all == max).map(|x| x.roles.as_str()).collect();
+            if who.is_empty() { "—".into() } else { format!("{}: {}", who.join(", "), pct(max)) }
+        };
+        let _ = writeln!(s, "| {d} | {} | {} | {} | {} |", trio("ck1"), trio("ak"), worst(false), worst(true));
+    }
+    use crate::analysis::Extent;
+    // 2. Availability
+    let _ = writeln!(s, "\n## What losing roots costs the owner\n");
+    let _ = writeln!(s, "Share of all leaves still recoverable after losing a root role everywhere (extent all), or the worst pair. `dke` has no availability path: losing either key loses everything.\n");
+    let _ = writeln!(s, "| design | lose ck1 | lose ak | worst single loss | worst pair lost |");
+    let _ = writeln!(s, "|---|---:|---:|---|---|");
+    for d in &designs {
+        let av = |roles: &str| {
+            res.blast
+                .availability
+                .iter()
+                .find(|x| x.design == *d && x.roles == roles && x.extent == Extent::All)
+                .map(|x| pct(x.share_recoverable))
+                .unwrap_or_else(|| "—".into())
+        };
+        let worst = |pair: bool| {
+            let rows: Vec<_> = res.blast.availability.iter().filter(|x| x.design == *d && x.extent == Extent::All && x.roles.contains('+') == pair).collect();
+            let min = rows.iter().map(|x| x.share_recoverable).fold(f64::NAN, f64::min);
+            let who: Vec<&str> = rows.iter().filter(|x| x.share_recoverable == min).map(|x| x.roles.as_str()).collect();
+            if who.is_empty() { "—".into() } else { format!("{}: {}", who.join(", "), pct(min)) }
+        };
+        let _ = writeln!(s, "| {d} | {} | {} | {} | {} |", av("ck1"), av("ak"), worst(false), worst(true));
+    }
+    // 3. Routine rotation
+    let _ = writeln!(s, "\n## Routine rotation: a new version of a root, nothing compromised\n");
+    let _ = writeln!(s, "Every stored wrap under the rotated root is peeled and rewrapped; no key below changes. Root operations bound the time on a real key vault (AKV RSA-2048: 200/s; AWS KMS: 10,000/s).\n");
+    let _ = writeln!(s, "| design | workload | wraps rewritten | root ops | AKV RSA-2048 | AWS KMS | measured wall | counts = model |");
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---|");
+    for d in &designs {
+        for label in ["rotate-root ck1 all", "rotate-root ak all", "rotate-root ck1 all lazy"] {
+            if let Some(r) = find(rows, d, label) {
+                let _ = writeln!(
+                    s,
+                    "| {d} | {label} | {} | {} | {} | {} | {} | {} |",
+                    r.measured.wraps_rewritten,
+                    r.measured.root_ops,
+                    root_time(r, "akv-rsa2048"),
+                    root_time(r, "aws-kms"),
+                    human_secs(r.seconds + r.deferred_seconds.unwrap_or(0.0)),
+                    r.counts_match
+                );
+            }
+        }
+    }
+    // 4. Compromise
+    let _ = writeln!(s, "\n## Recovery from compromise: revoke a root\n");
+    let _ = writeln!(s, "The attacker holds the root and a copy of every stored wrap: everything it reaches gets new material, leaked shares are re-shared, the root is replaced. Leaves re-keyed means data to re-encrypt.\n");
+    let _ = writeln!(s, "| design | workload | keys re-keyed | leaves re-keyed | re-shared | wraps | unwraps | root ops | AKV RSA-2048 | measured wall |");
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for d in &designs {
+        for role in ["ck1", "ak"] {
+            for e in Extent::ALL {
+                let label = format!("revoke {role} {}", e.name());
+                if let Some(r) = find(rows, d, &label) {
+                    let _ = writeln!(
+                        s,
+                        "| {d} | {label} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                        r.measured.keys_rekeyed,
+                        r.measured.leaves_rekeyed,
+                        r.measured.keys_reshared,
+                        r.measured.wraps,
+                        r.measured.unwraps,
+                        r.measured.root_ops,
+                        root_time(r, "akv-rsa2048"),
+                        human_secs(r.seconds)
+                    );
+                }
+            }
+        }
+    }
+    let alts: Vec<_> = rows.iter().filter_map(|r| r.rewrap_only.as_ref().map(|a| (r, a))).collect();
+    if !alts.is_empty() {
+        let _ = writeln!(s, "\nNested slots whose outer layer leaked: the design re-keys the key they guard; the cheaper rewrap-only alternative leaves it guarded by the inner key alone.\n");
+        let _ = writeln!(s, "| design | workload | re-key: wraps / root ops | rewrap only: wraps / root ops | leaves left behind one key |");
+        let _ = writeln!(s, "|---|---|---|---|---:|");
+        for (r, a) in alts {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} / {} | {} / {} | {} |",
+                r.design, r.workload, r.measured.wraps, r.measured.root_ops, a.counts.wraps, a.counts.root_ops, a.leaves_left_single_key
+            );
+        }
+    }
+    // 5. Shred
+    let _ = writeln!(s, "\n## Crypto-shredding the largest tenant\n");
+    let _ = writeln!(s, "Destroying the roots a tenant owns is a cryptographic shred only if no shared root still reaches its keys.\n");
+    let _ = writeln!(s, "| design | roots destroyed | cryptographic | stored wraps to delete instead |");
+    let _ = writeln!(s, "|---|---:|---|---:|");
+    for d in &designs {
+        if let Some(r) = rows.iter().find(|r| r.design == *d && r.kind == "shred") {
+            let _ = writeln!(s, "| {d} | {} | {} | {} |", r.measured.roots_replaced, r.crypto_shred.map_or("—".into(), |c| c.to_string()), r.wraps_to_delete.unwrap_or(0));
+        }
+    }
+    // 6. Bulk
+    let _ = writeln!(s, "\n## Bulk throughput\n");
+    let _ = writeln!(s, "Provision wraps every key; unwrap-all recovers every leaf (cached: each intermediate once; cold: the whole path per leaf).\n");
+    let _ = writeln!(s, "| design | workload | wraps | unwraps | wall | items/s | tenant p50 / p99 / max (ms) | peak MiB |");
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---|---:|");
+    for d in &designs {
+        for label in ["provision", "unwrap-all", "unwrap-all cold"] {
+            if let Some(r) = find(rows, d, label) {
+                let _ = writeln!(
+                    s,
+                    "| {d} | {label} | {} | {} | {} | {:.0} | {:.2} / {:.2} / {:.2} | {} |",
+                    r.measured.wraps,
+                    r.measured.unwraps,
+                    human_secs(r.seconds),
+                    r.items_per_s,
+                    r.tenant_p50_ms,
+                    r.tenant_p99_ms,
+                    r.tenant_max_ms,
+                    r.peak_rss_bytes.map_or("—".into(), |p| format!("{:.0}", p as f64 / 1048576.0))
+                );
+            }
+        }
+    }
+    // 7. Checks
+    let verified = rows.iter().filter(|r| r.verification.verified).count();
+    let matched = rows.iter().filter(|r| r.counts_match).count();
+    let _ = writeln!(s, "\n## Checks\n");
+    let _ = writeln!(s, "{} runs: {verified} verified (survivors recovered to their keys, hostile keys opened nothing), {matched} with measured counts equal to the analytic model.", rows.len());
+    if !res.sweep.is_empty() {
+        let _ = writeln!(s, "\nThe size sweep (`sweep.svg`, rows in `sweep.csv`): {} runs, {} verified.", res.sweep.len(), res.sweep.iter().filter(|(_, r)| r.verification.verified).count());
+    }
+    s
+}
+
+const LOCK: &str = include_str!("../Cargo.lock");
+
+/// Versions of the crates that do the cryptography and the parallelism, from the build's Cargo.lock.
+pub fn crate_versions() -> Vec<(&'static str, String)> {
+    ["aes", "aes-kw", "aes-gcm", "aes-gcm-siv", "zeroize", "rayon", "rand_chacha"]
+        .into_iter()
+        .map(|name| {
+            let needle = format!("name = \"{name}\"\nversion = \"");
+            let v = LOCK.find(&needle).and_then(|i| LOCK[i + needle.len()..].split('"').next()).unwrap_or("unknown");
+            (name, v.to_string())
+        })
+        .collect()
+}
+
+fn command_output(cmd: &str, args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new(cmd).args(args).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The environment of a run, for `env.json`.
+pub fn env_json(seed: u64, threads: usize, command: &str, extra: serde_json::Value) -> serde_json::Value {
+    let rev = command_output("git", &["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    let dirty = command_output("git", &["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    serde_json::json!({
+        "command": command,
+        "seed": seed,
+        "threads": threads,
+        "git_revision": rev,
+        "git_dirty": dirty,
+        "host": crate::sysinfo::host_name(),
+        "cpu_model": crate::sysinfo::cpu_model(),
+        "cpu_flags": crate::sysinfo::cpu_flags(),
+        "cpus": crate::sysinfo::cpus(),
+        "keyhier_version": env!("CARGO_PKG_VERSION"),
+        "rustc": command_output("rustc", &["--version"]),
+        "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
+        "crates": crate_versions().into_iter().map(|(n, v)| (n.to_string(), serde_json::Value::String(v))).collect::<serde_json::Map<_, _>>(),
+        "root_profiles": crate::cost::builtin_profiles(),
+        "run": extra,
+    })
+}
+
+/// Writes a compare result folder: summary.md, raw.csv, sweep.csv, blast.csv, env.json and the plots.
+/// Files are written through temporary names and renamed, so an interrupted run leaves no half file.
+pub fn write_compare(dir: &std::path::Path, res: &crate::compare::CompareResult, title: &str, command: &str, env: &serde_json::Value) -> crate::Result<Vec<String>> {
+    std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(format!("creating {}", dir.display()), e))?;
+    let put = |name: &str, body: &str| crate::hfile::write_atomic(&dir.join(name), body.as_bytes(), false);
+    let mut files = vec![];
+    put("raw.csv", &runs_csv(&res.rows))?;
+    files.push("raw.csv".to_string());
+    if !res.sweep.is_empty() {
+        let rows: Vec<crate::workload::RunRow> = res.sweep.iter().map(|(_, r)| r.clone()).collect();
+        put("sweep.csv", &runs_csv(&rows))?;
+        files.push("sweep.csv".into());
+    }
+    put("blast.csv", &blast_csv(&res.blast))?;
+    files.push("blast.csv".into());
+    let pretty = serde_json::to_string_pretty(env).unwrap_or_default();
+    put("env.json", &pretty)?;
+    files.push("env.json".into());
+    files.extend(crate::plot::cost_plots(&res.rows, dir)?);
+    files.extend(crate::plot::sweep_plot(&res.sweep, dir)?);
+    let mut summary = summary_markdown(res, title, command);
+    let _ = writeln!(summary, "\n## Plots\n");
+    for f in files.iter().filter(|f| f.ends_with(".svg")) {
+        let _ = writeln!(summary, "![{f}]({f})\n");
+    }
+    put("summary.md", &summary)?;
+    files.push("summary.md".into());
+    Ok(files)
+}
+
+/// Exposure and availability rows as CSV.
+pub fn blast_csv(b: &Blast) -> String {
+    let mut s = String::from("table,design,roles,extent,keys,leaves,share,affected_tenants,share_of_affected,partial_share_keys\n");
+    for r in &b.exposure {
+        let _ = writeln!(
+            s,
+            "exposure,{},{},{},{},{},{:.6},{},{:.6},{}",
+            r.design,
+            r.roles,
+            r.extent.name(),
+            r.keys_held,
+            r.leaves_exposed,
+            r.share_of_all,
+            r.affected_tenants,
+            r.share_of_affected,
+            r.partial_share_keys
+        );
+    }
+    for r in &b.availability {
+        let _ = writeln!(s, "availability,{},{},{},{},{},{:.6},,,", r.design, r.roles, r.extent.name(), r.keys_lost, r.leaves_recoverable, r.share_recoverable);
+    }
+    s
+}
