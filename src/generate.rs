@@ -346,22 +346,50 @@ pub fn fill_wraps_metered(h: &mut Hierarchy, prf: &Prf, progress: &(dyn Fn(u64) 
         let mut cache = KekCache::new();
         let mut c = Counts::default();
         let slot0 = hh.slot_start[lo as usize];
+        // Single-layer slots are grouped by KEK and wrapped in batches; nested slots one by one.
+        let mut by_kek = KekGroups::default();
+        let mut secrets_of: Vec<Key256> = Vec::new();
         for n in lo..hi {
             if hh.is_root(n) {
                 continue;
             }
             let key = prf.node_key(n, hh.version[n as usize]);
             let secrets = slot_secrets(hh, prf, n, &key, hh.generation);
-            for (s, secret) in hh.slots_of(n).zip(&secrets) {
-                let off = (s - slot0) as usize * hh.stride;
-                wrap_slot(hh, prf, &mut cache, n, s, secret, hh.generation, &kek_key, &mut part[off..off + hh.stride])?;
+            for (s, secret) in hh.slots_of(n).zip(secrets) {
                 for &k in hh.slot_keks(s) {
                     c.wraps += 1;
                     c.root_ops += u64::from(hh.is_root(k));
                 }
                 c.wraps_rewritten += 1;
                 c.bytes_rewritten += crate::plan::record_len(hh, s) as u64;
+                match hh.slot_keks(s) {
+                    [k] => {
+                        by_kek.push(*k, secrets_of.len());
+                        secrets_of.push(secret);
+                        by_kek.slots.push((n, s));
+                    }
+                    _ => {
+                        let off = (s - slot0) as usize * hh.stride;
+                        wrap_slot(hh, prf, &mut cache, n, s, &secret, hh.generation, &kek_key, &mut part[off..off + hh.stride])?;
+                    }
+                }
             }
+        }
+        for (kek, idxs) in by_kek.groups() {
+            let prepared = crate::batch::PreparedKek::new(hh.scheme, &kek_key(kek)?)?;
+            let items: Vec<crate::batch::ToWrap<'_>> = idxs
+                .iter()
+                .map(|&i| {
+                    let (n, s) = by_kek.slots[i];
+                    crate::batch::ToWrap { secret: &secrets_of[i], ctx: hh.context(n, s, 0), nonce: prf.nonce(s, 0, hh.generation) }
+                })
+                .collect();
+            crate::batch::wrap_many(&prepared, &items, &mut |j, w| {
+                let s = by_kek.slots[idxs[j]].1;
+                let off = (s - slot0) as usize * hh.stride;
+                part[off..off + w.len()].copy_from_slice(w);
+                Ok(())
+            })?;
         }
         let nodes = u64::from(hi - lo);
         done.fetch_add(nodes, Ordering::Relaxed);
@@ -374,4 +402,31 @@ pub fn fill_wraps_metered(h: &mut Hierarchy, prf: &Prf, progress: &(dyn Fn(u64) 
         total.add(&c);
     }
     Ok(total)
+}
+
+/// Work items grouped by KEK, in the order each KEK was first seen.
+#[derive(Default)]
+pub struct KekGroups {
+    order: Vec<u32>,
+    index: std::collections::HashMap<u32, Vec<usize>>,
+    /// Per item: the node and slot it concerns.
+    pub slots: Vec<(u32, u32)>,
+}
+
+impl KekGroups {
+    /// Files item `i` under `kek`.
+    pub fn push(&mut self, kek: u32, i: usize) {
+        self.index
+            .entry(kek)
+            .or_insert_with(|| {
+                self.order.push(kek);
+                Vec::new()
+            })
+            .push(i);
+    }
+
+    /// The groups: each KEK with its items, in first-seen order.
+    pub fn groups(&self) -> Vec<(u32, Vec<usize>)> {
+        self.order.iter().map(|k| (*k, self.index.get(k).cloned().unwrap_or_default())).collect()
+    }
 }

@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod batch;
 pub mod compare;
 pub mod cost;
 pub mod design;

@@ -316,35 +316,69 @@ pub fn recover_leaves(
             } else {
                 HashMap::new()
             };
-            let mut cache = KekCache::new();
-            let (mut ok, mut bad) = (0u64, 0u64);
-            for g in h.tenant_group_start[t as usize]..h.tenant_group_start[t as usize + 1] {
-                let head = h.group_node_start[g as usize]..h.group_leaf_range(g).start;
-                let mut group: HashMap<u32, Key256> = HashMap::new();
-                if mode == CacheMode::Cached {
-                    group = open_range_with(h, ring, available, head.clone(), &[&globals, &tenant], &mut cache, &mut stats, &mut root_ops)?;
+            // Groups, and runs of leaves within a giant group, in parallel.
+            let work: Vec<(u32, core::ops::Range<u32>)> = (h.tenant_group_start[t as usize]..h.tenant_group_start[t as usize + 1])
+                .flat_map(|g| {
+                    let r = h.group_leaf_range(g);
+                    (r.start..r.end).step_by(LEAF_RUN as usize).map(move |a| (g, a..(a + LEAF_RUN).min(r.end)))
+                })
+                .collect();
+            let groups: HashMap<u32, HashMap<u32, Key256>> = if mode == CacheMode::Cached {
+                let opened: Vec<Result<(u32, HashMap<u32, Key256>, OpenStats, Vec<u64>)>> = (h.tenant_group_start[t as usize]
+                    ..h.tenant_group_start[t as usize + 1])
+                    .into_par_iter()
+                    .map(|g| {
+                        let head = h.group_node_start[g as usize]..h.group_leaf_range(g).start;
+                        let (mut st, mut ro) = (OpenStats::default(), vec![0u64; h.design.roles.len()]);
+                        let m = open_range_with(h, ring, available, head, &[&globals, &tenant], &mut KekCache::new(), &mut st, &mut ro)?;
+                        Ok((g, m, st, ro))
+                    })
+                    .collect();
+                let mut out = HashMap::new();
+                for r in opened {
+                    let (g, m, st, ro) = r?;
+                    stats.add(&st);
+                    root_ops.iter_mut().zip(ro).for_each(|(a, b)| *a += b);
+                    out.insert(g, m);
                 }
-                for leaf in h.group_leaf_range(g) {
-                    let res = if mode == CacheMode::Cached {
+                out
+            } else {
+                HashMap::new()
+            };
+            let empty = HashMap::new();
+            let runs: Vec<Result<(OpenStats, u64, u64, Vec<u64>)>> = work
+                .into_par_iter()
+                .map(|(g, leaves)| {
+                    let (mut st, mut ro) = (OpenStats::default(), vec![0u64; h.design.roles.len()]);
+                    let (ok, bad) = if mode == CacheMode::Cached {
+                        let group = groups.get(&g).unwrap_or(&empty);
                         let key_of = |k: u32| group.get(&k).or_else(|| tenant.get(&k)).or_else(|| globals.get(&k));
-                        let before = stats.root_ops;
-                        let r = open_node(h, &mut cache, leaf, &key_of, &mut stats);
-                        count_root_ops(h, leaf, &key_of, stats.root_ops - before, &mut root_ops);
-                        r
+                        open_leaves(h, leaves, &key_of, &mut st, &mut ro, sink)?
                     } else {
-                        // Cold: open the leaf's whole path from the roots, nothing kept.
-                        let mut cold = KekCache::new();
-                        open_path(h, ring, available, leaf, &mut cold, &mut stats, &mut root_ops)
-                    };
-                    match res {
-                        Ok(k) => {
-                            ok += 1;
-                            sink(leaf, &k);
+                        let (mut ok, mut bad) = (0, 0);
+                        for leaf in leaves {
+                            // Cold: open the leaf's whole path from the roots, nothing kept.
+                            match open_path(h, ring, available, leaf, &mut KekCache::new(), &mut st, &mut ro) {
+                                Ok(k) => {
+                                    ok += 1;
+                                    sink(leaf, &k);
+                                }
+                                Err(Error::Unrecoverable { .. }) => bad += 1,
+                                Err(e) => return Err(e),
+                            }
                         }
-                        Err(Error::Unrecoverable { .. }) => bad += 1,
-                        Err(e) => return Err(e),
-                    }
-                }
+                        (ok, bad)
+                    };
+                    Ok((st, ok, bad, ro))
+                })
+                .collect();
+            let (mut ok, mut bad) = (0u64, 0u64);
+            for r in runs {
+                let (st, o, b, ro) = r?;
+                stats.add(&st);
+                ok += o;
+                bad += b;
+                root_ops.iter_mut().zip(ro).for_each(|(a, b)| *a += b);
             }
             let ns = start.elapsed().as_nanos() as u64;
             Ok((stats, ok, bad, root_ops, ns))
@@ -371,6 +405,72 @@ pub fn recover_leaves(
         .map(|(r, c)| (r.name.clone(), c))
         .collect();
     Ok(out)
+}
+
+/// Leaves per parallel run within a group.
+const LEAF_RUN: u32 = 4096;
+
+/// Opens the leaves of `leaves` from their parents' keys (`key_of`), calling
+/// `sink` for each. Leaves whose chosen slot is a single wrap are grouped by
+/// KEK and opened in batches ([`crate::batch`]); the others one by one.
+/// Returns (recovered, unrecoverable).
+fn open_leaves<'k>(
+    h: &Hierarchy,
+    leaves: core::ops::Range<u32>,
+    key_of: &dyn Fn(u32) -> Option<&'k Key256>,
+    stats: &mut OpenStats,
+    by_role: &mut [u64],
+    sink: &(dyn Fn(u32, &Key256) + Sync),
+) -> Result<(u64, u64)> {
+    let role = &h.design.roles[usize::from(h.design.leaf_role())];
+    let (mut ok, mut bad) = (0u64, 0u64);
+    let mut cache = KekCache::new();
+    let mut groups = crate::generate::KekGroups::default();
+    for leaf in leaves {
+        let first = h.slots_of(leaf).find(|&s| h.slot_keks(s).iter().all(|&k| key_of(k).is_some()));
+        match first {
+            Some(s) if role.threshold == 1 && h.slot_keks(s).len() == 1 => {
+                groups.push(h.slot_keks(s)[0], groups.slots.len());
+                groups.slots.push((leaf, s));
+            }
+            _ => {
+                let before = stats.root_ops;
+                match open_node(h, &mut cache, leaf, key_of, stats) {
+                    Ok(k) => {
+                        count_root_ops(h, leaf, key_of, stats.root_ops - before, by_role);
+                        ok += 1;
+                        sink(leaf, &k);
+                    }
+                    Err(Error::Unrecoverable { .. }) => bad += 1,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+    for (kek, idxs) in groups.groups() {
+        let key = key_of(kek).ok_or(Error::Unrecoverable { key: u64::from(kek) })?;
+        let prepared = crate::batch::PreparedKek::new(h.scheme, key)?;
+        let items: Vec<crate::batch::ToOpen<'_>> = idxs
+            .iter()
+            .map(|&i| {
+                let (leaf, s) = groups.slots[i];
+                crate::batch::ToOpen { payload: h.slot_payload(s), ctx: h.context(leaf, s, 0) }
+            })
+            .collect();
+        let mut out = vec![Key256::default(); items.len()];
+        crate::batch::unwrap_many(&prepared, &items, &mut out)?;
+        let n = items.len() as u64;
+        stats.unwraps += n;
+        if h.is_root(kek) {
+            stats.root_ops += n;
+            by_role[usize::from(h.role[kek as usize])] += n;
+        }
+        for (&i, k) in idxs.iter().zip(&out) {
+            sink(groups.slots[i].0, k);
+        }
+        ok += n;
+    }
+    Ok((ok, bad))
 }
 
 fn count_root_ops<'k>(h: &Hierarchy, n: u32, key_of: &dyn Fn(u32) -> Option<&'k Key256>, ops: u64, by_role: &mut [u64]) {

@@ -542,24 +542,88 @@ fn execute_range(
         };
         keys.opened.insert(n, key);
     }
-    // 2. redo the stored wraps
+    // 2. redo the stored wraps: runs of consecutive slots in parallel (one giant
+    // tenant must not leave a core idle), each writing its own part of the arena.
+    let mut cuts: Vec<usize> = (REDO_RUN..redo.len()).step_by(REDO_RUN).collect();
+    cuts.dedup();
+    let mut bounds: Vec<(usize, usize)> = Vec::new();
+    let mut a = 0;
+    for &c in cuts.iter().chain(std::iter::once(&redo.len())) {
+        if c > a {
+            bounds.push((a, c));
+        }
+        a = c;
+    }
+    let run_slot0 = |i: usize| if i == 0 { slot0 } else { redo[bounds[i].0].slot };
+    let lens: Vec<usize> = (0..bounds.len())
+        .map(|i| {
+            let end = if i + 1 < bounds.len() { run_slot0(i + 1) } else { slot0 + (payload.len() / h.stride) as u32 };
+            (end - run_slot0(i)) as usize * h.stride
+        })
+        .collect();
+    let parts = split_parts(payload, lens.into_iter());
+    let keys_ref = &keys;
+    let counts: Vec<Result<Counts>> = bounds
+        .par_iter()
+        .zip(parts)
+        .enumerate()
+        .map(|(i, (&(a, b), part))| redo_run(h, keys_ref, prf, &redo[a..b], run_slot0(i), part))
+        .collect();
+    for c in counts {
+        m.c.add(&c?);
+    }
+    Ok((m.c, keys.opened))
+}
+
+/// Stored wraps per parallel run of the executor.
+const REDO_RUN: usize = 4096;
+
+/// Redoes a run of stored wraps whose slots start at `slot0` in `payload`.
+/// Single-layer wraps are grouped by KEK and go through the batched path;
+/// nested ones are peeled and rewrapped layer by layer.
+fn redo_run(h: &Hierarchy, keys: &Keys<'_>, prf: &Prf, redo: &[Redo], slot0: u32, payload: &mut [u8]) -> Result<Counts> {
+    let mut m = Meter { c: Counts::default() };
+    let mut cache = KekCache::new();
+    let stored = |payload: &[u8], s: u32| -> Result<Vec<u8>> {
+        let len = Hierarchy::wrap_len(h.scheme, h.slot_keks(s).len());
+        let off = (s - slot0) as usize * h.stride;
+        payload.get(off..off + len).map(<[u8]>::to_vec).ok_or(Error::Truncated { what: "payload part", needed: off + len, got: payload.len() })
+    };
     let mut secrets_of: Option<(u32, Vec<Key256>)> = None;
+    let mut secret = |n: u32, s: u32| -> Result<Key256> {
+        if secrets_of.as_ref().map(|(x, _)| *x) != Some(n) {
+            let key = keys.new(n)?;
+            secrets_of = Some((n, crate::generate::slot_secrets(h, prf, n, &key, h.generation)));
+        }
+        let pos = (s - h.slot_start[n as usize]) as usize;
+        secrets_of.as_ref().and_then(|(_, v)| v.get(pos)).cloned().ok_or(Error::UnwrapFailed)
+    };
+    // Single-layer wraps, by (KEK, fresh).
+    let mut fresh_groups = crate::generate::KekGroups::default();
+    let mut peel_groups = crate::generate::KekGroups::default();
+    let mut fresh_secrets: Vec<Key256> = Vec::new();
     for r in redo {
         let (n, s) = (r.node, r.slot);
         let ks = h.slot_keks(s);
-        let from = usize::from(r.from_layer);
-        let mut cur: Vec<u8>;
-        if r.fresh {
-            if secrets_of.as_ref().map(|(x, _)| *x) != Some(n) {
-                let key = keys.new(n)?;
-                let secrets = crate::generate::slot_secrets(h, prf, n, &key, h.generation);
-                secrets_of = Some((n, secrets));
+        m.c.wraps_rewritten += 1;
+        m.c.bytes_rewritten += crate::plan::record_len(h, s) as u64;
+        if let [k] = ks {
+            if r.fresh {
+                fresh_groups.push(*k, fresh_groups.slots.len());
+                fresh_groups.slots.push((n, s));
+                fresh_secrets.push(secret(n, s)?);
+            } else {
+                peel_groups.push(*k, peel_groups.slots.len());
+                peel_groups.slots.push((n, s));
             }
-            let pos = (s - h.slot_start[n as usize]) as usize;
-            cur = secrets_of.as_ref().and_then(|(_, v)| v.get(pos)).map(|k| k.expose().to_vec()).ok_or(Error::UnwrapFailed)?;
+            continue;
+        }
+        let from = usize::from(r.from_layer);
+        let mut cur: Vec<u8> = if r.fresh {
+            secret(n, s)?.expose().to_vec()
         } else {
             // peel the changed layers with the old keys
-            cur = stored(payload, s)?;
+            let mut cur = stored(payload, s)?;
             for layer in (from..ks.len()).rev() {
                 let k = ks[layer];
                 let old = keys.old(k)?;
@@ -572,7 +636,8 @@ fn execute_range(
                 cur.extend_from_slice(&out[..len]);
                 zeroize::Zeroize::zeroize(&mut out);
             }
-        }
+            cur
+        };
         for (layer, &k) in ks.iter().enumerate().skip(from) {
             let new = keys.new(k)?;
             let kek = cache.get(k, h.version[k as usize], || Kek::new(h.scheme, new.expose()))?;
@@ -584,15 +649,55 @@ fn execute_range(
             cur.clear();
             cur.extend_from_slice(&out[..len]);
         }
-        let off = (s - slot0) as usize * h.stride;
-        let got = payload.len();
-        let dst = payload.get_mut(off..off + cur.len()).ok_or(Error::OutputTooSmall { needed: off + cur.len(), got })?;
-        dst.copy_from_slice(&cur);
-        m.c.wraps_rewritten += 1;
-        m.c.bytes_rewritten += crate::plan::record_len(h, s) as u64;
+        write_slot(payload, slot0, h.stride, s, &cur)?;
         zeroize::Zeroize::zeroize(&mut cur);
     }
-    Ok((m.c, keys.opened))
+    for (k, idxs) in fresh_groups.groups() {
+        let new = crate::batch::PreparedKek::new(h.scheme, &keys.new(k)?)?;
+        let items: Vec<crate::batch::ToWrap<'_>> = idxs
+            .iter()
+            .map(|&i| {
+                let (n, s) = fresh_groups.slots[i];
+                crate::batch::ToWrap { secret: &fresh_secrets[i], ctx: h.context(n, s, 0), nonce: prf.nonce(s, 0, h.generation) }
+            })
+            .collect();
+        crate::batch::wrap_many(&new, &items, &mut |j, w| write_slot(payload, slot0, h.stride, fresh_groups.slots[idxs[j]].1, w))?;
+        for _ in 0..idxs.len() {
+            m.count(h, k, true);
+        }
+    }
+    for (k, idxs) in peel_groups.groups() {
+        let old = crate::batch::PreparedKek::new(h.scheme, &keys.old(k)?)?;
+        let new = crate::batch::PreparedKek::new(h.scheme, &keys.new(k)?)?;
+        let olds: Vec<Vec<u8>> = idxs.iter().map(|&i| stored(payload, peel_groups.slots[i].1)).collect::<Result<_>>()?;
+        let items: Vec<crate::batch::ToRewrap<'_>> = idxs
+            .iter()
+            .zip(&olds)
+            .map(|(&i, old)| {
+                let (n, s) = peel_groups.slots[i];
+                crate::batch::ToRewrap {
+                    payload: old,
+                    old_ctx: h.context_with(n, s, 0, &|x| keys.old_version(x)),
+                    new_ctx: h.context(n, s, 0),
+                    nonce: prf.nonce(s, 0, h.generation),
+                }
+            })
+            .collect();
+        crate::batch::rewrap_many(&old, &new, &items, &mut |j, w| write_slot(payload, slot0, h.stride, peel_groups.slots[idxs[j]].1, w))?;
+        for _ in 0..idxs.len() {
+            m.count(h, k, false);
+            m.count(h, k, true);
+        }
+    }
+    Ok(m.c)
+}
+
+fn write_slot(payload: &mut [u8], slot0: u32, stride: usize, s: u32, w: &[u8]) -> Result<()> {
+    let off = (s - slot0) as usize * stride;
+    let got = payload.len();
+    let dst = payload.get_mut(off..off + w.len()).ok_or(Error::OutputTooSmall { needed: off + w.len(), got })?;
+    dst.copy_from_slice(w);
+    Ok(())
 }
 
 /// Executes `plan` on `st` and verifies it as a compromise (`compromise`: the
