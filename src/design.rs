@@ -234,6 +234,12 @@ impl Design {
         if self.roles.is_empty() || self.roles.len() > 64 {
             return bad("1 to 64 roles".into());
         }
+        // Layout arithmetic is in u64 and node ids in u32: a group's bottom level
+        // wider than that is no design (tree:1024 x 8 would overflow).
+        let width = self.fanouts.iter().try_fold(1u64, |w, &f| w.checked_mul(u64::from(f)).filter(|&w| w < u64::from(u32::MAX)));
+        if width.is_none() {
+            return bad("tree levels wider than 2^32 keys".into());
+        }
         let leaves: Vec<_> = self.roles.iter().filter(|r| r.scope == Scope::Leaf).collect();
         if leaves.len() != 1 || self.roles.last().map(|r| r.scope) != Some(Scope::Leaf) {
             return bad("exactly one leaf role, last".into());
@@ -315,7 +321,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_names() {
-        for bad in ["", "m366", "tree:", "tree:0", "tree:a", "tree:1,2,3,4,5,6,7,8,9", "tree:5000"] {
+        for bad in ["", "m366", "tree:", "tree:0", "tree:a", "tree:1,2,3,4,5,6,7,8,9", "tree:5000", "tree:1024,1024,1024,1024"] {
             assert!(matches!(Design::by_name(bad), Err(Error::InvalidShape(_))), "{bad}");
         }
     }

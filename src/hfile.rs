@@ -121,6 +121,16 @@ pub fn decode(bytes: &[u8]) -> Result<Hierarchy> {
     if leaves.saturating_mul(4 + wire::encoded_len(1, 16) as u64) > r.remaining() as u64 {
         return Err(Error::invalid(what, format!("{leaves} leaves do not fit the file")));
     }
+    // Likewise every key needs 4 bytes of version: bound the key count the
+    // design implies before the skeleton allocates for it.
+    let layout = crate::model::Layout::of(&design);
+    let keys = (layout.global_roles.len() as u64)
+        .saturating_add((tenants as u64).saturating_mul(layout.tenant_roles.len() as u64))
+        .saturating_add((groups as u64).saturating_mul(layout.group_head()))
+        .saturating_add(leaves);
+    if keys.saturating_mul(4) > r.remaining() as u64 {
+        return Err(Error::invalid(what, format!("{keys} keys do not fit the file")));
+    }
     let mut h = skeleton_from_counts(&design, scheme, &tenant_groups, &group_leaves)?;
     h.generation = generation;
     if (h.nodes() as usize).saturating_mul(4) > r.remaining() {
