@@ -2,15 +2,17 @@
 //! batched fast path.
 //!
 //! Every workload groups its work by KEK and calls these functions with one
-//! KEK and many stored wraps. Under `kw` and `kwp` (32-byte keys, 40-byte
-//! wraps) they go through [`crate::fastkw`], which interleaves the keys' RFC
-//! 3394 steps; under `gcm` and `gcm-siv`, and for anything else, through the
-//! reference schemes one wrap at a time with the same prepared KEK. Either
-//! way the result is byte-identical to [`crate::scheme`] (tests and a fuzz
-//! target hold the fast path to that).
+//! KEK and many stored wraps, addressed by their offsets in the payload arena
+//! (no copy, no allocation per key). Under `kw` and `kwp` (32-byte keys,
+//! 40-byte wraps) they go through [`crate::fastkw`], which interleaves the
+//! keys' RFC 3394 steps; contexts and nonces are then never computed, since
+//! those schemes use neither. Under `gcm` and `gcm-siv` they go through the
+//! reference schemes one wrap at a time with the same prepared KEK. Either way
+//! the bytes are those of [`crate::scheme`] (tests and a fuzz target hold the
+//! fast path to that).
 
 use crate::error::{Error, Result};
-use crate::fastkw::{self, BatchKek, Mode};
+use crate::fastkw::{self, BatchKek, Mode, WRAPPED_LEN};
 use crate::scheme::{Kek, NONCE_LEN, SchemeId, WrapContext};
 use crate::secret::{KEY_LEN, Key256};
 
@@ -30,7 +32,7 @@ pub fn batched(scheme: SchemeId) -> Option<Mode> {
 pub struct PreparedKek {
     scheme: SchemeId,
     reference: Kek,
-    fast: Option<BatchKek>,
+    fast: Option<(Mode, BatchKek)>,
 }
 
 impl core::fmt::Debug for PreparedKek {
@@ -42,143 +44,127 @@ impl core::fmt::Debug for PreparedKek {
 impl PreparedKek {
     /// Builds the key schedules of `key` once.
     pub fn new(scheme: SchemeId, key: &Key256) -> Result<Self> {
-        let fast = batched(scheme).map(|_| BatchKek::new(key.expose()));
+        let fast = batched(scheme).map(|m| (m, BatchKek::new(key.expose())));
         Ok(PreparedKek { scheme, reference: Kek::new(scheme, key.expose())?, fast })
     }
-
-    /// The reference KEK.
-    pub fn reference(&self) -> &Kek {
-        &self.reference
-    }
 }
 
-/// One wrap to open: its payload and context.
-pub struct ToOpen<'a> {
-    /// The stored payload.
-    pub payload: &'a [u8],
-    /// Its context.
-    pub ctx: WrapContext,
+/// Contexts and nonces of a batch, computed only where the scheme uses them.
+pub struct Binding<'a> {
+    /// Context of item `i` (as stored, for opening; as to be stored, for wrapping).
+    pub ctx: &'a dyn Fn(usize) -> WrapContext,
+    /// Context of item `i` after a rewrap.
+    pub new_ctx: &'a dyn Fn(usize) -> WrapContext,
+    /// Nonce of item `i`'s new wrap.
+    pub nonce: &'a dyn Fn(usize) -> [u8; NONCE_LEN],
 }
 
-/// Unwraps every item under `kek` into `out` (same length). Fails closed: on
-/// the first wrap that does not authenticate, returns `UnwrapFailed`.
-pub fn unwrap_many(kek: &PreparedKek, items: &[ToOpen<'_>], out: &mut [Key256]) -> Result<()> {
-    if items.len() != out.len() {
-        return Err(Error::invalid("unwrap_many", "output length differs"));
-    }
-    if let (Some(mode), Some(fast)) = (batched(kek.scheme), &kek.fast)
-        && items.iter().all(|i| i.payload.len() == fastkw::WRAPPED_LEN)
+fn slot(arena: &[u8], off: usize, len: usize) -> Result<&[u8]> {
+    arena.get(off..off + len).ok_or(Error::Truncated { what: "payload arena", needed: off + len, got: arena.len() })
+}
+
+fn slot_mut(arena: &mut [u8], off: usize, len: usize) -> Result<&mut [u8]> {
+    let got = arena.len();
+    arena.get_mut(off..off + len).ok_or(Error::Truncated { what: "payload arena", needed: off + len, got })
+}
+
+/// Opens the wraps of `len` bytes at `offs` in `arena` under `kek`, calling
+/// `sink(i, key)` for each. Fails closed: if any wrap does not authenticate,
+/// returns `UnwrapFailed` (no key of that chunk reaches `sink`).
+pub fn unwrap_many(kek: &PreparedKek, arena: &[u8], offs: &[usize], len: usize, b: &Binding<'_>, sink: &mut dyn FnMut(usize, &Key256)) -> Result<()> {
+    if let Some((mode, fast)) = &kek.fast
+        && len == WRAPPED_LEN
     {
-        let mut wrapped = [[0u8; fastkw::WRAPPED_LEN]; CHUNK];
+        let mut wrapped = [[0u8; WRAPPED_LEN]; CHUNK];
         let mut keys = [[0u8; KEY_LEN]; CHUNK];
         let mut ok = [false; CHUNK];
-        for (items, out) in items.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
-            let n = items.len();
-            for (w, i) in wrapped.iter_mut().zip(items) {
-                w.copy_from_slice(i.payload);
+        for (c, offs) in offs.chunks(CHUNK).enumerate() {
+            let n = offs.len();
+            for (w, &o) in wrapped.iter_mut().zip(offs) {
+                w.copy_from_slice(slot(arena, o, len)?);
             }
-            fastkw::unwrap_batch(fast, mode, &wrapped[..n], &mut keys[..n], &mut ok[..n])?;
-            let all = ok[..n].iter().all(|&o| o);
-            for (o, k) in out.iter_mut().zip(&keys[..n]) {
-                *o = Key256::from_bytes(*k);
-            }
-            zeroize::Zeroize::zeroize(&mut keys);
-            if !all {
-                out.iter_mut().for_each(|k| *k = Key256::default());
+            fastkw::unwrap_batch(fast, *mode, &wrapped[..n], &mut keys[..n], &mut ok[..n])?;
+            if !ok[..n].iter().all(|&o| o) {
+                zeroize::Zeroize::zeroize(&mut keys);
                 return Err(Error::UnwrapFailed);
             }
-        }
-        return Ok(());
-    }
-    let mut buf = [0u8; 256];
-    for (i, o) in items.iter().zip(out.iter_mut()) {
-        let len = kek.reference.unwrap(i.payload, &i.ctx, &mut buf)?;
-        *o = Key256::from_slice(&buf[..len]).ok_or(Error::UnwrapFailed)?;
-    }
-    zeroize::Zeroize::zeroize(&mut buf);
-    Ok(())
-}
-
-/// One secret to wrap: the secret, its context and nonce.
-pub struct ToWrap<'a> {
-    /// The key or share.
-    pub secret: &'a Key256,
-    /// Its context.
-    pub ctx: WrapContext,
-    /// Its nonce (AEAD schemes).
-    pub nonce: [u8; NONCE_LEN],
-}
-
-/// Wraps every item under `kek`, calling `put(i, wrap)` for each.
-pub fn wrap_many(kek: &PreparedKek, items: &[ToWrap<'_>], put: &mut dyn FnMut(usize, &[u8]) -> Result<()>) -> Result<()> {
-    if let (Some(mode), Some(fast)) = (batched(kek.scheme), &kek.fast) {
-        let mut keys = [[0u8; KEY_LEN]; CHUNK];
-        let mut wrapped = [[0u8; fastkw::WRAPPED_LEN]; CHUNK];
-        for (c, items) in items.chunks(CHUNK).enumerate() {
-            let n = items.len();
-            for (k, i) in keys.iter_mut().zip(items) {
-                k.copy_from_slice(i.secret.expose());
+            for (j, k) in keys[..n].iter().enumerate() {
+                sink(c * CHUNK + j, &Key256::from_bytes(*k));
             }
-            fastkw::wrap_batch(fast, mode, &keys[..n], &mut wrapped[..n])?;
             zeroize::Zeroize::zeroize(&mut keys);
-            for (j, w) in wrapped[..n].iter().enumerate() {
-                put(c * CHUNK + j, w)?;
+        }
+        return Ok(());
+    }
+    let mut buf = [0u8; 256];
+    for (i, &o) in offs.iter().enumerate() {
+        let res = kek.reference.unwrap(slot(arena, o, len)?, &(b.ctx)(i), &mut buf);
+        let key = res.and_then(|l| Key256::from_slice(&buf[..l]).ok_or(Error::UnwrapFailed));
+        zeroize::Zeroize::zeroize(&mut buf);
+        sink(i, &key?);
+    }
+    Ok(())
+}
+
+/// Wraps `secret(i)` under `kek` into `arena` at `offs[i]`.
+pub fn wrap_many(kek: &PreparedKek, secret: &dyn Fn(usize) -> Result<Key256>, arena: &mut [u8], offs: &[usize], b: &Binding<'_>) -> Result<()> {
+    if let Some((mode, fast)) = &kek.fast {
+        let mut keys = [[0u8; KEY_LEN]; CHUNK];
+        let mut wrapped = [[0u8; WRAPPED_LEN]; CHUNK];
+        for (c, offs) in offs.chunks(CHUNK).enumerate() {
+            let n = offs.len();
+            for (j, k) in keys[..n].iter_mut().enumerate() {
+                k.copy_from_slice(secret(c * CHUNK + j)?.expose());
+            }
+            let res = fastkw::wrap_batch(fast, *mode, &keys[..n], &mut wrapped[..n]);
+            zeroize::Zeroize::zeroize(&mut keys);
+            res?;
+            for (w, &o) in wrapped[..n].iter().zip(offs) {
+                slot_mut(arena, o, WRAPPED_LEN)?.copy_from_slice(w);
             }
         }
         return Ok(());
     }
     let mut buf = [0u8; 256];
-    for (j, i) in items.iter().enumerate() {
-        let len = kek.reference.wrap(i.secret.expose(), &i.ctx, &i.nonce, &mut buf)?;
-        put(j, &buf[..len])?;
+    for (i, &o) in offs.iter().enumerate() {
+        let len = kek.reference.wrap(secret(i)?.expose(), &(b.ctx)(i), &(b.nonce)(i), &mut buf)?;
+        slot_mut(arena, o, len)?.copy_from_slice(&buf[..len]);
     }
     Ok(())
 }
 
-/// One stored wrap to move from one KEK to another: payload, old and new context, new nonce.
-pub struct ToRewrap<'a> {
-    /// The stored payload.
-    pub payload: &'a [u8],
-    /// Its context now.
-    pub old_ctx: WrapContext,
-    /// Its context after.
-    pub new_ctx: WrapContext,
-    /// The new nonce (AEAD schemes).
-    pub nonce: [u8; NONCE_LEN],
-}
-
-/// Unwraps every item under `from` and wraps it under `to`, calling `put(i, wrap)`.
-/// Fails closed on the first wrap that does not authenticate.
-pub fn rewrap_many(from: &PreparedKek, to: &PreparedKek, items: &[ToRewrap<'_>], put: &mut dyn FnMut(usize, &[u8]) -> Result<()>) -> Result<()> {
-    if let (Some(mode), Some(f), Some(t)) = (batched(from.scheme), &from.fast, &to.fast)
-        && items.iter().all(|i| i.payload.len() == fastkw::WRAPPED_LEN)
+/// Moves the wraps of `len` bytes at `offs` in `arena` from `from` to `to`, in
+/// place. Fails closed on the first wrap that does not authenticate (that
+/// chunk is left as it was).
+pub fn rewrap_many(from: &PreparedKek, to: &PreparedKek, arena: &mut [u8], offs: &[usize], len: usize, b: &Binding<'_>) -> Result<()> {
+    if let (Some((mode, f)), Some((_, t))) = (&from.fast, &to.fast)
+        && len == WRAPPED_LEN
     {
-        let mut wrapped = [[0u8; fastkw::WRAPPED_LEN]; CHUNK];
-        let mut out = [[0u8; fastkw::WRAPPED_LEN]; CHUNK];
+        let mut wrapped = [[0u8; WRAPPED_LEN]; CHUNK];
+        let mut out = [[0u8; WRAPPED_LEN]; CHUNK];
         let mut ok = [false; CHUNK];
-        for (c, items) in items.chunks(CHUNK).enumerate() {
-            let n = items.len();
-            for (w, i) in wrapped.iter_mut().zip(items) {
-                w.copy_from_slice(i.payload);
+        for offs in offs.chunks(CHUNK) {
+            let n = offs.len();
+            for (w, &o) in wrapped.iter_mut().zip(offs) {
+                w.copy_from_slice(slot(arena, o, len)?);
             }
-            fastkw::rewrap_batch(f, t, mode, &wrapped[..n], &mut out[..n], &mut ok[..n])?;
+            fastkw::rewrap_batch(f, t, *mode, &wrapped[..n], &mut out[..n], &mut ok[..n])?;
             if !ok[..n].iter().all(|&o| o) {
                 return Err(Error::UnwrapFailed);
             }
-            for (j, w) in out[..n].iter().enumerate() {
-                put(c * CHUNK + j, w)?;
+            for (w, &o) in out[..n].iter().zip(offs) {
+                slot_mut(arena, o, len)?.copy_from_slice(w);
             }
         }
         return Ok(());
     }
     let mut key = [0u8; 256];
     let mut buf = [0u8; 256];
-    for (j, i) in items.iter().enumerate() {
-        let len = from.reference.unwrap(i.payload, &i.old_ctx, &mut key)?;
-        let w = to.reference.wrap(&key[..len], &i.new_ctx, &i.nonce, &mut buf);
+    for (i, &o) in offs.iter().enumerate() {
+        let res = from.reference.unwrap(slot(arena, o, len)?, &(b.ctx)(i), &mut key);
+        let w = res.and_then(|l| to.reference.wrap(&key[..l], &(b.new_ctx)(i), &(b.nonce)(i), &mut buf));
         zeroize::Zeroize::zeroize(&mut key);
         let w = w?;
-        put(j, &buf[..w])?;
+        slot_mut(arena, o, w)?.copy_from_slice(&buf[..w]);
     }
     Ok(())
 }

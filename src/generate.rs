@@ -377,19 +377,12 @@ pub fn fill_wraps_metered(h: &mut Hierarchy, prf: &Prf, progress: &(dyn Fn(u64) 
         }
         for (kek, idxs) in by_kek.groups() {
             let prepared = crate::batch::PreparedKek::new(hh.scheme, &kek_key(kek)?)?;
-            let items: Vec<crate::batch::ToWrap<'_>> = idxs
-                .iter()
-                .map(|&i| {
-                    let (n, s) = by_kek.slots[i];
-                    crate::batch::ToWrap { secret: &secrets_of[i], ctx: hh.context(n, s, 0), nonce: prf.nonce(s, 0, hh.generation) }
-                })
-                .collect();
-            crate::batch::wrap_many(&prepared, &items, &mut |j, w| {
-                let s = by_kek.slots[idxs[j]].1;
-                let off = (s - slot0) as usize * hh.stride;
-                part[off..off + w.len()].copy_from_slice(w);
-                Ok(())
-            })?;
+            let at = |j: usize| by_kek.slots[idxs[j]];
+            let offs: Vec<usize> = (0..idxs.len()).map(|j| (at(j).1 - slot0) as usize * hh.stride).collect();
+            let ctx = |j: usize| hh.context(at(j).0, at(j).1, 0);
+            let nonce = |j: usize| prf.nonce(at(j).1, 0, hh.generation);
+            let b = crate::batch::Binding { ctx: &ctx, new_ctx: &ctx, nonce: &nonce };
+            crate::batch::wrap_many(&prepared, &|j| Ok(secrets_of[idxs[j]].clone()), part, &offs, &b)?;
         }
         let nodes = u64::from(hi - lo);
         done.fetch_add(nodes, Ordering::Relaxed);
@@ -408,25 +401,34 @@ pub fn fill_wraps_metered(h: &mut Hierarchy, prf: &Prf, progress: &(dyn Fn(u64) 
 #[derive(Default)]
 pub struct KekGroups {
     order: Vec<u32>,
-    index: std::collections::HashMap<u32, Vec<usize>>,
+    index: std::collections::HashMap<u32, usize>,
+    items: Vec<Vec<usize>>,
+    last: Option<(u32, usize)>,
     /// Per item: the node and slot it concerns.
     pub slots: Vec<(u32, u32)>,
 }
 
 impl KekGroups {
-    /// Files item `i` under `kek`.
+    /// Files item `i` under `kek` (consecutive items under one KEK skip the hash).
     pub fn push(&mut self, kek: u32, i: usize) {
-        self.index
-            .entry(kek)
-            .or_insert_with(|| {
-                self.order.push(kek);
-                Vec::new()
-            })
-            .push(i);
+        let g = match self.last {
+            Some((k, g)) if k == kek => g,
+            _ => {
+                let next = self.items.len();
+                let g = *self.index.entry(kek).or_insert(next);
+                if g == next {
+                    self.order.push(kek);
+                    self.items.push(Vec::new());
+                }
+                self.last = Some((kek, g));
+                g
+            }
+        };
+        self.items[g].push(i);
     }
 
     /// The groups: each KEK with its items, in first-seen order.
-    pub fn groups(&self) -> Vec<(u32, Vec<usize>)> {
-        self.order.iter().map(|k| (*k, self.index.get(k).cloned().unwrap_or_default())).collect()
+    pub fn groups(&self) -> impl Iterator<Item = (u32, &[usize])> {
+        self.order.iter().zip(&self.items).map(|(k, v)| (*k, v.as_slice()))
     }
 }

@@ -450,23 +450,17 @@ fn open_leaves<'k>(
     for (kek, idxs) in groups.groups() {
         let key = key_of(kek).ok_or(Error::Unrecoverable { key: u64::from(kek) })?;
         let prepared = crate::batch::PreparedKek::new(h.scheme, key)?;
-        let items: Vec<crate::batch::ToOpen<'_>> = idxs
-            .iter()
-            .map(|&i| {
-                let (leaf, s) = groups.slots[i];
-                crate::batch::ToOpen { payload: h.slot_payload(s), ctx: h.context(leaf, s, 0) }
-            })
-            .collect();
-        let mut out = vec![Key256::default(); items.len()];
-        crate::batch::unwrap_many(&prepared, &items, &mut out)?;
-        let n = items.len() as u64;
+        let at = |j: usize| groups.slots[idxs[j]];
+        let offs: Vec<usize> = (0..idxs.len()).map(|j| at(j).1 as usize * h.stride).collect();
+        let ctx = |j: usize| h.context(at(j).0, at(j).1, 0);
+        let b = crate::batch::Binding { ctx: &ctx, new_ctx: &ctx, nonce: &|_| [0; crate::scheme::NONCE_LEN] };
+        let len = Hierarchy::wrap_len(h.scheme, 1);
+        crate::batch::unwrap_many(&prepared, &h.payload, &offs, len, &b, &mut |j, k| sink(at(j).0, k))?;
+        let n = idxs.len() as u64;
         stats.unwraps += n;
         if h.is_root(kek) {
             stats.root_ops += n;
             by_role[usize::from(h.role[kek as usize])] += n;
-        }
-        for (&i, k) in idxs.iter().zip(&out) {
-            sink(groups.slots[i].0, k);
         }
         ok += n;
     }

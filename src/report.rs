@@ -75,6 +75,13 @@ pub fn run_text(r: &crate::workload::RunRow) -> String {
         let _ = writeln!(s, "\nlazy: at once {:.6} s (new root versions only); deferred to first access: {} wraps, {} unwraps, {:.3} s", r.seconds, d.wraps, d.unwraps, secs);
     }
     let _ = writeln!(s, "\nwall {:.3} s  {:.0} items/s  {:.0} wrap+unwrap/s", r.seconds, r.items_per_s, r.ops_per_s);
+    if let Some(r) = &r.reference {
+        let _ = writeln!(
+            s,
+            "side by side: aes-kw one key at a time does {:.0} {}s/s on one thread; this run did {:.1}x that per thread",
+            r.aes_kw_loop_per_s, r.primitive, r.speedup_per_thread
+        );
+    }
     let _ = writeln!(s, "per-tenant latency: p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms", r.tenant_p50_ms, r.tenant_p99_ms, r.tenant_max_ms);
     if let Some(p) = r.peak_rss_bytes {
         let _ = writeln!(s, "peak memory {:.1} MiB", p as f64 / (1u64 << 20) as f64);

@@ -216,8 +216,75 @@ pub struct RunRow {
     pub crypto_shred: Option<bool>,
     /// Shred: stored wraps to delete when it does not.
     pub wraps_to_delete: Option<u64>,
+    /// The same primitive through `aes-kw` one key at a time, measured right after
+    /// the run on one thread (kw and kwp only): the side-by-side baseline.
+    pub reference: Option<Reference>,
     /// Verification.
     pub verification: Verification,
+}
+
+/// A side-by-side baseline: the run's primitive in an `aes-kw` loop, one key at a time.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Reference {
+    /// `wrap`, `unwrap` or `rewrap` of a 32-byte key under AES-256.
+    pub primitive: String,
+    /// Keys per second of the loop, one thread (median of 5).
+    pub aes_kw_loop_per_s: f64,
+    /// The run's items per second per thread, over the loop's.
+    pub speedup_per_thread: f64,
+}
+
+/// Keys per second of an `aes-kw` loop doing `primitive` one key at a time on
+/// this thread (median of five runs of 20,000 keys).
+pub fn aes_kw_loop_rate(scheme: crate::scheme::SchemeId, primitive: &str) -> Option<f64> {
+    use aes_kw::{KeyInit, KwAes256, KwpAes256};
+    let a = [7u8; 32];
+    let b = [9u8; 32];
+    let n = 20_000usize;
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let mut key = [1u8; 32];
+        let mut w = [0u8; 40];
+        let start = Instant::now();
+        match scheme {
+            crate::scheme::SchemeId::Kw => {
+                let (ka, kb) = (KwAes256::new(&a.into()), KwAes256::new(&b.into()));
+                ka.wrap_key(&key, &mut w).ok()?;
+                for i in 0..n {
+                    // a rewrap moves the key from one KEK to the other; alternate directions
+                    let (from, to) = if i % 2 == 0 { (&ka, &kb) } else { (&kb, &ka) };
+                    match primitive {
+                        "wrap" => drop(ka.wrap_key(core::hint::black_box(&key), &mut w).ok()?),
+                        "unwrap" => drop(ka.unwrap_key(core::hint::black_box(&w), &mut key).ok()?),
+                        _ => {
+                            from.unwrap_key(core::hint::black_box(&w), &mut key).ok()?;
+                            to.wrap_key(&key, &mut w).ok()?;
+                        }
+                    }
+                }
+            }
+            crate::scheme::SchemeId::Kwp => {
+                let (ka, kb) = (KwpAes256::new(&a.into()), KwpAes256::new(&b.into()));
+                ka.wrap_key(&key, &mut w).ok()?;
+                for i in 0..n {
+                    // a rewrap moves the key from one KEK to the other; alternate directions
+                    let (from, to) = if i % 2 == 0 { (&ka, &kb) } else { (&kb, &ka) };
+                    match primitive {
+                        "wrap" => drop(ka.wrap_key(core::hint::black_box(&key), &mut w).ok()?),
+                        "unwrap" => drop(ka.unwrap_key(core::hint::black_box(&w), &mut key).ok()?),
+                        _ => {
+                            from.unwrap_key(core::hint::black_box(&w), &mut key).ok()?;
+                            to.wrap_key(&key, &mut w).ok()?;
+                        }
+                    }
+                }
+            }
+            _ => return None,
+        }
+        times.push(start.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    Some(n as f64 / times[2])
 }
 
 /// The state a workload runs on.
@@ -318,6 +385,19 @@ pub fn run(st: &mut State, w: &Workload, opts: &RunOptions) -> Result<RunRow> {
     row.root_seconds = crate::cost::root_seconds(row.measured.root_ops, &crate::cost::profiles(opts.root_ops_per_s));
     row.items_per_s = if row.seconds > 0.0 { row.items as f64 / row.seconds } else { 0.0 };
     row.ops_per_s = if row.seconds > 0.0 { (row.measured.wraps + row.measured.unwraps) as f64 / row.seconds } else { 0.0 };
+    let primitive = match w {
+        Workload::Provision => Some("wrap"),
+        Workload::UnwrapAll { cold: false } => Some("unwrap"),
+        Workload::RotateRoot { lazy: false, .. } => Some("rewrap"),
+        _ => None,
+    };
+    if let Some(p) = primitive
+        && row.items > 0
+        && let Some(rate) = aes_kw_loop_rate(st.h.scheme, p)
+    {
+        let per_thread = row.items_per_s / row.threads.max(1) as f64;
+        row.reference = Some(Reference { primitive: p.into(), aes_kw_loop_per_s: rate, speedup_per_thread: per_thread / rate });
+    }
     Ok(row)
 }
 
@@ -591,6 +671,9 @@ fn redo_run(h: &Hierarchy, keys: &Keys<'_>, prf: &Prf, redo: &[Redo], slot0: u32
     };
     let mut secrets_of: Option<(u32, Vec<Key256>)> = None;
     let mut secret = |n: u32, s: u32| -> Result<Key256> {
+        if !h.design.roles[usize::from(h.role[n as usize])].shares {
+            return keys.new(n);
+        }
         if secrets_of.as_ref().map(|(x, _)| *x) != Some(n) {
             let key = keys.new(n)?;
             secrets_of = Some((n, crate::generate::slot_secrets(h, prf, n, &key, h.generation)));
@@ -652,16 +735,15 @@ fn redo_run(h: &Hierarchy, keys: &Keys<'_>, prf: &Prf, redo: &[Redo], slot0: u32
         write_slot(payload, slot0, h.stride, s, &cur)?;
         zeroize::Zeroize::zeroize(&mut cur);
     }
+    let len = Hierarchy::wrap_len(h.scheme, 1);
     for (k, idxs) in fresh_groups.groups() {
         let new = crate::batch::PreparedKek::new(h.scheme, &keys.new(k)?)?;
-        let items: Vec<crate::batch::ToWrap<'_>> = idxs
-            .iter()
-            .map(|&i| {
-                let (n, s) = fresh_groups.slots[i];
-                crate::batch::ToWrap { secret: &fresh_secrets[i], ctx: h.context(n, s, 0), nonce: prf.nonce(s, 0, h.generation) }
-            })
-            .collect();
-        crate::batch::wrap_many(&new, &items, &mut |j, w| write_slot(payload, slot0, h.stride, fresh_groups.slots[idxs[j]].1, w))?;
+        let at = |j: usize| fresh_groups.slots[idxs[j]];
+        let offs: Vec<usize> = (0..idxs.len()).map(|j| (at(j).1 - slot0) as usize * h.stride).collect();
+        let ctx = |j: usize| h.context(at(j).0, at(j).1, 0);
+        let nonce = |j: usize| prf.nonce(at(j).1, 0, h.generation);
+        let b = crate::batch::Binding { ctx: &ctx, new_ctx: &ctx, nonce: &nonce };
+        crate::batch::wrap_many(&new, &|j| Ok(fresh_secrets[idxs[j]].clone()), payload, &offs, &b)?;
         for _ in 0..idxs.len() {
             m.count(h, k, true);
         }
@@ -669,21 +751,13 @@ fn redo_run(h: &Hierarchy, keys: &Keys<'_>, prf: &Prf, redo: &[Redo], slot0: u32
     for (k, idxs) in peel_groups.groups() {
         let old = crate::batch::PreparedKek::new(h.scheme, &keys.old(k)?)?;
         let new = crate::batch::PreparedKek::new(h.scheme, &keys.new(k)?)?;
-        let olds: Vec<Vec<u8>> = idxs.iter().map(|&i| stored(payload, peel_groups.slots[i].1)).collect::<Result<_>>()?;
-        let items: Vec<crate::batch::ToRewrap<'_>> = idxs
-            .iter()
-            .zip(&olds)
-            .map(|(&i, old)| {
-                let (n, s) = peel_groups.slots[i];
-                crate::batch::ToRewrap {
-                    payload: old,
-                    old_ctx: h.context_with(n, s, 0, &|x| keys.old_version(x)),
-                    new_ctx: h.context(n, s, 0),
-                    nonce: prf.nonce(s, 0, h.generation),
-                }
-            })
-            .collect();
-        crate::batch::rewrap_many(&old, &new, &items, &mut |j, w| write_slot(payload, slot0, h.stride, peel_groups.slots[idxs[j]].1, w))?;
+        let at = |j: usize| peel_groups.slots[idxs[j]];
+        let offs: Vec<usize> = (0..idxs.len()).map(|j| (at(j).1 - slot0) as usize * h.stride).collect();
+        let old_ctx = |j: usize| h.context_with(at(j).0, at(j).1, 0, &|x| keys.old_version(x));
+        let new_ctx = |j: usize| h.context(at(j).0, at(j).1, 0);
+        let nonce = |j: usize| prf.nonce(at(j).1, 0, h.generation);
+        let b = crate::batch::Binding { ctx: &old_ctx, new_ctx: &new_ctx, nonce: &nonce };
+        crate::batch::rewrap_many(&old, &new, payload, &offs, len, &b)?;
         for _ in 0..idxs.len() {
             m.count(h, k, false);
             m.count(h, k, true);
