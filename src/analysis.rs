@@ -63,9 +63,13 @@ pub fn leaves_below(h: &Hierarchy) -> Vec<u64> {
 /// The tenant with the most leaves (lowest index on ties).
 pub fn largest_tenant(h: &Hierarchy) -> u32 {
     let leaves = |t: u32| -> u64 {
-        (h.tenant_group_start[t as usize]..h.tenant_group_start[t as usize + 1]).map(|g| u64::from(h.group_leaves[g as usize])).sum()
+        (h.tenant_group_start[t as usize]..h.tenant_group_start[t as usize + 1])
+            .map(|g| u64::from(h.group_leaves[g as usize]))
+            .sum()
     };
-    (0..h.tenants()).max_by_key(|&t| (leaves(t), std::cmp::Reverse(t))).unwrap_or(0)
+    (0..h.tenants())
+        .max_by_key(|&t| (leaves(t), std::cmp::Reverse(t)))
+        .unwrap_or(0)
 }
 
 /// The keys of `role` an event of `extent` touches.
@@ -75,9 +79,14 @@ pub fn select_keys(h: &Hierarchy, below: &[u64], role: RoleId, extent: Extent) -
         Extent::All => of_role.collect(),
         Extent::Tenant => {
             let t = largest_tenant(h);
-            of_role.filter(|&n| matches!(h.tenant_of(n), x if x == t || x == GLOBAL_TENANT)).collect()
+            of_role
+                .filter(|&n| matches!(h.tenant_of(n), x if x == t || x == GLOBAL_TENANT))
+                .collect()
         }
-        Extent::One => of_role.max_by_key(|&n| (below[n as usize], std::cmp::Reverse(n))).into_iter().collect(),
+        Extent::One => of_role
+            .max_by_key(|&n| (below[n as usize], std::cmp::Reverse(n)))
+            .into_iter()
+            .collect(),
     }
 }
 
@@ -150,22 +159,40 @@ pub fn blast(h: &Hierarchy) -> Blast {
     let total = h.leaves();
     let mut out = Blast::default();
     for set in role_sets(h) {
-        let name: Vec<&str> = set.iter().map(|&r| h.design.roles[usize::from(r)].name.as_str()).collect();
+        let name: Vec<&str> = set
+            .iter()
+            .map(|&r| h.design.roles[usize::from(r)].name.as_str())
+            .collect();
         let name = name.join("+");
         for extent in Extent::ALL {
-            let mut keys: Vec<u32> = set.iter().flat_map(|&r| select_keys(h, &below, r, extent)).collect();
+            let mut keys: Vec<u32> = set
+                .iter()
+                .flat_map(|&r| select_keys(h, &below, r, extent))
+                .collect();
             keys.sort_unstable();
             let held = |n: u32| keys.binary_search(&n).is_ok();
             let r = reach(h, &held);
             let exposed = r.leaves_open(h);
             let global = keys.iter().any(|&k| h.tenant_of(k) == GLOBAL_TENANT);
-            let mut tenants: Vec<u32> = keys.iter().map(|&k| h.tenant_of(k)).filter(|&t| t != GLOBAL_TENANT).collect();
+            let mut tenants: Vec<u32> = keys
+                .iter()
+                .map(|&k| h.tenant_of(k))
+                .filter(|&t| t != GLOBAL_TENANT)
+                .collect();
             tenants.sort_unstable();
             tenants.dedup();
-            let affected: Vec<u32> = if global { (0..h.tenants()).collect() } else { tenants };
+            let affected: Vec<u32> = if global {
+                (0..h.tenants()).collect()
+            } else {
+                tenants
+            };
             let affected_leaves: u64 = affected
                 .iter()
-                .map(|&t| (h.tenant_group_start[t as usize]..h.tenant_group_start[t as usize + 1]).map(|g| u64::from(h.group_leaves[g as usize])).sum::<u64>())
+                .map(|&t| {
+                    (h.tenant_group_start[t as usize]..h.tenant_group_start[t as usize + 1])
+                        .map(|g| u64::from(h.group_leaves[g as usize]))
+                        .sum::<u64>()
+                })
                 .sum();
             let partial = (0..h.nodes())
                 .filter(|&n| {

@@ -45,7 +45,11 @@ impl PreparedKek {
     /// Builds the key schedules of `key` once.
     pub fn new(scheme: SchemeId, key: &Key256) -> Result<Self> {
         let fast = batched(scheme).map(|m| (m, BatchKek::new(key.expose())));
-        Ok(PreparedKek { scheme, reference: Kek::new(scheme, key.expose())?, fast })
+        Ok(PreparedKek {
+            scheme,
+            reference: Kek::new(scheme, key.expose())?,
+            fast,
+        })
     }
 }
 
@@ -60,18 +64,33 @@ pub struct Binding<'a> {
 }
 
 fn slot(arena: &[u8], off: usize, len: usize) -> Result<&[u8]> {
-    arena.get(off..off + len).ok_or(Error::Truncated { what: "payload arena", needed: off + len, got: arena.len() })
+    arena.get(off..off + len).ok_or(Error::Truncated {
+        what: "payload arena",
+        needed: off + len,
+        got: arena.len(),
+    })
 }
 
 fn slot_mut(arena: &mut [u8], off: usize, len: usize) -> Result<&mut [u8]> {
     let got = arena.len();
-    arena.get_mut(off..off + len).ok_or(Error::Truncated { what: "payload arena", needed: off + len, got })
+    arena.get_mut(off..off + len).ok_or(Error::Truncated {
+        what: "payload arena",
+        needed: off + len,
+        got,
+    })
 }
 
 /// Opens the wraps of `len` bytes at `offs` in `arena` under `kek`, calling
 /// `sink(i, key)` for each. Fails closed: if any wrap does not authenticate,
 /// returns `UnwrapFailed` (no key of that chunk reaches `sink`).
-pub fn unwrap_many(kek: &PreparedKek, arena: &[u8], offs: &[usize], len: usize, b: &Binding<'_>, sink: &mut dyn FnMut(usize, &Key256)) -> Result<()> {
+pub fn unwrap_many(
+    kek: &PreparedKek,
+    arena: &[u8],
+    offs: &[usize],
+    len: usize,
+    b: &Binding<'_>,
+    sink: &mut dyn FnMut(usize, &Key256),
+) -> Result<()> {
     if let Some((mode, fast)) = &kek.fast
         && len == WRAPPED_LEN
     {
@@ -97,7 +116,9 @@ pub fn unwrap_many(kek: &PreparedKek, arena: &[u8], offs: &[usize], len: usize, 
     }
     let mut buf = [0u8; 256];
     for (i, &o) in offs.iter().enumerate() {
-        let res = kek.reference.unwrap(slot(arena, o, len)?, &(b.ctx)(i), &mut buf);
+        let res = kek
+            .reference
+            .unwrap(slot(arena, o, len)?, &(b.ctx)(i), &mut buf);
         let key = res.and_then(|l| Key256::from_slice(&buf[..l]).ok_or(Error::UnwrapFailed));
         zeroize::Zeroize::zeroize(&mut buf);
         sink(i, &key?);
@@ -106,7 +127,13 @@ pub fn unwrap_many(kek: &PreparedKek, arena: &[u8], offs: &[usize], len: usize, 
 }
 
 /// Wraps `secret(i)` under `kek` into `arena` at `offs[i]`.
-pub fn wrap_many(kek: &PreparedKek, secret: &dyn Fn(usize) -> Result<Key256>, arena: &mut [u8], offs: &[usize], b: &Binding<'_>) -> Result<()> {
+pub fn wrap_many(
+    kek: &PreparedKek,
+    secret: &dyn Fn(usize) -> Result<Key256>,
+    arena: &mut [u8],
+    offs: &[usize],
+    b: &Binding<'_>,
+) -> Result<()> {
     if let Some((mode, fast)) = &kek.fast {
         let mut keys = [[0u8; KEY_LEN]; CHUNK];
         let mut wrapped = [[0u8; WRAPPED_LEN]; CHUNK];
@@ -126,7 +153,9 @@ pub fn wrap_many(kek: &PreparedKek, secret: &dyn Fn(usize) -> Result<Key256>, ar
     }
     let mut buf = [0u8; 256];
     for (i, &o) in offs.iter().enumerate() {
-        let len = kek.reference.wrap(secret(i)?.expose(), &(b.ctx)(i), &(b.nonce)(i), &mut buf)?;
+        let len = kek
+            .reference
+            .wrap(secret(i)?.expose(), &(b.ctx)(i), &(b.nonce)(i), &mut buf)?;
         slot_mut(arena, o, len)?.copy_from_slice(&buf[..len]);
     }
     Ok(())
@@ -135,7 +164,14 @@ pub fn wrap_many(kek: &PreparedKek, secret: &dyn Fn(usize) -> Result<Key256>, ar
 /// Moves the wraps of `len` bytes at `offs` in `arena` from `from` to `to`, in
 /// place. Fails closed on the first wrap that does not authenticate (that
 /// chunk is left as it was).
-pub fn rewrap_many(from: &PreparedKek, to: &PreparedKek, arena: &mut [u8], offs: &[usize], len: usize, b: &Binding<'_>) -> Result<()> {
+pub fn rewrap_many(
+    from: &PreparedKek,
+    to: &PreparedKek,
+    arena: &mut [u8],
+    offs: &[usize],
+    len: usize,
+    b: &Binding<'_>,
+) -> Result<()> {
     if let (Some((mode, f)), Some((_, t))) = (&from.fast, &to.fast)
         && len == WRAPPED_LEN
     {
@@ -160,8 +196,13 @@ pub fn rewrap_many(from: &PreparedKek, to: &PreparedKek, arena: &mut [u8], offs:
     let mut key = [0u8; 256];
     let mut buf = [0u8; 256];
     for (i, &o) in offs.iter().enumerate() {
-        let res = from.reference.unwrap(slot(arena, o, len)?, &(b.ctx)(i), &mut key);
-        let w = res.and_then(|l| to.reference.wrap(&key[..l], &(b.new_ctx)(i), &(b.nonce)(i), &mut buf));
+        let res = from
+            .reference
+            .unwrap(slot(arena, o, len)?, &(b.ctx)(i), &mut key);
+        let w = res.and_then(|l| {
+            to.reference
+                .wrap(&key[..l], &(b.new_ctx)(i), &(b.nonce)(i), &mut buf)
+        });
         zeroize::Zeroize::zeroize(&mut key);
         let w = w?;
         slot_mut(arena, o, w)?.copy_from_slice(&buf[..w]);

@@ -29,10 +29,26 @@ pub struct RootProfile {
 /// The built-in profiles, slowest first.
 pub fn builtin_profiles() -> Vec<RootProfile> {
     vec![
-        RootProfile { name: "akv-rsa4096".into(), ops_per_s: 25.0, source: "Azure Key Vault HSM-backed RSA-4096: 250 per 10 s per vault" },
-        RootProfile { name: "akv-rsa3072".into(), ops_per_s: 50.0, source: "Azure Key Vault HSM-backed RSA-3072: 500 per 10 s per vault" },
-        RootProfile { name: "akv-rsa2048".into(), ops_per_s: 200.0, source: "Azure Key Vault HSM-backed RSA-2048: 2,000 per 10 s per vault" },
-        RootProfile { name: "aws-kms".into(), ops_per_s: 10_000.0, source: "AWS KMS symmetric cryptographic requests: 10,000 per s default regional quota" },
+        RootProfile {
+            name: "akv-rsa4096".into(),
+            ops_per_s: 25.0,
+            source: "Azure Key Vault HSM-backed RSA-4096: 250 per 10 s per vault",
+        },
+        RootProfile {
+            name: "akv-rsa3072".into(),
+            ops_per_s: 50.0,
+            source: "Azure Key Vault HSM-backed RSA-3072: 500 per 10 s per vault",
+        },
+        RootProfile {
+            name: "akv-rsa2048".into(),
+            ops_per_s: 200.0,
+            source: "Azure Key Vault HSM-backed RSA-2048: 2,000 per 10 s per vault",
+        },
+        RootProfile {
+            name: "aws-kms".into(),
+            ops_per_s: 10_000.0,
+            source: "AWS KMS symmetric cryptographic requests: 10,000 per s default regional quota",
+        },
     ]
 }
 
@@ -40,12 +56,19 @@ pub fn builtin_profiles() -> Vec<RootProfile> {
 pub fn profiles(user_ops_per_s: Option<f64>) -> Vec<RootProfile> {
     let mut p = builtin_profiles();
     if let Some(r) = user_ops_per_s.filter(|r| r.is_finite() && *r > 0.0) {
-        p.push(RootProfile { name: "user".into(), ops_per_s: r, source: "--root-ops-per-s" });
+        p.push(RootProfile {
+            name: "user".into(),
+            ops_per_s: r,
+            source: "--root-ops-per-s",
+        });
     }
     p
 }
 
 /// Seconds `ops` root operations take at each profile's rate.
 pub fn root_seconds(ops: u64, profiles: &[RootProfile]) -> Vec<(String, f64)> {
-    profiles.iter().map(|p| (p.name.clone(), ops as f64 / p.ops_per_s)).collect()
+    profiles
+        .iter()
+        .map(|p| (p.name.clone(), ops as f64 / p.ops_per_s))
+        .collect()
 }

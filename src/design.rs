@@ -79,11 +79,25 @@ pub struct Design {
 }
 
 fn root(name: &str, scope: Scope, holder: &'static str) -> Role {
-    Role { name: name.into(), scope, threshold: 1, shares: false, slots: vec![], holder }
+    Role {
+        name: name.into(),
+        scope,
+        threshold: 1,
+        shares: false,
+        slots: vec![],
+        holder,
+    }
 }
 
 fn wrapped(name: &str, scope: Scope, slots: Vec<Vec<RoleId>>) -> Role {
-    Role { name: name.into(), scope, threshold: 1, shares: false, slots, holder: "derived" }
+    Role {
+        name: name.into(),
+        scope,
+        threshold: 1,
+        shares: false,
+        slots,
+        holder: "derived",
+    }
 }
 
 /// Names of the built-in designs, for `--help` and `compare`.
@@ -214,7 +228,11 @@ impl Design {
         let mut parent: RoleId = 3; // dep
         for (i, _) in fanouts.iter().enumerate() {
             let level = (i + 1) as u8;
-            roles.push(wrapped(&format!("l{level}"), Scope::Level(level), vec![vec![parent]]));
+            roles.push(wrapped(
+                &format!("l{level}"),
+                Scope::Level(level),
+                vec![vec![parent]],
+            ));
             parent = (roles.len() - 1) as RoleId;
         }
         roles.push(wrapped("mailbox", Scope::Leaf, vec![vec![parent]]));
@@ -236,11 +254,18 @@ impl Design {
         }
         // Layout arithmetic is in u64 and node ids in u32: a group's bottom level
         // wider than that is no design (tree:1024 x 8 would overflow).
-        let width = self.fanouts.iter().try_fold(1u64, |w, &f| w.checked_mul(u64::from(f)).filter(|&w| w < u64::from(u32::MAX)));
+        let width = self.fanouts.iter().try_fold(1u64, |w, &f| {
+            w.checked_mul(u64::from(f))
+                .filter(|&w| w < u64::from(u32::MAX))
+        });
         if width.is_none() {
             return bad("tree levels wider than 2^32 keys".into());
         }
-        let leaves: Vec<_> = self.roles.iter().filter(|r| r.scope == Scope::Leaf).collect();
+        let leaves: Vec<_> = self
+            .roles
+            .iter()
+            .filter(|r| r.scope == Scope::Leaf)
+            .collect();
         if leaves.len() != 1 || self.roles.last().map(|r| r.scope) != Some(Scope::Leaf) {
             return bad("exactly one leaf role, last".into());
         }
@@ -254,7 +279,12 @@ impl Design {
                 continue;
             }
             if r.threshold == 0 || usize::from(r.threshold) > r.slots.len() {
-                return bad(format!("role {}: threshold {} of {} slots", r.name, r.threshold, r.slots.len()));
+                return bad(format!(
+                    "role {}: threshold {} of {} slots",
+                    r.name,
+                    r.threshold,
+                    r.slots.len()
+                ));
             }
             if r.threshold > 1 && !r.shares {
                 return bad(format!("role {}: a threshold above 1 needs shares", r.name));
@@ -264,17 +294,27 @@ impl Design {
             }
             for slot in &r.slots {
                 if slot.is_empty() || slot.len() > crate::wire::MAX_LAYERS {
-                    return bad(format!("role {}: a slot needs 1 to {} layers", r.name, crate::wire::MAX_LAYERS));
+                    return bad(format!(
+                        "role {}: a slot needs 1 to {} layers",
+                        r.name,
+                        crate::wire::MAX_LAYERS
+                    ));
                 }
                 for &p in slot {
                     let Some(pr) = self.roles.get(usize::from(p)) else {
                         return bad(format!("role {}: slot names an unknown role", r.name));
                     };
                     if usize::from(p) >= i || pr.scope > r.scope || pr.scope == Scope::Leaf {
-                        return bad(format!("role {}: slot under {} which is not an earlier, coarser-or-equal role", r.name, pr.name));
+                        return bad(format!(
+                            "role {}: slot under {} which is not an earlier, coarser-or-equal role",
+                            r.name, pr.name
+                        ));
                     }
                     if pr.scope == r.scope && matches!(r.scope, Scope::Level(_)) {
-                        return bad(format!("role {}: level roles wrap under the level above", r.name));
+                        return bad(format!(
+                            "role {}: level roles wrap under the level above",
+                            r.name
+                        ));
                     }
                 }
             }
@@ -284,7 +324,9 @@ impl Design {
 
     /// Role ids that are roots.
     pub fn root_roles(&self) -> Vec<RoleId> {
-        (0..self.roles.len() as RoleId).filter(|&r| self.roles[usize::from(r)].is_root()).collect()
+        (0..self.roles.len() as RoleId)
+            .filter(|&r| self.roles[usize::from(r)].is_root())
+            .collect()
     }
 
     /// The leaf role.
@@ -294,12 +336,20 @@ impl Design {
 
     /// Finds a role by name.
     pub fn role_by_name(&self, name: &str) -> Option<RoleId> {
-        self.roles.iter().position(|r| r.name == name).map(|i| i as RoleId)
+        self.roles
+            .iter()
+            .position(|r| r.name == name)
+            .map(|i| i as RoleId)
     }
 
     /// Most layers of any slot (the width of the KEK table).
     pub fn max_layers(&self) -> usize {
-        self.roles.iter().flat_map(|r| r.slots.iter().map(Vec::len)).max().unwrap_or(1).max(1)
+        self.roles
+            .iter()
+            .flat_map(|r| r.slots.iter().map(Vec::len))
+            .max()
+            .unwrap_or(1)
+            .max(1)
     }
 
     /// Product of the fan-outs: the number of bottom tree nodes per group.
@@ -321,8 +371,20 @@ mod tests {
 
     #[test]
     fn rejects_bad_names() {
-        for bad in ["", "m366", "tree:", "tree:0", "tree:a", "tree:1,2,3,4,5,6,7,8,9", "tree:5000", "tree:1024,1024,1024,1024"] {
-            assert!(matches!(Design::by_name(bad), Err(Error::InvalidShape(_))), "{bad}");
+        for bad in [
+            "",
+            "m366",
+            "tree:",
+            "tree:0",
+            "tree:a",
+            "tree:1,2,3,4,5,6,7,8,9",
+            "tree:5000",
+            "tree:1024,1024,1024,1024",
+        ] {
+            assert!(
+                matches!(Design::by_name(bad), Err(Error::InvalidShape(_))),
+                "{bad}"
+            );
         }
     }
 

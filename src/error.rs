@@ -32,7 +32,11 @@ pub enum Error {
     /// An encoding version this build does not read.
     UnsupportedVersion { what: &'static str, version: u16 },
     /// Input ended before the structure did.
-    Truncated { what: &'static str, needed: usize, got: usize },
+    Truncated {
+        what: &'static str,
+        needed: usize,
+        got: usize,
+    },
     /// Bytes left over after a complete structure.
     TrailingBytes { what: &'static str, extra: usize },
     /// A field whose value is out of its allowed range.
@@ -44,38 +48,71 @@ pub enum Error {
     /// A threshold sharing operation failed (bad share set).
     Shares(&'static str),
     /// An I/O failure, with the path or step it concerned.
-    Io { context: String, kind: std::io::ErrorKind, message: String },
+    Io {
+        context: String,
+        kind: std::io::ErrorKind,
+        message: String,
+    },
 }
 
 impl Error {
     pub(crate) fn invalid(what: &'static str, detail: impl Into<String>) -> Self {
-        Error::InvalidField { what, detail: detail.into() }
+        Error::InvalidField {
+            what,
+            detail: detail.into(),
+        }
     }
 
     pub(crate) fn io(context: impl Into<String>, err: std::io::Error) -> Self {
-        Error::Io { context: context.into(), kind: err.kind(), message: err.to_string() }
+        Error::Io {
+            context: context.into(),
+            kind: err.kind(),
+            message: err.to_string(),
+        }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::UnwrapFailed => f.write_str("unwrap failed: the wrap does not authenticate under this key and context"),
-            Error::KekLength { scheme, len } => write!(f, "{scheme}: a key-encryption key of {len} bytes is not supported"),
-            Error::KeyDataLength { scheme, len } => write!(f, "{scheme}: key data of {len} bytes cannot be wrapped"),
-            Error::WrappedLength { scheme, len } => write!(f, "{scheme}: a wrapped key of {len} bytes is impossible"),
-            Error::OutputTooSmall { needed, got } => write!(f, "output buffer of {got} bytes, {needed} needed"),
-            Error::UnknownSchemeName(name) => write!(f, "unknown scheme {name:?} (expected kw, kwp, gcm or gcm-siv)"),
+            Error::UnwrapFailed => f.write_str(
+                "unwrap failed: the wrap does not authenticate under this key and context",
+            ),
+            Error::KekLength { scheme, len } => write!(
+                f,
+                "{scheme}: a key-encryption key of {len} bytes is not supported"
+            ),
+            Error::KeyDataLength { scheme, len } => {
+                write!(f, "{scheme}: key data of {len} bytes cannot be wrapped")
+            }
+            Error::WrappedLength { scheme, len } => {
+                write!(f, "{scheme}: a wrapped key of {len} bytes is impossible")
+            }
+            Error::OutputTooSmall { needed, got } => {
+                write!(f, "output buffer of {got} bytes, {needed} needed")
+            }
+            Error::UnknownSchemeName(name) => write!(
+                f,
+                "unknown scheme {name:?} (expected kw, kwp, gcm or gcm-siv)"
+            ),
             Error::UnknownScheme(b) => write!(f, "unknown scheme byte 0x{b:02x}"),
             Error::BadMagic { what } => write!(f, "{what}: bad magic bytes"),
-            Error::UnsupportedVersion { what, version } => write!(f, "{what}: unsupported format version {version}"),
-            Error::Truncated { what, needed, got } => write!(f, "{what}: truncated ({got} bytes, {needed} needed)"),
+            Error::UnsupportedVersion { what, version } => {
+                write!(f, "{what}: unsupported format version {version}")
+            }
+            Error::Truncated { what, needed, got } => {
+                write!(f, "{what}: truncated ({got} bytes, {needed} needed)")
+            }
             Error::TrailingBytes { what, extra } => write!(f, "{what}: {extra} trailing bytes"),
             Error::InvalidField { what, detail } => write!(f, "{what}: {detail}"),
             Error::InvalidShape(detail) => write!(f, "invalid shape: {detail}"),
-            Error::Unrecoverable { key } => write!(f, "key {key} cannot be recovered from the available roots"),
+            Error::Unrecoverable { key } => {
+                write!(f, "key {key} cannot be recovered from the available roots")
+            }
             Error::Shares(detail) => write!(f, "secret sharing: {detail}"),
-            Error::Io { context, message, .. } => write!(f, "{context}: {message}"),
+            Error::Io {
+                context, message, ..
+            } => write!(f, "{context}: {message}"),
         }
     }
 }

@@ -14,8 +14,8 @@ use rayon::prelude::*;
 use crate::design::Design;
 use crate::error::{Error, Result};
 use crate::keyring::Keyring;
-use crate::plan::Counts;
 use crate::model::{Hierarchy, Layout, NO_KEK, Position, position_in_group, resolve_parent};
+use crate::plan::Counts;
 use crate::prf::{Domain, Prf};
 use crate::scheme::{Kek, SchemeId};
 use crate::secret::Key256;
@@ -72,18 +72,27 @@ pub fn skeleton(design: &Design, shape: &Shape, scheme: SchemeId, seed: u64) -> 
             group_leaves.push(l);
         }
         if total >= u64::from(NO_KEK) {
-            return Err(Error::InvalidShape("more than 2^32 leaves: use a smaller shape".into()));
+            return Err(Error::InvalidShape(
+                "more than 2^32 leaves: use a smaller shape".into(),
+            ));
         }
     }
     skeleton_from_counts(design, scheme, &tenant_groups, &group_leaves)
 }
 
 /// The structure from explicit counts: groups of each tenant, leaves of each group.
-pub fn skeleton_from_counts(design: &Design, scheme: SchemeId, tenant_groups: &[u32], counts: &[u32]) -> Result<Hierarchy> {
+pub fn skeleton_from_counts(
+    design: &Design,
+    scheme: SchemeId,
+    tenant_groups: &[u32],
+    counts: &[u32],
+) -> Result<Hierarchy> {
     design.validate()?;
     let layout = Layout::of(design);
-    if tenant_groups.is_empty() || tenant_groups.iter().any(|&g| g == 0) || counts.iter().any(|&l| l == 0) {
-        return Err(Error::InvalidShape("every tenant needs a group and every group a leaf".into()));
+    if tenant_groups.is_empty() || tenant_groups.contains(&0) || counts.contains(&0) {
+        return Err(Error::InvalidShape(
+            "every tenant needs a group and every group a leaf".into(),
+        ));
     }
     if tenant_groups.iter().map(|&g| u64::from(g)).sum::<u64>() != counts.len() as u64 {
         return Err(Error::InvalidShape("group counts do not add up".into()));
@@ -91,7 +100,10 @@ pub fn skeleton_from_counts(design: &Design, scheme: SchemeId, tenant_groups: &[
     if let Some(cap) = design.max_groups_per_tenant
         && tenant_groups.iter().any(|&g| g > cap)
     {
-        return Err(Error::InvalidShape(format!("design {} allows at most {cap} groups per tenant", design.name)));
+        return Err(Error::InvalidShape(format!(
+            "design {} allows at most {cap} groups per tenant",
+            design.name
+        )));
     }
     let head = layout.group_head();
     let mut tenant_node_start = Vec::with_capacity(tenant_groups.len() + 1);
@@ -110,7 +122,9 @@ pub fn skeleton_from_counts(design: &Design, scheme: SchemeId, tenant_groups: &[
             next += head + u64::from(group_leaves[g]);
             g += 1;
             if next > limit {
-                return Err(Error::InvalidShape(format!("more than {limit} keys: use a smaller shape")));
+                return Err(Error::InvalidShape(format!(
+                    "more than {limit} keys: use a smaller shape"
+                )));
             }
         }
     }
@@ -141,7 +155,12 @@ pub fn skeleton_from_counts(design: &Design, scheme: SchemeId, tenant_groups: &[
             }
             for (i, &w) in layout.level_width.iter().enumerate() {
                 for _ in 0..w {
-                    push(layout.level_roles[i], &mut role, &mut slot_start, &mut slots);
+                    push(
+                        layout.level_roles[i],
+                        &mut role,
+                        &mut slot_start,
+                        &mut slots,
+                    );
                 }
             }
             for _ in 0..group_leaves[g as usize] {
@@ -149,7 +168,9 @@ pub fn skeleton_from_counts(design: &Design, scheme: SchemeId, tenant_groups: &[
             }
         }
         if slots > limit {
-            return Err(Error::InvalidShape(format!("more than {limit} stored wraps: use a smaller shape")));
+            return Err(Error::InvalidShape(format!(
+                "more than {limit} stored wraps: use a smaller shape"
+            )));
         }
     }
     slot_start.push(slots as u32);
@@ -197,7 +218,7 @@ pub fn chunks(h: &Hierarchy) -> Vec<(u32, u32)> {
 }
 
 /// Splits `data` into consecutive mutable parts of the given lengths.
-pub fn split_parts<'a, T>(mut data: &'a mut [T], lens: impl Iterator<Item = usize>) -> Vec<&'a mut [T]> {
+pub fn split_parts<T>(mut data: &mut [T], lens: impl Iterator<Item = usize>) -> Vec<&mut [T]> {
     let mut out = Vec::new();
     for len in lens {
         let (a, b) = data.split_at_mut(len);
@@ -212,7 +233,13 @@ fn position_fast(h: &Hierarchy, layout: &Layout, n: u32, hint_group: Option<u32>
     match hint_group {
         Some(g) => {
             let t = h.tenant_of(n);
-            position_in_group(layout, t, g, u64::from(n - h.group_node_start[g as usize]), u64::from(h.group_leaves[g as usize]))
+            position_in_group(
+                layout,
+                t,
+                g,
+                u64::from(n - h.group_node_start[g as usize]),
+                u64::from(h.group_leaves[g as usize]),
+            )
         }
         None => h.position(layout, n),
     }
@@ -220,7 +247,9 @@ fn position_fast(h: &Hierarchy, layout: &Layout, n: u32, hint_group: Option<u32>
 
 fn fill_keks(h: &mut Hierarchy, layout: &Layout) {
     let chunks = chunks(h);
-    let lens = chunks.iter().map(|&(a, b)| (h.slot_start[b as usize] - h.slot_start[a as usize]) as usize * h.max_layers);
+    let lens = chunks.iter().map(|&(a, b)| {
+        (h.slot_start[b as usize] - h.slot_start[a as usize]) as usize * h.max_layers
+    });
     let mut keks = std::mem::take(&mut h.keks);
     let parts = split_parts(&mut keks, lens);
     let hh = &*h;
@@ -257,12 +286,23 @@ pub struct KekCache {
 impl KekCache {
     /// An empty cache.
     pub fn new() -> Self {
-        KekCache { entries: Vec::with_capacity(8) }
+        KekCache {
+            entries: Vec::with_capacity(8),
+        }
     }
 
     /// The prepared KEK of `(node, version)`, built with `make` on a miss.
-    pub fn get(&mut self, node: u32, version: u32, make: impl FnOnce() -> Result<Kek>) -> Result<&Kek> {
-        if let Some(i) = self.entries.iter().position(|(n, v, _)| *n == node && *v == version) {
+    pub fn get(
+        &mut self,
+        node: u32,
+        version: u32,
+        make: impl FnOnce() -> Result<Kek>,
+    ) -> Result<&Kek> {
+        if let Some(i) = self
+            .entries
+            .iter()
+            .position(|(n, v, _)| *n == node && *v == version)
+        {
             if i != 0 {
                 self.entries.swap(0, i);
             }
@@ -284,19 +324,34 @@ impl Default for KekCache {
 }
 
 /// Shares (or the whole key) that node `n`'s slots hold, in slot order.
-pub fn slot_secrets(h: &Hierarchy, prf: &Prf, n: u32, key: &Key256, generation: u32) -> Vec<Key256> {
+pub fn slot_secrets(
+    h: &Hierarchy,
+    prf: &Prf,
+    n: u32,
+    key: &Key256,
+    generation: u32,
+) -> Vec<Key256> {
     let role = &h.design.roles[usize::from(h.role[n as usize])];
     if !role.shares {
         return vec![key.clone(); role.slots.len()];
     }
     let coeffs: Vec<Key256> = (1..role.threshold)
-        .map(|i| prf.key(Domain::Share, (u64::from(n) << 8) | u64::from(i), generation))
+        .map(|i| {
+            prf.key(
+                Domain::Share,
+                (u64::from(n) << 8) | u64::from(i),
+                generation,
+            )
+        })
         .collect();
-    (1..=role.slots.len() as u8).map(|x| shamir::share(key, &coeffs, x)).collect()
+    (1..=role.slots.len() as u8)
+        .map(|x| shamir::share(key, &coeffs, x))
+        .collect()
 }
 
 /// Wraps `secret` through every layer of slot `s` of node `n`, writing the
 /// payload. `kek_key(k)` gives the material of KEK node `k` at its current version.
+#[allow(clippy::too_many_arguments)]
 pub fn wrap_slot(
     h: &Hierarchy,
     prf: &Prf,
@@ -314,7 +369,9 @@ pub fn wrap_slot(
     cur[..32].copy_from_slice(secret.expose());
     let mut cur_len = 32;
     for (layer, &k) in keks.iter().enumerate() {
-        let kek = cache.get(k, h.version[k as usize], || Kek::new(h.scheme, kek_key(k)?.expose()))?;
+        let kek = cache.get(k, h.version[k as usize], || {
+            Kek::new(h.scheme, kek_key(k)?.expose())
+        })?;
         let ctx = h.context(n, s, layer);
         let nonce = prf.nonce(s, layer as u8, generation);
         let len = kek.wrap(&cur[..cur_len], &ctx, &nonce, &mut buf)?;
@@ -323,7 +380,10 @@ pub fn wrap_slot(
     }
     zeroize::Zeroize::zeroize(&mut buf);
     let got = out.len();
-    let dst = out.get_mut(..cur_len).ok_or(Error::OutputTooSmall { needed: cur_len, got })?;
+    let dst = out.get_mut(..cur_len).ok_or(Error::OutputTooSmall {
+        needed: cur_len,
+        got,
+    })?;
     dst.copy_from_slice(&cur[..cur_len]);
     zeroize::Zeroize::zeroize(&mut cur);
     Ok(cur_len)
@@ -334,61 +394,93 @@ fn fill_wraps(h: &mut Hierarchy, prf: &Prf, progress: &(dyn Fn(u64) + Sync)) -> 
 }
 
 /// Wraps every slot of a skeleton, counting each wrap (and each performed with a root key).
-pub fn fill_wraps_metered(h: &mut Hierarchy, prf: &Prf, progress: &(dyn Fn(u64) + Sync)) -> Result<Counts> {
+pub fn fill_wraps_metered(
+    h: &mut Hierarchy,
+    prf: &Prf,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Counts> {
     let chunks = chunks(h);
-    let lens = chunks.iter().map(|&(a, b)| (h.slot_start[b as usize] - h.slot_start[a as usize]) as usize * h.stride);
+    let lens = chunks
+        .iter()
+        .map(|&(a, b)| (h.slot_start[b as usize] - h.slot_start[a as usize]) as usize * h.stride);
     let mut payload = std::mem::take(&mut h.payload);
     let parts = split_parts(&mut payload, lens);
     let hh = &*h;
     let done = AtomicU64::new(0);
     let kek_key = |k: u32| Ok(prf.node_key(k, hh.version[k as usize]));
-    let res: Result<Vec<Counts>> = chunks.par_iter().zip(parts).map(|(&(lo, hi), part)| {
-        let mut cache = KekCache::new();
-        let mut c = Counts::default();
-        let slot0 = hh.slot_start[lo as usize];
-        // Single-layer slots are grouped by KEK and wrapped in batches; nested slots one by one.
-        let mut by_kek = KekGroups::default();
-        let mut secrets_of: Vec<Key256> = Vec::new();
-        for n in lo..hi {
-            if hh.is_root(n) {
-                continue;
-            }
-            let key = prf.node_key(n, hh.version[n as usize]);
-            let secrets = slot_secrets(hh, prf, n, &key, hh.generation);
-            for (s, secret) in hh.slots_of(n).zip(secrets) {
-                for &k in hh.slot_keks(s) {
-                    c.wraps += 1;
-                    c.root_ops += u64::from(hh.is_root(k));
+    let res: Result<Vec<Counts>> = chunks
+        .par_iter()
+        .zip(parts)
+        .map(|(&(lo, hi), part)| {
+            let mut cache = KekCache::new();
+            let mut c = Counts::default();
+            let slot0 = hh.slot_start[lo as usize];
+            // Single-layer slots are grouped by KEK and wrapped in batches; nested slots one by one.
+            let mut by_kek = KekGroups::default();
+            let mut secrets_of: Vec<Key256> = Vec::new();
+            for n in lo..hi {
+                if hh.is_root(n) {
+                    continue;
                 }
-                c.wraps_rewritten += 1;
-                c.bytes_rewritten += crate::plan::record_len(hh, s) as u64;
-                match hh.slot_keks(s) {
-                    [k] => {
-                        by_kek.push(*k, secrets_of.len());
-                        secrets_of.push(secret);
-                        by_kek.slots.push((n, s));
+                let key = prf.node_key(n, hh.version[n as usize]);
+                let secrets = slot_secrets(hh, prf, n, &key, hh.generation);
+                for (s, secret) in hh.slots_of(n).zip(secrets) {
+                    for &k in hh.slot_keks(s) {
+                        c.wraps += 1;
+                        c.root_ops += u64::from(hh.is_root(k));
                     }
-                    _ => {
-                        let off = (s - slot0) as usize * hh.stride;
-                        wrap_slot(hh, prf, &mut cache, n, s, &secret, hh.generation, &kek_key, &mut part[off..off + hh.stride])?;
+                    c.wraps_rewritten += 1;
+                    c.bytes_rewritten += crate::plan::record_len(hh, s) as u64;
+                    match hh.slot_keks(s) {
+                        [k] => {
+                            by_kek.push(*k, secrets_of.len());
+                            secrets_of.push(secret);
+                            by_kek.slots.push((n, s));
+                        }
+                        _ => {
+                            let off = (s - slot0) as usize * hh.stride;
+                            wrap_slot(
+                                hh,
+                                prf,
+                                &mut cache,
+                                n,
+                                s,
+                                &secret,
+                                hh.generation,
+                                &kek_key,
+                                &mut part[off..off + hh.stride],
+                            )?;
+                        }
                     }
                 }
             }
-        }
-        for (kek, idxs) in by_kek.groups() {
-            let prepared = crate::batch::PreparedKek::new(hh.scheme, &kek_key(kek)?)?;
-            let at = |j: usize| by_kek.slots[idxs[j]];
-            let offs: Vec<usize> = (0..idxs.len()).map(|j| (at(j).1 - slot0) as usize * hh.stride).collect();
-            let ctx = |j: usize| hh.context(at(j).0, at(j).1, 0);
-            let nonce = |j: usize| prf.nonce(at(j).1, 0, hh.generation);
-            let b = crate::batch::Binding { ctx: &ctx, new_ctx: &ctx, nonce: &nonce };
-            crate::batch::wrap_many(&prepared, &|j| Ok(secrets_of[idxs[j]].clone()), part, &offs, &b)?;
-        }
-        let nodes = u64::from(hi - lo);
-        done.fetch_add(nodes, Ordering::Relaxed);
-        progress(nodes);
-        Ok(c)
-    }).collect();
+            for (kek, idxs) in by_kek.groups() {
+                let prepared = crate::batch::PreparedKek::new(hh.scheme, &kek_key(kek)?)?;
+                let at = |j: usize| by_kek.slots[idxs[j]];
+                let offs: Vec<usize> = (0..idxs.len())
+                    .map(|j| (at(j).1 - slot0) as usize * hh.stride)
+                    .collect();
+                let ctx = |j: usize| hh.context(at(j).0, at(j).1, 0);
+                let nonce = |j: usize| prf.nonce(at(j).1, 0, hh.generation);
+                let b = crate::batch::Binding {
+                    ctx: &ctx,
+                    new_ctx: &ctx,
+                    nonce: &nonce,
+                };
+                crate::batch::wrap_many(
+                    &prepared,
+                    &|j| Ok(secrets_of[idxs[j]].clone()),
+                    part,
+                    &offs,
+                    &b,
+                )?;
+            }
+            let nodes = u64::from(hi - lo);
+            done.fetch_add(nodes, Ordering::Relaxed);
+            progress(nodes);
+            Ok(c)
+        })
+        .collect();
     h.payload = payload;
     let mut total = Counts::default();
     for c in res? {
@@ -429,6 +521,9 @@ impl KekGroups {
 
     /// The groups: each KEK with its items, in first-seen order.
     pub fn groups(&self) -> impl Iterator<Item = (u32, &[usize])> {
-        self.order.iter().zip(&self.items).map(|(k, v)| (*k, v.as_slice()))
+        self.order
+            .iter()
+            .zip(&self.items)
+            .map(|(k, v)| (*k, v.as_slice()))
     }
 }

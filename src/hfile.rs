@@ -42,7 +42,8 @@ const VERSION: u8 = 1;
 
 /// Encodes a hierarchy.
 pub fn encode(h: &Hierarchy) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(64 + h.nodes() as usize * 4 + h.slots() as usize * (h.stride + 40));
+    let mut out =
+        Vec::with_capacity(64 + h.nodes() as usize * 4 + h.slots() as usize * (h.stride + 40));
     encode_into(h, &mut out)?;
     Ok(out)
 }
@@ -59,7 +60,9 @@ pub fn encode_into(h: &Hierarchy, out: &mut Vec<u8>) -> Result<()> {
     out.extend_from_slice(&h.tenants().to_be_bytes());
     out.extend_from_slice(&h.groups().to_be_bytes());
     for t in 0..h.tenants() as usize {
-        out.extend_from_slice(&(h.tenant_group_start[t + 1] - h.tenant_group_start[t]).to_be_bytes());
+        out.extend_from_slice(
+            &(h.tenant_group_start[t + 1] - h.tenant_group_start[t]).to_be_bytes(),
+        );
     }
     for &l in &h.group_leaves {
         out.extend_from_slice(&l.to_be_bytes());
@@ -69,13 +72,22 @@ pub fn encode_into(h: &Hierarchy, out: &mut Vec<u8>) -> Result<()> {
     }
     for n in 0..h.nodes() {
         for s in h.slots_of(n) {
-            let keks: Vec<wire::KeyRef> =
-                h.slot_keks(s).iter().map(|&k| wire::KeyRef { id: u64::from(k), version: h.version[k as usize] }).collect();
+            let keks: Vec<wire::KeyRef> = h
+                .slot_keks(s)
+                .iter()
+                .map(|&k| wire::KeyRef {
+                    id: u64::from(k),
+                    version: h.version[k as usize],
+                })
+                .collect();
             wire::encode_parts(
                 h.scheme,
                 h.share_of(n, s),
                 h.tenant_of(n),
-                wire::KeyRef { id: u64::from(n), version: h.version[n as usize] },
+                wire::KeyRef {
+                    id: u64::from(n),
+                    version: h.version[n as usize],
+                },
                 &keks,
                 h.slot_payload(s),
                 out,
@@ -94,24 +106,37 @@ pub fn decode(bytes: &[u8]) -> Result<Hierarchy> {
     }
     let version = r.u8()?;
     if version != VERSION {
-        return Err(Error::UnsupportedVersion { what, version: version.into() });
+        return Err(Error::UnsupportedVersion {
+            what,
+            version: version.into(),
+        });
     }
     let scheme = SchemeId::from_byte(r.u8()?)?;
     let name_len = usize::from(r.u16()?);
     if name_len == 0 || name_len > 256 {
-        return Err(Error::invalid(what, format!("design name of {name_len} bytes")));
+        return Err(Error::invalid(
+            what,
+            format!("design name of {name_len} bytes"),
+        ));
     }
-    let name = core::str::from_utf8(r.take(name_len)?).map_err(|_| Error::invalid(what, "design name is not UTF-8"))?;
+    let name = core::str::from_utf8(r.take(name_len)?)
+        .map_err(|_| Error::invalid(what, "design name is not UTF-8"))?;
     let design = Design::by_name(name)?;
     if design.name != name {
-        return Err(Error::invalid(what, format!("design name {name:?} is not canonical ({:?})", design.name)));
+        return Err(Error::invalid(
+            what,
+            format!("design name {name:?} is not canonical ({:?})", design.name),
+        ));
     }
     let generation = r.u32()?;
     let tenants = r.u32()? as usize;
     let groups = r.u32()? as usize;
     // Bound every allocation by the bytes that must follow.
     if tenants == 0 || groups < tenants || (tenants + groups).saturating_mul(4) > r.remaining() {
-        return Err(Error::invalid(what, format!("{tenants} tenants and {groups} groups do not fit the file")));
+        return Err(Error::invalid(
+            what,
+            format!("{tenants} tenants and {groups} groups do not fit the file"),
+        ));
     }
     let tenant_groups: Vec<u32> = (0..tenants).map(|_| r.u32()).collect::<Result<_>>()?;
     let group_leaves: Vec<u32> = (0..groups).map(|_| r.u32()).collect::<Result<_>>()?;
@@ -119,7 +144,10 @@ pub fn decode(bytes: &[u8]) -> Result<Hierarchy> {
     // refuse counts the file cannot hold before building anything.
     let leaves: u64 = group_leaves.iter().map(|&l| u64::from(l)).sum();
     if leaves.saturating_mul(4 + wire::encoded_len(1, 16) as u64) > r.remaining() as u64 {
-        return Err(Error::invalid(what, format!("{leaves} leaves do not fit the file")));
+        return Err(Error::invalid(
+            what,
+            format!("{leaves} leaves do not fit the file"),
+        ));
     }
     // Likewise every key needs 4 bytes of version: bound the key count the
     // design implies before the skeleton allocates for it.
@@ -129,7 +157,10 @@ pub fn decode(bytes: &[u8]) -> Result<Hierarchy> {
         .saturating_add((groups as u64).saturating_mul(layout.group_head()))
         .saturating_add(leaves);
     if keys.saturating_mul(4) > r.remaining() as u64 {
-        return Err(Error::invalid(what, format!("{keys} keys do not fit the file")));
+        return Err(Error::invalid(
+            what,
+            format!("{keys} keys do not fit the file"),
+        ));
     }
     let mut h = skeleton_from_counts(&design, scheme, &tenant_groups, &group_leaves)?;
     h.generation = generation;
@@ -146,19 +177,36 @@ pub fn decode(bytes: &[u8]) -> Result<Hierarchy> {
             let tail = rest.get(pos..).unwrap_or_default();
             let (w, used) = StoredWrap::decode_prefix(tail).map_err(|e| slot_error(n, s, e))?;
             let want = h.stored_wrap_header(n, s);
-            if w.scheme != want.scheme || w.share != want.share || w.tenant != want.tenant || w.key != want.key || w.keks != want.keks {
-                return Err(Error::invalid(what, format!("record of key {n} slot {s} names another slot, key or version")));
+            if w.scheme != want.scheme
+                || w.share != want.share
+                || w.tenant != want.tenant
+                || w.key != want.key
+                || w.keks != want.keks
+            {
+                return Err(Error::invalid(
+                    what,
+                    format!("record of key {n} slot {s} names another slot, key or version"),
+                ));
             }
             let len = Hierarchy::wrap_len(scheme, want.keks.len());
             if w.payload.len() != len {
-                return Err(Error::invalid(what, format!("record of key {n} slot {s}: payload of {} bytes, {len} expected", w.payload.len())));
+                return Err(Error::invalid(
+                    what,
+                    format!(
+                        "record of key {n} slot {s}: payload of {} bytes, {len} expected",
+                        w.payload.len()
+                    ),
+                ));
             }
             h.payload[s as usize * h.stride..][..len].copy_from_slice(&w.payload);
             pos += used;
         }
     }
     if pos != rest.len() {
-        return Err(Error::TrailingBytes { what, extra: rest.len() - pos });
+        return Err(Error::TrailingBytes {
+            what,
+            extra: rest.len() - pos,
+        });
     }
     Ok(h)
 }
@@ -171,9 +219,18 @@ fn slot_error(n: u32, s: u32, e: Error) -> Error {
 /// a rename, so the path holds either the old file or the whole new one.
 /// `secret` makes the file mode 0600.
 pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| Error::invalid("output path", format!("{} names no file", path.display())))?;
-    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| {
+        Error::invalid("output path", format!("{} names no file", path.display()))
+    })?;
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let io = |what: &str, e| Error::io(format!("{what} {}", tmp.display()), e);
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
@@ -187,7 +244,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
         let mut f = opts.open(&tmp).map_err(|e| io("creating", e))?;
         f.write_all(bytes).map_err(|e| io("writing", e))?;
         f.sync_all().map_err(|e| io("syncing", e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(format!("renaming to {}", path.display()), e))
+        std::fs::rename(&tmp, path)
+            .map_err(|e| Error::io(format!("renaming to {}", path.display()), e))
     };
     let res = write();
     if res.is_err() {
@@ -203,7 +261,8 @@ pub fn write_file(h: &Hierarchy, path: &Path) -> Result<()> {
 
 /// Reads a hierarchy file.
 pub fn read_file(path: &Path) -> Result<Hierarchy> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(format!("reading hierarchy {}", path.display()), e))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::io(format!("reading hierarchy {}", path.display()), e))?;
     decode(&bytes).map_err(|e| match e {
         Error::Io { .. } => e,
         other => Error::invalid("hierarchy file", format!("{}: {other}", path.display())),

@@ -44,7 +44,15 @@ impl Keyring {
     pub fn from_prf(h: &Hierarchy, prf: &Prf) -> Keyring {
         let roots = (0..h.nodes())
             .filter(|&n| h.is_root(n))
-            .map(|n| (n, (h.version[n as usize], prf.node_key(n, h.version[n as usize]))))
+            .map(|n| {
+                (
+                    n,
+                    (
+                        h.version[n as usize],
+                        prf.node_key(n, h.version[n as usize]),
+                    ),
+                )
+            })
             .collect();
         Keyring { roots }
     }
@@ -87,14 +95,27 @@ impl Keyring {
                 match self.roots.get(&n) {
                     Some((v, _)) if *v == h.version[n as usize] => {}
                     Some((v, _)) => {
-                        return Err(Error::invalid("keyring", format!("root {n} is at version {v}, the hierarchy names {}", h.version[n as usize])));
+                        return Err(Error::invalid(
+                            "keyring",
+                            format!(
+                                "root {n} is at version {v}, the hierarchy names {}",
+                                h.version[n as usize]
+                            ),
+                        ));
                     }
                     None => return Err(Error::invalid("keyring", format!("root {n} is missing"))),
                 }
             }
         }
-        if let Some(n) = self.roots.keys().find(|&&n| n >= h.nodes() || !h.is_root(n)) {
-            return Err(Error::invalid("keyring", format!("entry {n} is not a root of this hierarchy")));
+        if let Some(n) = self
+            .roots
+            .keys()
+            .find(|&&n| n >= h.nodes() || !h.is_root(n))
+        {
+            return Err(Error::invalid(
+                "keyring",
+                format!("entry {n} is not a root of this hierarchy"),
+            ));
         }
         Ok(())
     }
@@ -121,11 +142,17 @@ impl Keyring {
         }
         let version = r.u8()?;
         if version != VERSION {
-            return Err(Error::UnsupportedVersion { what: "keyring", version: version.into() });
+            return Err(Error::UnsupportedVersion {
+                what: "keyring",
+                version: version.into(),
+            });
         }
         let count = r.u32()? as usize;
         if count.checked_mul(40) != Some(r.remaining()) {
-            return Err(Error::invalid("keyring", format!("{count} entries do not fill {} bytes", r.remaining())));
+            return Err(Error::invalid(
+                "keyring",
+                format!("{count} entries do not fill {} bytes", r.remaining()),
+            ));
         }
         let mut roots = BTreeMap::new();
         let mut last = None;
@@ -134,7 +161,10 @@ impl Keyring {
             let v = r.u32()?;
             let k = Key256::from_bytes(r.array::<KEY_LEN>()?);
             if last.is_some_and(|l| l >= n) {
-                return Err(Error::invalid("keyring", "entries not sorted or repeated".to_string()));
+                return Err(Error::invalid(
+                    "keyring",
+                    "entries not sorted or repeated".to_string(),
+                ));
             }
             last = Some(n);
             roots.insert(n, (v, k));
@@ -153,7 +183,8 @@ impl Keyring {
 
     /// Reads a keyring file.
     pub fn read_file(path: &Path) -> Result<Keyring> {
-        let mut bytes = std::fs::read(path).map_err(|e| Error::io(format!("reading keyring {}", path.display()), e))?;
+        let mut bytes = std::fs::read(path)
+            .map_err(|e| Error::io(format!("reading keyring {}", path.display()), e))?;
         let res = Keyring::decode(&bytes);
         zeroize::Zeroize::zeroize(&mut bytes);
         res

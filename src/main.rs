@@ -416,7 +416,7 @@ fn designs_arg(names: &[String]) -> anyhow::Result<Vec<Design>> {
 fn pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
     let mut b = rayon::ThreadPoolBuilder::new();
     if let Some(t) = threads {
-        anyhow::ensure!(t >= 1 && t <= 1024, "--threads must be 1 to 1024");
+        anyhow::ensure!((1..=1024).contains(&t), "--threads must be 1 to 1024");
         b = b.num_threads(t);
     }
     Ok(b.build()?)

@@ -42,9 +42,18 @@ pub enum Position {
     /// A group key of tenant's group `g` (global group index).
     Group(u32, u32),
     /// Tree level `level` (1-based), `index` within the group's level.
-    Level { tenant: u32, group: u32, level: u8, index: u64 },
+    Level {
+        tenant: u32,
+        group: u32,
+        level: u8,
+        index: u64,
+    },
     /// Leaf `ordinal` of group `group`.
-    Leaf { tenant: u32, group: u32, ordinal: u64 },
+    Leaf {
+        tenant: u32,
+        group: u32,
+        ordinal: u64,
+    },
 }
 
 /// A hierarchy: structure plus stored wraps. Holds no plaintext key.
@@ -105,9 +114,13 @@ impl Layout {
     /// The layout of a design.
     pub fn of(design: &Design) -> Layout {
         let pick = |s: Scope| -> Vec<RoleId> {
-            (0..design.roles.len() as RoleId).filter(|&r| design.roles[usize::from(r)].scope == s).collect()
+            (0..design.roles.len() as RoleId)
+                .filter(|&r| design.roles[usize::from(r)].scope == s)
+                .collect()
         };
-        let level_roles: Vec<RoleId> = (1..=design.fanouts.len() as u8).flat_map(|l| pick(Scope::Level(l))).collect();
+        let level_roles: Vec<RoleId> = (1..=design.fanouts.len() as u8)
+            .flat_map(|l| pick(Scope::Level(l)))
+            .collect();
         let mut level_width = Vec::new();
         let mut w = 1u64;
         for &f in &design.fanouts {
@@ -187,14 +200,21 @@ impl Hierarchy {
     /// The KEKs of slot `s`, innermost first.
     pub fn slot_keks(&self, s: u32) -> &[u32] {
         let row = &self.keks[s as usize * self.max_layers..][..self.max_layers];
-        let used = row.iter().position(|&k| k == NO_KEK).unwrap_or(self.max_layers);
+        let used = row
+            .iter()
+            .position(|&k| k == NO_KEK)
+            .unwrap_or(self.max_layers);
         &row[..used]
     }
 
     /// Share index (x-coordinate) of slot `s` of node `n`: position + 1 for a
     /// share-based role, 0 otherwise.
     pub fn share_of(&self, n: u32, s: u32) -> u8 {
-        if self.design.roles[usize::from(self.role[n as usize])].shares { (s - self.slot_start[n as usize] + 1) as u8 } else { 0 }
+        if self.design.roles[usize::from(self.role[n as usize])].shares {
+            (s - self.slot_start[n as usize] + 1) as u8
+        } else {
+            0
+        }
     }
 
     /// Length of the wrap in a slot with `layers` layers (keys and shares are 32 bytes).
@@ -222,7 +242,8 @@ impl Hierarchy {
 
     /// Group of node `n`, if it lies in a group (tenant keys lie between groups).
     pub fn group_of(&self, n: u32) -> Option<u32> {
-        let g = self.group_node_start[..self.groups() as usize].partition_point(|&start| start <= n);
+        let g =
+            self.group_node_start[..self.groups() as usize].partition_point(|&start| start <= n);
         let g = g.checked_sub(1)? as u32;
         self.group_range(g).contains(&n).then_some(g)
     }
@@ -261,7 +282,13 @@ impl Hierarchy {
     }
 
     /// The wrap context with versions taken from `ver` (e.g. the versions before a workload).
-    pub fn context_with(&self, n: u32, s: u32, layer: usize, ver: &dyn Fn(u32) -> u32) -> WrapContext {
+    pub fn context_with(
+        &self,
+        n: u32,
+        s: u32,
+        layer: usize,
+        ver: &dyn Fn(u32) -> u32,
+    ) -> WrapContext {
         let kek = self.slot_keks(s)[layer];
         WrapContext {
             tenant: self.tenant_of(n),
@@ -277,7 +304,10 @@ impl Hierarchy {
 
     /// Slot `s` of node `n` as a self-describing stored wrap.
     pub fn stored_wrap(&self, n: u32, s: u32) -> StoredWrap {
-        StoredWrap { payload: self.slot_payload(s).to_vec(), ..self.stored_wrap_header(n, s) }
+        StoredWrap {
+            payload: self.slot_payload(s).to_vec(),
+            ..self.stored_wrap_header(n, s)
+        }
     }
 
     /// Slot `s` of node `n` as a stored wrap without its payload (for comparing headers).
@@ -286,8 +316,18 @@ impl Hierarchy {
             scheme: self.scheme,
             share: self.share_of(n, s),
             tenant: self.tenant_of(n),
-            key: KeyRef { id: u64::from(n), version: self.version[n as usize] },
-            keks: self.slot_keks(s).iter().map(|&k| KeyRef { id: u64::from(k), version: self.version[k as usize] }).collect(),
+            key: KeyRef {
+                id: u64::from(n),
+                version: self.version[n as usize],
+            },
+            keks: self
+                .slot_keks(s)
+                .iter()
+                .map(|&k| KeyRef {
+                    id: u64::from(k),
+                    version: self.version[k as usize],
+                })
+                .collect(),
             payload: Vec::new(),
         }
     }
@@ -298,8 +338,16 @@ impl Hierarchy {
         if t == GLOBAL_TENANT {
             return Position::Global;
         }
-        let Some(g) = self.group_of(n) else { return Position::Tenant(t) };
-        position_in_group(layout, t, g, u64::from(n - self.group_node_start[g as usize]), u64::from(self.group_leaves[g as usize]))
+        let Some(g) = self.group_of(n) else {
+            return Position::Tenant(t);
+        };
+        position_in_group(
+            layout,
+            t,
+            g,
+            u64::from(n - self.group_node_start[g as usize]),
+            u64::from(self.group_leaves[g as usize]),
+        )
     }
 
     /// Node holding role `r` for a key at `pos`.
@@ -353,20 +401,32 @@ impl Hierarchy {
         if t < 2 || self.tenant_group_start.len() != t {
             return bad("tenant tables".into());
         }
-        if self.version.len() != nodes || self.slot_start.len() != nodes + 1 || nodes >= NO_KEK as usize {
+        if self.version.len() != nodes
+            || self.slot_start.len() != nodes + 1
+            || nodes >= NO_KEK as usize
+        {
             return bad("node tables of unequal length".into());
         }
-        if self.group_node_start.len() < 2 || self.group_leaves.len() + 1 != self.group_node_start.len() {
+        if self.group_node_start.len() < 2
+            || self.group_leaves.len() + 1 != self.group_node_start.len()
+        {
             return bad("group tables".into());
         }
-        if self.max_layers != self.design.max_layers() || self.stride != Self::wrap_len(self.scheme, self.max_layers) {
+        if self.max_layers != self.design.max_layers()
+            || self.stride != Self::wrap_len(self.scheme, self.max_layers)
+        {
             return bad("layer width or stride do not match the design and scheme".into());
         }
         let slots = self.slots() as usize;
-        if self.slot_start.first() != Some(&0) || self.keks.len() != slots * self.max_layers || self.payload.len() != slots * self.stride {
+        if self.slot_start.first() != Some(&0)
+            || self.keks.len() != slots * self.max_layers
+            || self.payload.len() != slots * self.stride
+        {
             return bad("slot tables of unequal length".into());
         }
-        if self.tenant_group_start.first() != Some(&0) || *self.tenant_group_start.last().unwrap_or(&0) as usize != self.group_leaves.len() {
+        if self.tenant_group_start.first() != Some(&0)
+            || *self.tenant_group_start.last().unwrap_or(&0) as usize != self.group_leaves.len()
+        {
             return bad("tenant group ranges".into());
         }
         if !self.tenant_node_start.windows(2).all(|w| w[0] <= w[1])
@@ -376,7 +436,9 @@ impl Hierarchy {
         {
             return bad("ranges out of order (every tenant needs at least one group)".into());
         }
-        if *self.tenant_node_start.last().unwrap_or(&0) as usize != nodes || *self.group_node_start.last().unwrap_or(&0) as usize != nodes {
+        if *self.tenant_node_start.last().unwrap_or(&0) as usize != nodes
+            || *self.group_node_start.last().unwrap_or(&0) as usize != nodes
+        {
             return bad("ranges do not end at the node count".into());
         }
         // The layout must be exactly what the design implies: recompute it.
@@ -390,8 +452,12 @@ impl Hierarchy {
         for tn in 0..self.tenants() as usize {
             let mut next = u64::from(self.tenant_node_start[tn]) + layout.tenant_roles.len() as u64;
             for g in self.tenant_group_start[tn]..self.tenant_group_start[tn + 1] {
-                if self.group_leaves[g as usize] == 0 || u64::from(self.group_node_start[g as usize]) != next {
-                    return bad(format!("tenant {tn}: group {g} is not where its tenant's layout puts it"));
+                if self.group_leaves[g as usize] == 0
+                    || u64::from(self.group_node_start[g as usize]) != next
+                {
+                    return bad(format!(
+                        "tenant {tn}: group {g} is not where its tenant's layout puts it"
+                    ));
                 }
                 next += u64::from(self.group_head) + u64::from(self.group_leaves[g as usize]);
             }
@@ -408,10 +474,17 @@ impl Hierarchy {
             let role = &self.design.roles[usize::from(r)];
             let slots = self.slots_of(n);
             if slots.len() != role.slots.len() {
-                return bad(format!("node {n}: {} slots, its role has {}", slots.len(), role.slots.len()));
+                return bad(format!(
+                    "node {n}: {} slots, its role has {}",
+                    slots.len(),
+                    role.slots.len()
+                ));
             }
             for (p, s) in slots.enumerate() {
-                let want: Vec<u32> = role.slots[p].iter().map(|&pr| self.resolve(&layout, pr, pos)).collect();
+                let want: Vec<u32> = role.slots[p]
+                    .iter()
+                    .map(|&pr| self.resolve(&layout, pr, pos))
+                    .collect();
                 let row = &self.keks[s as usize * self.max_layers..][..self.max_layers];
                 if row[..want.len()] != want[..] || row[want.len()..].iter().any(|&k| k != NO_KEK) {
                     return bad(format!("node {n}: slot {p} names the wrong wrapping keys"));
@@ -441,12 +514,21 @@ pub fn position_in_group(layout: &Layout, t: u32, g: u32, off: u64, leaves: u64)
     let mut o = off - gr;
     for (i, &w) in layout.level_width.iter().enumerate() {
         if o < w {
-            return Position::Level { tenant: t, group: g, level: (i + 1) as u8, index: o };
+            return Position::Level {
+                tenant: t,
+                group: g,
+                level: (i + 1) as u8,
+                index: o,
+            };
         }
         o -= w;
     }
     debug_assert!(o < leaves);
-    Position::Leaf { tenant: t, group: g, ordinal: o }
+    Position::Leaf {
+        tenant: t,
+        group: g,
+        ordinal: o,
+    }
 }
 
 /// The node of role `r` above a key at `pos`, given the layout's starts.
@@ -463,7 +545,17 @@ pub fn resolve_parent(
     let (t, g) = match pos {
         Position::Global => (0, 0),
         Position::Tenant(t) => (t, 0),
-        Position::Group(t, g) | Position::Level { tenant: t, group: g, .. } | Position::Leaf { tenant: t, group: g, .. } => (t, g),
+        Position::Group(t, g)
+        | Position::Level {
+            tenant: t,
+            group: g,
+            ..
+        }
+        | Position::Leaf {
+            tenant: t,
+            group: g,
+            ..
+        } => (t, g),
     };
     match design.roles[usize::from(r)].scope {
         Scope::Global => idx,
@@ -474,7 +566,10 @@ pub fn resolve_parent(
             // index at the bottom-most level we know of, then walk up to level l
             let (mut level, mut index) = match pos {
                 Position::Level { level, index, .. } => (usize::from(level), index),
-                Position::Leaf { ordinal, .. } => (layout.level_width.len(), layout.bottom_of_leaf(ordinal, group_leaves(g))),
+                Position::Leaf { ordinal, .. } => (
+                    layout.level_width.len(),
+                    layout.bottom_of_leaf(ordinal, group_leaves(g)),
+                ),
                 _ => unreachable!("design validation: a level role is only named by finer keys"),
             };
             while level > l {

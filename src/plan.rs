@@ -106,7 +106,12 @@ pub struct RewrapOnly {
 impl ChangePlan {
     fn empty(h: &Hierarchy) -> ChangePlan {
         let n = h.nodes() as usize;
-        ChangePlan { rekey: vec![false; n], reshare: vec![false; n], open: vec![false; n], ..Default::default() }
+        ChangePlan {
+            rekey: vec![false; n],
+            reshare: vec![false; n],
+            open: vec![false; n],
+            ..Default::default()
+        }
     }
 
     /// Whether node `n`'s material changes (a replaced root or a re-keyed key).
@@ -165,9 +170,18 @@ impl ChangePlan {
             }
             for s in h.slots_of(n) {
                 let keks = h.slot_keks(s);
-                let from = if fresh { Some(0) } else { keks.iter().position(|&k| self.changed(h, k)) };
+                let from = if fresh {
+                    Some(0)
+                } else {
+                    keks.iter().position(|&k| self.changed(h, k))
+                };
                 let Some(from) = from else { continue };
-                self.redo.push(Redo { node: n, slot: s, from_layer: from as u8, fresh });
+                self.redo.push(Redo {
+                    node: n,
+                    slot: s,
+                    from_layer: from as u8,
+                    fresh,
+                });
                 for &k in &keks[from..] {
                     // unchanged non-root KEKs are needed to wrap; changed non-root KEKs'
                     // old keys are needed to peel (fresh slots peel nothing)
@@ -199,7 +213,10 @@ impl ChangePlan {
 
     /// The operation counts this plan implies.
     pub fn counts(&self, h: &Hierarchy) -> Counts {
-        let mut c = Counts { roots_replaced: self.replaced_roots.len() as u64, ..Counts::default() };
+        let mut c = Counts {
+            roots_replaced: self.replaced_roots.len() as u64,
+            ..Counts::default()
+        };
         // creating each new root version is one root operation
         c.root_ops += c.roots_replaced;
         for n in 0..h.nodes() {
@@ -252,7 +269,10 @@ impl ChangePlan {
         alt.redo.clear();
         alt.open.iter_mut().for_each(|o| *o = false);
         alt.finish(h);
-        Some(RewrapOnly { counts: alt.counts(h), leaves_left_single_key: single })
+        Some(RewrapOnly {
+            counts: alt.counts(h),
+            leaves_left_single_key: single,
+        })
     }
 }
 
@@ -275,7 +295,9 @@ pub fn chosen_slots(h: &Hierarchy, n: u32) -> core::ops::Range<u32> {
 fn peelable(h: &Hierarchy, n: u32, open: &[bool]) -> bool {
     h.slots_of(n).any(|s| {
         let keks = h.slot_keks(s);
-        keks.len() >= 2 && open[keks[keks.len() - 1] as usize] && !keks.iter().all(|&k| open[k as usize])
+        keks.len() >= 2
+            && open[keks[keks.len() - 1] as usize]
+            && !keks.iter().all(|&k| open[k as usize])
     })
 }
 

@@ -18,15 +18,35 @@ const COLORS: [RGBColor; 6] = [
 ];
 
 fn plot_err<E: std::fmt::Display>(e: E) -> Error {
-    Error::Io { context: "drawing a plot".into(), kind: std::io::ErrorKind::Other, message: e.to_string() }
+    Error::Io {
+        context: "drawing a plot".into(),
+        kind: std::io::ErrorKind::Other,
+        message: e.to_string(),
+    }
 }
 
 /// Grouped bars on a log scale: one group per category, one bar per series.
-fn grouped_bars(path: &Path, title: &str, y_desc: &str, categories: &[String], series: &[(String, Vec<f64>)]) -> Result<()> {
+fn grouped_bars(
+    path: &Path,
+    title: &str,
+    y_desc: &str,
+    categories: &[String],
+    series: &[(String, Vec<f64>)],
+) -> Result<()> {
     let root = SVGBackend::new(path, (1000, 520)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_err)?;
-    let max = series.iter().flat_map(|(_, v)| v.iter().copied()).fold(1.0f64, f64::max) * 3.0;
-    let min = series.iter().flat_map(|(_, v)| v.iter().copied()).filter(|v| *v > 0.0).fold(max, f64::min).max(1e-3) / 3.0;
+    let max = series
+        .iter()
+        .flat_map(|(_, v)| v.iter().copied())
+        .fold(1.0f64, f64::max)
+        * 3.0;
+    let min = series
+        .iter()
+        .flat_map(|(_, v)| v.iter().copied())
+        .filter(|v| *v > 0.0)
+        .fold(max, f64::min)
+        .max(1e-3)
+        / 3.0;
     let n = categories.len().max(1) as f64;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 20))
@@ -43,7 +63,11 @@ fn grouped_bars(path: &Path, title: &str, y_desc: &str, categories: &[String], s
         .x_labels(categories.len() * 2 + 1)
         .x_label_formatter(&move |x| {
             let i = x.floor() as usize;
-            if (x - x.floor() - 0.5).abs() < 0.01 { cats.get(i).cloned().unwrap_or_default() } else { String::new() }
+            if (x - x.floor() - 0.5).abs() < 0.01 {
+                cats.get(i).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
         })
         .y_label_formatter(&|y| format!("{y:.0e}"))
         .draw()
@@ -53,15 +77,27 @@ fn grouped_bars(path: &Path, title: &str, y_desc: &str, categories: &[String], s
     for (si, (name, values)) in series.iter().enumerate() {
         let color = COLORS[si % COLORS.len()];
         chart
-            .draw_series(values.iter().enumerate().filter(|(_, v)| **v > 0.0).map(|(ci, v)| {
-                let x0 = ci as f64 + 0.1 + w * si as f64;
-                Rectangle::new([(x0, min), (x0 + w * 0.92, *v)], color.filled())
-            }))
+            .draw_series(
+                values
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| **v > 0.0)
+                    .map(|(ci, v)| {
+                        let x0 = ci as f64 + 0.1 + w * si as f64;
+                        Rectangle::new([(x0, min), (x0 + w * 0.92, *v)], color.filled())
+                    }),
+            )
             .map_err(plot_err)?
             .label(name.clone())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
     }
-    chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).position(SeriesLabelPosition::UpperRight).draw().map_err(plot_err)?;
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(plot_err)?;
     root.present().map_err(plot_err)?;
     Ok(())
 }
@@ -77,39 +113,95 @@ fn designs(rows: &[RunRow]) -> Vec<String> {
 }
 
 fn value(rows: &[RunRow], design: &str, label: &str, f: impl Fn(&RunRow) -> f64) -> f64 {
-    rows.iter().find(|r| r.design == design && r.workload == label).map(f).unwrap_or(0.0)
+    rows.iter()
+        .find(|r| r.design == design && r.workload == label)
+        .map(f)
+        .unwrap_or(0.0)
 }
 
 /// `cost-root-ops.svg`: root operations of rotation and revocation per design;
 /// `cost-root-time.svg`: the time revoking `ak` everywhere takes at each root profile.
 pub fn cost_plots(rows: &[RunRow], dir: &Path) -> Result<Vec<String>> {
     let ds = designs(rows);
-    let labels = ["rotate-root ck1 all", "rotate-root ak all", "revoke ck1 all", "revoke ak all", "revoke ck1 one"];
+    let labels = [
+        "rotate-root ck1 all",
+        "rotate-root ak all",
+        "revoke ck1 all",
+        "revoke ak all",
+        "revoke ck1 one",
+    ];
     let series: Vec<(String, Vec<f64>)> = labels
         .iter()
-        .map(|l| (l.to_string(), ds.iter().map(|d| value(rows, d, l, |r| r.measured.root_ops as f64)).collect()))
+        .map(|l| {
+            (
+                l.to_string(),
+                ds.iter()
+                    .map(|d| value(rows, d, l, |r| r.measured.root_ops as f64))
+                    .collect(),
+            )
+        })
         .collect();
     let a = "cost-root-ops.svg";
-    grouped_bars(&dir.join(a), "Root operations per event (log scale; 0 not drawn)", "root operations", &ds, &series)?;
-    let profiles: Vec<String> = rows.first().map(|r| r.root_seconds.iter().map(|(n, _)| n.clone()).collect()).unwrap_or_default();
+    grouped_bars(
+        &dir.join(a),
+        "Root operations per event (log scale; 0 not drawn)",
+        "root operations",
+        &ds,
+        &series,
+    )?;
+    let profiles: Vec<String> = rows
+        .first()
+        .map(|r| r.root_seconds.iter().map(|(n, _)| n.clone()).collect())
+        .unwrap_or_default();
     let series: Vec<(String, Vec<f64>)> = profiles
         .iter()
         .map(|p| {
             let v = ds
                 .iter()
-                .map(|d| value(rows, d, "revoke ak all", |r| r.root_seconds.iter().find(|(n, _)| n == p).map_or(0.0, |(_, t)| *t)))
+                .map(|d| {
+                    value(rows, d, "revoke ak all", |r| {
+                        r.root_seconds
+                            .iter()
+                            .find(|(n, _)| n == p)
+                            .map_or(0.0, |(_, t)| *t)
+                    })
+                })
                 .collect();
             (p.clone(), v)
         })
         .collect();
     let b = "cost-root-time.svg";
-    grouped_bars(&dir.join(b), "Revoking ak everywhere: time of the root operations alone, per key-service profile", "seconds (log)", &ds, &series)?;
-    let series: Vec<(String, Vec<f64>)> = ["rotate-root ck1 all", "revoke ak all", "unwrap-all", "provision"]
-        .iter()
-        .map(|l| (l.to_string(), ds.iter().map(|d| value(rows, d, l, |r| r.seconds)).collect()))
-        .collect();
+    grouped_bars(
+        &dir.join(b),
+        "Revoking ak everywhere: time of the root operations alone, per key-service profile",
+        "seconds (log)",
+        &ds,
+        &series,
+    )?;
+    let series: Vec<(String, Vec<f64>)> = [
+        "rotate-root ck1 all",
+        "revoke ak all",
+        "unwrap-all",
+        "provision",
+    ]
+    .iter()
+    .map(|l| {
+        (
+            l.to_string(),
+            ds.iter()
+                .map(|d| value(rows, d, l, |r| r.seconds))
+                .collect(),
+        )
+    })
+    .collect();
     let c = "measured-wall.svg";
-    grouped_bars(&dir.join(c), "Measured wall time on this machine (AES in software, no key-service latency)", "seconds (log)", &ds, &series)?;
+    grouped_bars(
+        &dir.join(c),
+        "Measured wall time on this machine (AES in software, no key-service latency)",
+        "seconds (log)",
+        &ds,
+        &series,
+    )?;
     Ok(vec![a.into(), b.into(), c.into()])
 }
 
@@ -124,13 +216,23 @@ pub fn sweep_plot(sweep: &[(String, RunRow)], dir: &Path) -> Result<Option<Strin
     root.fill(&WHITE).map_err(plot_err)?;
     let xs = sweep.iter().map(|(_, r)| r.leaves as f64);
     let (xmin, xmax) = xs.fold((f64::MAX, 1.0f64), |(a, b), x| (a.min(x), b.max(x)));
-    let ymax = sweep.iter().map(|(_, r)| r.measured.root_ops as f64).fold(1.0f64, f64::max) * 3.0;
+    let ymax = sweep
+        .iter()
+        .map(|(_, r)| r.measured.root_ops as f64)
+        .fold(1.0f64, f64::max)
+        * 3.0;
     let mut chart = ChartBuilder::on(&root)
-        .caption("Root operations as the hierarchy grows (log-log)", ("sans-serif", 20))
+        .caption(
+            "Root operations as the hierarchy grows (log-log)",
+            ("sans-serif", 20),
+        )
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(80)
-        .build_cartesian_2d((xmin.max(1.0) / 1.5..xmax * 1.5).log_scale(), (0.5f64..ymax).log_scale())
+        .build_cartesian_2d(
+            (xmin.max(1.0) / 1.5..xmax * 1.5).log_scale(),
+            (0.5f64..ymax).log_scale(),
+        )
         .map_err(plot_err)?;
     chart
         .configure_mesh()
@@ -149,18 +251,33 @@ pub fn sweep_plot(sweep: &[(String, RunRow)], dir: &Path) -> Result<Option<Strin
     }
     for (i, (d, w)) in keys.iter().enumerate() {
         let color = COLORS[(i / 2) % COLORS.len()];
-        let mut pts: Vec<(f64, f64)> =
-            sweep.iter().filter(|(_, r)| &r.design == d && &r.workload == w).map(|(_, r)| (r.leaves as f64, (r.measured.root_ops as f64).max(0.5))).collect();
+        let mut pts: Vec<(f64, f64)> = sweep
+            .iter()
+            .filter(|(_, r)| &r.design == d && &r.workload == w)
+            .map(|(_, r)| (r.leaves as f64, (r.measured.root_ops as f64).max(0.5)))
+            .collect();
         pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let style = if w.starts_with("revoke") { color.stroke_width(2) } else { color.stroke_width(1) };
+        let style = if w.starts_with("revoke") {
+            color.stroke_width(2)
+        } else {
+            color.stroke_width(1)
+        };
         chart
             .draw_series(LineSeries::new(pts.clone(), style))
             .map_err(plot_err)?
             .label(format!("{d}: {w}"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], style));
-        chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled()))).map_err(plot_err)?;
+        chart
+            .draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))
+            .map_err(plot_err)?;
     }
-    chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).position(SeriesLabelPosition::UpperLeft).draw().map_err(plot_err)?;
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(plot_err)?;
     root.present().map_err(plot_err)?;
     Ok(Some(name.into()))
 }

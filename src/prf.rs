@@ -91,7 +91,11 @@ impl Prf {
 
     /// A nonce unique to `(slot, layer, generation)`.
     pub fn nonce(&self, slot: u32, layer: u8, generation: u32) -> [u8; NONCE_LEN] {
-        let b = self.blocks(Domain::Nonce, (u64::from(slot) << 8) | u64::from(layer), generation);
+        let b = self.blocks(
+            Domain::Nonce,
+            (u64::from(slot) << 8) | u64::from(layer),
+            generation,
+        );
         let mut n = [0u8; NONCE_LEN];
         n.copy_from_slice(&b[..NONCE_LEN]);
         n

@@ -40,13 +40,24 @@ pub struct Reach {
 impl Reach {
     /// Leaves recoverable.
     pub fn leaves_open(&self, h: &Hierarchy) -> u64 {
-        (0..h.groups()).map(|g| h.group_leaf_range(g).filter(|&n| self.open[n as usize]).count() as u64).sum()
+        (0..h.groups())
+            .map(|g| {
+                h.group_leaf_range(g)
+                    .filter(|&n| self.open[n as usize])
+                    .count() as u64
+            })
+            .sum()
     }
 
     /// Leaves recoverable in tenant `t`.
     pub fn tenant_leaves_open(&self, h: &Hierarchy, t: u32) -> u64 {
         let gs = h.tenant_group_start[t as usize]..h.tenant_group_start[t as usize + 1];
-        gs.map(|g| h.group_leaf_range(g).filter(|&n| self.open[n as usize]).count() as u64).sum()
+        gs.map(|g| {
+            h.group_leaf_range(g)
+                .filter(|&n| self.open[n as usize])
+                .count() as u64
+        })
+        .sum()
     }
 }
 
@@ -56,7 +67,11 @@ pub fn reach(h: &Hierarchy, held: &(dyn Fn(u32) -> bool + Sync)) -> Reach {
 }
 
 /// [`reach`] over the stored wraps `kept` admits (the others deleted).
-pub fn reach_filtered(h: &Hierarchy, held: &(dyn Fn(u32) -> bool + Sync), kept: &dyn Fn(u32) -> bool) -> Reach {
+pub fn reach_filtered(
+    h: &Hierarchy,
+    held: &(dyn Fn(u32) -> bool + Sync),
+    kept: &dyn Fn(u32) -> bool,
+) -> Reach {
     let nodes = h.nodes() as usize;
     let mut open = vec![false; nodes];
     let mut shares_open = vec![0u8; nodes];
@@ -68,12 +83,21 @@ pub fn reach_filtered(h: &Hierarchy, held: &(dyn Fn(u32) -> bool + Sync), kept: 
     Reach { open, shares_open }
 }
 
-fn node_reach(h: &Hierarchy, n: u32, held: bool, open: &[bool], kept: &dyn Fn(u32) -> bool) -> (bool, u8) {
+fn node_reach(
+    h: &Hierarchy,
+    n: u32,
+    held: bool,
+    open: &[bool],
+    kept: &dyn Fn(u32) -> bool,
+) -> (bool, u8) {
     let role = &h.design.roles[usize::from(h.role[n as usize])];
     if role.is_root() {
         return (held, 0);
     }
-    let openable = h.slots_of(n).filter(|&s| kept(s) && h.slot_keks(s).iter().all(|&k| open[k as usize])).count();
+    let openable = h
+        .slots_of(n)
+        .filter(|&s| kept(s) && h.slot_keks(s).iter().all(|&k| open[k as usize]))
+        .count();
     let sh = if role.shares { openable as u8 } else { 0 };
     (held || openable >= usize::from(role.threshold), sh)
 }
@@ -100,7 +124,14 @@ impl OpenStats {
 
 /// Opens slot `s` of node `n`, given the keys of its KEKs (innermost first),
 /// at the current versions.
-pub fn open_slot(h: &Hierarchy, cache: &mut KekCache, n: u32, s: u32, keks: &[&Key256], stats: &mut OpenStats) -> Result<Key256> {
+pub fn open_slot(
+    h: &Hierarchy,
+    cache: &mut KekCache,
+    n: u32,
+    s: u32,
+    keks: &[&Key256],
+    stats: &mut OpenStats,
+) -> Result<Key256> {
     open_slot_with(h, cache, n, s, keks, &|k| h.version[k as usize], stats)
 }
 
@@ -189,13 +220,20 @@ pub fn open_node_with<'k>(
 
 /// Recovers one key from the roots `ring` holds for which `available` is true.
 /// Returns the key and the roots used.
-pub fn recover_key(h: &Hierarchy, ring: &Keyring, available: &dyn Fn(u32) -> bool, n: u32) -> Result<(Key256, Vec<u32>)> {
+pub fn recover_key(
+    h: &Hierarchy,
+    ring: &Keyring,
+    available: &dyn Fn(u32) -> bool,
+    n: u32,
+) -> Result<(Key256, Vec<u32>)> {
     let mut memo: HashMap<u32, Option<Key256>> = HashMap::new();
     let mut roots = Vec::new();
     let mut stats = OpenStats::default();
     let mut cache = KekCache::new();
-    let k = recover_rec(h, ring, available, n, &mut memo, &mut roots, &mut cache, &mut stats)?
-        .ok_or(Error::Unrecoverable { key: u64::from(n) })?;
+    let k = recover_rec(
+        h, ring, available, n, &mut memo, &mut roots, &mut cache, &mut stats,
+    )?
+    .ok_or(Error::Unrecoverable { key: u64::from(n) })?;
     roots.sort_unstable();
     roots.dedup();
     Ok((k, roots))
@@ -225,13 +263,18 @@ fn recover_rec(
         }
     } else {
         // Open the parents this node may need, then the node itself.
-        let mut parents: Vec<u32> = h.slots_of(n).flat_map(|s| h.slot_keks(s).to_vec()).collect();
+        let mut parents: Vec<u32> = h
+            .slots_of(n)
+            .flat_map(|s| h.slot_keks(s).to_vec())
+            .collect();
         parents.sort_unstable();
         parents.dedup();
         let mut keys: HashMap<u32, Key256> = HashMap::new();
         let mut path_roots = Vec::new();
         for p in parents {
-            if let Some(k) = recover_rec(h, ring, available, p, memo, &mut path_roots, cache, stats)? {
+            if let Some(k) =
+                recover_rec(h, ring, available, p, memo, &mut path_roots, cache, stats)?
+            {
                 keys.insert(p, k);
             }
         }
@@ -239,7 +282,12 @@ fn recover_rec(
             Ok(k) => {
                 // Report only the roots below the slots actually used.
                 let used = used_parents(h, n, &|k| keys.contains_key(&k));
-                roots.extend(path_roots.iter().copied().filter(|r| used.iter().any(|&u| u == *r || reaches_root(h, u, *r))));
+                roots.extend(
+                    path_roots
+                        .iter()
+                        .copied()
+                        .filter(|r| used.iter().any(|&u| u == *r || reaches_root(h, u, *r))),
+                );
                 Some(k)
             }
             Err(Error::Unrecoverable { .. }) => None,
@@ -261,7 +309,9 @@ pub fn used_parents(h: &Hierarchy, n: u32, open: &dyn Fn(u32) -> bool) -> Vec<u3
 }
 
 fn reaches_root(h: &Hierarchy, from: u32, root: u32) -> bool {
-    from == root || h.slots_of(from).any(|s| h.slot_keks(s).iter().any(|&k| reaches_root(h, k, root)))
+    from == root
+        || h.slots_of(from)
+            .any(|s| h.slot_keks(s).iter().any(|&k| reaches_root(h, k, root)))
 }
 
 /// How [`recover_leaves`] treats intermediate keys.
@@ -300,11 +350,18 @@ pub fn recover_leaves(
 ) -> Result<BulkStats> {
     let mut global_stats = OpenStats::default();
     let globals: HashMap<u32, Key256> = if mode == CacheMode::Cached {
-        open_range(h, ring, available, 0..h.tenant_node_start[0], &HashMap::new(), &mut global_stats)?
+        open_range(
+            h,
+            ring,
+            available,
+            0..h.tenant_node_start[0],
+            &HashMap::new(),
+            &mut global_stats,
+        )?
     } else {
         HashMap::new()
     };
-    let per: Vec<Result<(OpenStats, u64, u64, Vec<u64>, u64)>> = (0..h.tenants())
+    let per: Vec<Result<Outcome>> = (0..h.tenants())
         .into_par_iter()
         .map(|t| {
             let start = std::time::Instant::now();
@@ -317,28 +374,52 @@ pub fn recover_leaves(
                 HashMap::new()
             };
             // Groups, and runs of leaves within a giant group, in parallel.
-            let work: Vec<(u32, core::ops::Range<u32>)> = (h.tenant_group_start[t as usize]..h.tenant_group_start[t as usize + 1])
+            let work: Vec<(u32, core::ops::Range<u32>)> = (h.tenant_group_start[t as usize]
+                ..h.tenant_group_start[t as usize + 1])
                 .flat_map(|g| {
                     let r = h.group_leaf_range(g);
-                    (r.start..r.end).step_by(LEAF_RUN as usize).map(move |a| (g, a..(a + LEAF_RUN).min(r.end)))
+                    (r.start..r.end)
+                        .step_by(LEAF_RUN as usize)
+                        .map(move |a| (g, a..(a + LEAF_RUN).min(r.end)))
                 })
                 .collect();
-            let groups: HashMap<u32, HashMap<u32, Key256>> = if mode == CacheMode::Cached {
-                let opened: Vec<Result<(u32, HashMap<u32, Key256>, OpenStats, Vec<u64>)>> = (h.tenant_group_start[t as usize]
+            let groups: HashMap<u32, KeyMap> = if mode == CacheMode::Cached {
+                let opened: Vec<Result<(u32, KeyMap, Outcome)>> = (h.tenant_group_start[t as usize]
                     ..h.tenant_group_start[t as usize + 1])
                     .into_par_iter()
                     .map(|g| {
                         let head = h.group_node_start[g as usize]..h.group_leaf_range(g).start;
-                        let (mut st, mut ro) = (OpenStats::default(), vec![0u64; h.design.roles.len()]);
-                        let m = open_range_with(h, ring, available, head, &[&globals, &tenant], &mut KekCache::new(), &mut st, &mut ro)?;
-                        Ok((g, m, st, ro))
+                        let (mut st, mut ro) =
+                            (OpenStats::default(), vec![0u64; h.design.roles.len()]);
+                        let m = open_range_with(
+                            h,
+                            ring,
+                            available,
+                            head,
+                            &[&globals, &tenant],
+                            &mut KekCache::new(),
+                            &mut st,
+                            &mut ro,
+                        )?;
+                        Ok((
+                            g,
+                            m,
+                            Outcome {
+                                stats: st,
+                                root_ops: ro,
+                                ..Outcome::default()
+                            },
+                        ))
                     })
                     .collect();
                 let mut out = HashMap::new();
                 for r in opened {
-                    let (g, m, st, ro) = r?;
-                    stats.add(&st);
-                    root_ops.iter_mut().zip(ro).for_each(|(a, b)| *a += b);
+                    let (g, m, o) = r?;
+                    stats.add(&o.stats);
+                    root_ops
+                        .iter_mut()
+                        .zip(o.root_ops)
+                        .for_each(|(a, b)| *a += b);
                     out.insert(g, m);
                 }
                 out
@@ -346,19 +427,32 @@ pub fn recover_leaves(
                 HashMap::new()
             };
             let empty = HashMap::new();
-            let runs: Vec<Result<(OpenStats, u64, u64, Vec<u64>)>> = work
+            let runs: Vec<Result<Outcome>> = work
                 .into_par_iter()
                 .map(|(g, leaves)| {
                     let (mut st, mut ro) = (OpenStats::default(), vec![0u64; h.design.roles.len()]);
                     let (ok, bad) = if mode == CacheMode::Cached {
                         let group = groups.get(&g).unwrap_or(&empty);
-                        let key_of = |k: u32| group.get(&k).or_else(|| tenant.get(&k)).or_else(|| globals.get(&k));
+                        let key_of = |k: u32| {
+                            group
+                                .get(&k)
+                                .or_else(|| tenant.get(&k))
+                                .or_else(|| globals.get(&k))
+                        };
                         open_leaves(h, leaves, &key_of, &mut st, &mut ro, sink)?
                     } else {
                         let (mut ok, mut bad) = (0, 0);
                         for leaf in leaves {
                             // Cold: open the leaf's whole path from the roots, nothing kept.
-                            match open_path(h, ring, available, leaf, &mut KekCache::new(), &mut st, &mut ro) {
+                            match open_path(
+                                h,
+                                ring,
+                                available,
+                                leaf,
+                                &mut KekCache::new(),
+                                &mut st,
+                                &mut ro,
+                            ) {
                                 Ok(k) => {
                                     ok += 1;
                                     sink(leaf, &k);
@@ -369,32 +463,50 @@ pub fn recover_leaves(
                         }
                         (ok, bad)
                     };
-                    Ok((st, ok, bad, ro))
+                    Ok(Outcome {
+                        stats: st,
+                        ok,
+                        bad,
+                        root_ops: ro,
+                        ns: 0,
+                    })
                 })
                 .collect();
             let (mut ok, mut bad) = (0u64, 0u64);
             for r in runs {
-                let (st, o, b, ro) = r?;
-                stats.add(&st);
-                ok += o;
-                bad += b;
-                root_ops.iter_mut().zip(ro).for_each(|(a, b)| *a += b);
+                let o = r?;
+                stats.add(&o.stats);
+                ok += o.ok;
+                bad += o.bad;
+                root_ops
+                    .iter_mut()
+                    .zip(o.root_ops)
+                    .for_each(|(a, b)| *a += b);
             }
             let ns = start.elapsed().as_nanos() as u64;
-            Ok((stats, ok, bad, root_ops, ns))
+            Ok(Outcome {
+                stats,
+                ok,
+                bad,
+                root_ops,
+                ns,
+            })
         })
         .collect();
-    let mut out = BulkStats { ops: global_stats, ..BulkStats::default() };
+    let mut out = BulkStats {
+        ops: global_stats,
+        ..BulkStats::default()
+    };
     let mut by_role = vec![0u64; h.design.roles.len()];
     for r in per {
-        let (stats, ok, bad, ro, ns) = r?;
-        out.ops.add(&stats);
-        out.leaves_recovered += ok;
-        out.leaves_unrecoverable += bad;
-        for (a, b) in by_role.iter_mut().zip(ro) {
+        let o = r?;
+        out.ops.add(&o.stats);
+        out.leaves_recovered += o.ok;
+        out.leaves_unrecoverable += o.bad;
+        for (a, b) in by_role.iter_mut().zip(o.root_ops) {
             *a += b;
         }
-        out.per_tenant_ns.push(ns);
+        out.per_tenant_ns.push(o.ns);
     }
     out.root_ops_by_role = h
         .design
@@ -405,6 +517,19 @@ pub fn recover_leaves(
         .map(|(r, c)| (r.name.clone(), c))
         .collect();
     Ok(out)
+}
+
+/// Keys opened so far, by node.
+type KeyMap = HashMap<u32, Key256>;
+
+/// What one part of a bulk recovery did.
+#[derive(Default)]
+struct Outcome {
+    stats: OpenStats,
+    ok: u64,
+    bad: u64,
+    root_ops: Vec<u64>,
+    ns: u64,
 }
 
 /// Leaves per parallel run within a group.
@@ -427,7 +552,9 @@ fn open_leaves<'k>(
     let mut cache = KekCache::new();
     let mut groups = crate::generate::KekGroups::default();
     for leaf in leaves {
-        let first = h.slots_of(leaf).find(|&s| h.slot_keks(s).iter().all(|&k| key_of(k).is_some()));
+        let first = h
+            .slots_of(leaf)
+            .find(|&s| h.slot_keks(s).iter().all(|&k| key_of(k).is_some()));
         match first {
             Some(s) if role.threshold == 1 && h.slot_keks(s).len() == 1 => {
                 groups.push(h.slot_keks(s)[0], groups.slots.len());
@@ -448,14 +575,24 @@ fn open_leaves<'k>(
         }
     }
     for (kek, idxs) in groups.groups() {
-        let key = key_of(kek).ok_or(Error::Unrecoverable { key: u64::from(kek) })?;
+        let key = key_of(kek).ok_or(Error::Unrecoverable {
+            key: u64::from(kek),
+        })?;
         let prepared = crate::batch::PreparedKek::new(h.scheme, key)?;
         let at = |j: usize| groups.slots[idxs[j]];
-        let offs: Vec<usize> = (0..idxs.len()).map(|j| at(j).1 as usize * h.stride).collect();
+        let offs: Vec<usize> = (0..idxs.len())
+            .map(|j| at(j).1 as usize * h.stride)
+            .collect();
         let ctx = |j: usize| h.context(at(j).0, at(j).1, 0);
-        let b = crate::batch::Binding { ctx: &ctx, new_ctx: &ctx, nonce: &|_| [0; crate::scheme::NONCE_LEN] };
+        let b = crate::batch::Binding {
+            ctx: &ctx,
+            new_ctx: &ctx,
+            nonce: &|_| [0; crate::scheme::NONCE_LEN],
+        };
         let len = Hierarchy::wrap_len(h.scheme, 1);
-        crate::batch::unwrap_many(&prepared, &h.payload, &offs, len, &b, &mut |j, k| sink(at(j).0, k))?;
+        crate::batch::unwrap_many(&prepared, &h.payload, &offs, len, &b, &mut |j, k| {
+            sink(at(j).0, k)
+        })?;
         let n = idxs.len() as u64;
         stats.unwraps += n;
         if h.is_root(kek) {
@@ -467,7 +604,13 @@ fn open_leaves<'k>(
     Ok((ok, bad))
 }
 
-fn count_root_ops<'k>(h: &Hierarchy, n: u32, key_of: &dyn Fn(u32) -> Option<&'k Key256>, ops: u64, by_role: &mut [u64]) {
+fn count_root_ops<'k>(
+    h: &Hierarchy,
+    n: u32,
+    key_of: &dyn Fn(u32) -> Option<&'k Key256>,
+    ops: u64,
+    by_role: &mut [u64],
+) {
     if ops == 0 {
         return;
     }
@@ -489,7 +632,16 @@ fn open_range(
     stats: &mut OpenStats,
 ) -> Result<HashMap<u32, Key256>> {
     let mut by_role = vec![0u64; h.design.roles.len()];
-    open_range_with(h, ring, available, range, &[outer], &mut KekCache::new(), stats, &mut by_role)
+    open_range_with(
+        h,
+        ring,
+        available,
+        range,
+        &[outer],
+        &mut KekCache::new(),
+        stats,
+        &mut by_role,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -514,7 +666,10 @@ fn open_range_with(
             }
             continue;
         }
-        let key_of = |k: u32| here.get(&k).or_else(|| outer.iter().find_map(|m| m.get(&k)));
+        let key_of = |k: u32| {
+            here.get(&k)
+                .or_else(|| outer.iter().find_map(|m| m.get(&k)))
+        };
         let before = stats.root_ops;
         match open_node(h, cache, n, &key_of, stats) {
             Ok(k) => {
@@ -551,10 +706,10 @@ fn open_path(
     for s in h.slots_of(n) {
         let mut all = true;
         for &k in h.slot_keks(s) {
-            if !keys.contains_key(&k) {
+            if let std::collections::hash_map::Entry::Vacant(e) = keys.entry(k) {
                 match open_path(h, ring, available, k, cache, stats, by_role) {
                     Ok(key) => {
-                        keys.insert(k, key);
+                        e.insert(key);
                     }
                     Err(Error::Unrecoverable { .. }) => all = false,
                     Err(e) => return Err(e),

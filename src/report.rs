@@ -12,8 +12,14 @@ fn pct(x: f64) -> String {
 /// Exposure and availability as two Markdown tables.
 pub fn blast_markdown(b: &Blast) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "## Exposure: an attacker holds these keys and a copy of every stored wrap\n");
-    let _ = writeln!(s, "| design | keys held | extent | keys | leaves exposed | of all leaves | tenants affected | of their leaves | keys with leaked shares below threshold |");
+    let _ = writeln!(
+        s,
+        "## Exposure: an attacker holds these keys and a copy of every stored wrap\n"
+    );
+    let _ = writeln!(
+        s,
+        "| design | keys held | extent | keys | leaves exposed | of all leaves | tenants affected | of their leaves | keys with leaked shares below threshold |"
+    );
     let _ = writeln!(s, "|---|---|---|---:|---:|---:|---:|---:|---:|");
     for r in &b.exposure {
         let _ = writeln!(
@@ -31,7 +37,10 @@ pub fn blast_markdown(b: &Blast) -> String {
         );
     }
     let _ = writeln!(s, "\n## Availability: the owner has lost these keys\n");
-    let _ = writeln!(s, "| design | keys lost | extent | keys | leaves still recoverable | of all leaves | leaves lost |");
+    let _ = writeln!(
+        s,
+        "| design | keys lost | extent | keys | leaves still recoverable | of all leaves | leaves lost |"
+    );
     let _ = writeln!(s, "|---|---|---|---:|---:|---:|---:|");
     for r in &b.availability {
         let _ = writeln!(
@@ -52,29 +61,73 @@ pub fn blast_markdown(b: &Blast) -> String {
 /// A run as text for a terminal: counts measured beside the model's, times, verification.
 pub fn run_text(r: &crate::workload::RunRow) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "{} on {} ({}, {} threads)", r.workload, r.design, r.scheme, r.threads);
+    let _ = writeln!(
+        s,
+        "{} on {} ({}, {} threads)",
+        r.workload, r.design, r.scheme, r.threads
+    );
     let _ = writeln!(s, "shape: {}", r.shape);
-    let _ = writeln!(s, "tenants {}  groups {}  leaves {}  keys {}  stored wraps {}", r.tenants, r.groups, r.leaves, r.keys, r.stored_wraps);
+    let _ = writeln!(
+        s,
+        "tenants {}  groups {}  leaves {}  keys {}  stored wraps {}",
+        r.tenants, r.groups, r.leaves, r.keys, r.stored_wraps
+    );
     let _ = writeln!(s, "\n{:<20} {:>14} {:>14}", "count", "measured", "analytic");
     let rows: [(&str, u64, u64); 9] = [
         ("wraps", r.measured.wraps, r.analytic.wraps),
         ("unwraps", r.measured.unwraps, r.analytic.unwraps),
         ("root operations", r.measured.root_ops, r.analytic.root_ops),
-        ("keys re-keyed", r.measured.keys_rekeyed, r.analytic.keys_rekeyed),
-        ("leaves re-keyed", r.measured.leaves_rekeyed, r.analytic.leaves_rekeyed),
-        ("keys re-shared", r.measured.keys_reshared, r.analytic.keys_reshared),
-        ("roots replaced", r.measured.roots_replaced, r.analytic.roots_replaced),
-        ("wraps rewritten", r.measured.wraps_rewritten, r.analytic.wraps_rewritten),
-        ("bytes rewritten", r.measured.bytes_rewritten, r.analytic.bytes_rewritten),
+        (
+            "keys re-keyed",
+            r.measured.keys_rekeyed,
+            r.analytic.keys_rekeyed,
+        ),
+        (
+            "leaves re-keyed",
+            r.measured.leaves_rekeyed,
+            r.analytic.leaves_rekeyed,
+        ),
+        (
+            "keys re-shared",
+            r.measured.keys_reshared,
+            r.analytic.keys_reshared,
+        ),
+        (
+            "roots replaced",
+            r.measured.roots_replaced,
+            r.analytic.roots_replaced,
+        ),
+        (
+            "wraps rewritten",
+            r.measured.wraps_rewritten,
+            r.analytic.wraps_rewritten,
+        ),
+        (
+            "bytes rewritten",
+            r.measured.bytes_rewritten,
+            r.analytic.bytes_rewritten,
+        ),
     ];
     for (name, m, a) in rows {
-        let _ = writeln!(s, "{name:<20} {m:>14} {a:>14}{}", if m == a { "" } else { "  MISMATCH" });
+        let _ = writeln!(
+            s,
+            "{name:<20} {m:>14} {a:>14}{}",
+            if m == a { "" } else { "  MISMATCH" }
+        );
     }
     let _ = writeln!(s, "counts match the model: {}", r.counts_match);
     if let (Some(d), Some(secs)) = (&r.deferred, r.deferred_seconds) {
-        let _ = writeln!(s, "\nlazy: at once {:.6} s (new root versions only); deferred to first access: {} wraps, {} unwraps, {:.3} s", r.seconds, d.wraps, d.unwraps, secs);
+        let _ = writeln!(
+            s,
+            "\nlazy: at once {:.6} s (new root versions only); deferred to first access: {} wraps, {} unwraps, {:.3} s",
+            r.seconds, d.wraps, d.unwraps, secs
+        );
     }
-    let _ = writeln!(s, "\nwall {:.3} s  {:.0} items/s  {:.0} wrap+unwrap/s", r.seconds, r.items_per_s, r.ops_per_s);
+    let _ = writeln!(
+        s,
+        "\nwall {:.3} s  {:.0} items/s  {:.0} wrap+unwrap/s",
+        r.seconds, r.items_per_s, r.ops_per_s
+    );
     if let Some(r) = &r.reference {
         let _ = writeln!(
             s,
@@ -82,14 +135,26 @@ pub fn run_text(r: &crate::workload::RunRow) -> String {
             r.aes_kw_loop_per_s, r.primitive, r.speedup_per_thread
         );
     }
-    let _ = writeln!(s, "per-tenant latency: p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms", r.tenant_p50_ms, r.tenant_p99_ms, r.tenant_max_ms);
+    let _ = writeln!(
+        s,
+        "per-tenant latency: p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
+        r.tenant_p50_ms, r.tenant_p99_ms, r.tenant_max_ms
+    );
     if let Some(p) = r.peak_rss_bytes {
         let _ = writeln!(s, "peak memory {:.1} MiB", p as f64 / (1u64 << 20) as f64);
     }
-    let roots: Vec<String> = r.root_seconds.iter().map(|(n, t)| format!("{n} {}", human_secs(*t))).collect();
+    let roots: Vec<String> = r
+        .root_seconds
+        .iter()
+        .map(|(n, t)| format!("{n} {}", human_secs(*t)))
+        .collect();
     let _ = writeln!(s, "root operations alone would take: {}", roots.join(", "));
     if r.data.mode != "none" {
-        let _ = writeln!(s, "data re-encryption: {} bytes, {} ({:.3} s at {:.2} GB/s)", r.data.bytes, r.data.mode, r.data.seconds, r.data.gb_per_s);
+        let _ = writeln!(
+            s,
+            "data re-encryption: {} bytes, {} ({:.3} s at {:.2} GB/s)",
+            r.data.bytes, r.data.mode, r.data.seconds, r.data.gb_per_s
+        );
     }
     if let Some(alt) = &r.rewrap_only {
         let _ = writeln!(
@@ -99,13 +164,23 @@ pub fn run_text(r: &crate::workload::RunRow) -> String {
         );
     }
     if let Some(c) = r.crypto_shred {
-        let _ = writeln!(s, "cryptographic shred: {c}; stored wraps to delete instead: {}", r.wraps_to_delete.unwrap_or(0));
+        let _ = writeln!(
+            s,
+            "cryptographic shred: {c}; stored wraps to delete instead: {}",
+            r.wraps_to_delete.unwrap_or(0)
+        );
     }
     let v = &r.verification;
     let _ = writeln!(
         s,
         "\nverified: {}  ({} leaves checked, {} wrong, {} hostile attempts, {} opened; {} unwraps, {:.3} s)",
-        v.verified, v.leaves_checked, v.leaves_wrong, v.hostile_attempts, v.hostile_opened, v.unwraps, v.seconds
+        v.verified,
+        v.leaves_checked,
+        v.leaves_wrong,
+        v.hostile_attempts,
+        v.hostile_opened,
+        v.unwraps,
+        v.seconds
     );
     for n in &v.notes {
         let _ = writeln!(s, "  - {n}");
@@ -131,12 +206,39 @@ pub fn human_secs(t: f64) -> String {
 /// CSV header and rows, one row per run.
 pub fn runs_csv(rows: &[crate::workload::RunRow]) -> String {
     let mut s = String::new();
-    let counts = ["wraps", "unwraps", "root_ops", "keys_rekeyed", "leaves_rekeyed", "keys_reshared", "roots_replaced", "wraps_rewritten", "bytes_rewritten"];
-    let profiles: Vec<String> = rows.first().map(|r| r.root_seconds.iter().map(|(n, _)| n.clone()).collect()).unwrap_or_default();
-    let mut head: Vec<String> = ["design", "workload", "kind", "role", "extent", "scheme", "shape", "threads", "tenants", "groups", "leaves", "keys", "stored_wraps"]
-        .iter()
-        .map(|x| x.to_string())
-        .collect();
+    let counts = [
+        "wraps",
+        "unwraps",
+        "root_ops",
+        "keys_rekeyed",
+        "leaves_rekeyed",
+        "keys_reshared",
+        "roots_replaced",
+        "wraps_rewritten",
+        "bytes_rewritten",
+    ];
+    let profiles: Vec<String> = rows
+        .first()
+        .map(|r| r.root_seconds.iter().map(|(n, _)| n.clone()).collect())
+        .unwrap_or_default();
+    let mut head: Vec<String> = [
+        "design",
+        "workload",
+        "kind",
+        "role",
+        "extent",
+        "scheme",
+        "shape",
+        "threads",
+        "tenants",
+        "groups",
+        "leaves",
+        "keys",
+        "stored_wraps",
+    ]
+    .iter()
+    .map(|x| x.to_string())
+    .collect();
     head.extend(counts.iter().map(|c| format!("measured_{c}")));
     head.extend(counts.iter().map(|c| format!("analytic_{c}")));
     head.extend(
@@ -182,10 +284,20 @@ pub fn runs_csv(rows: &[crate::workload::RunRow]) -> String {
     let _ = writeln!(s, "{}", head.join(","));
     for r in rows {
         let c = |x: &crate::plan::Counts| -> Vec<String> {
-            [x.wraps, x.unwraps, x.root_ops, x.keys_rekeyed, x.leaves_rekeyed, x.keys_reshared, x.roots_replaced, x.wraps_rewritten, x.bytes_rewritten]
-                .iter()
-                .map(u64::to_string)
-                .collect()
+            [
+                x.wraps,
+                x.unwraps,
+                x.root_ops,
+                x.keys_rekeyed,
+                x.leaves_rekeyed,
+                x.keys_reshared,
+                x.roots_replaced,
+                x.wraps_rewritten,
+                x.bytes_rewritten,
+            ]
+            .iter()
+            .map(u64::to_string)
+            .collect()
         };
         let opt = |o: Option<String>| o.unwrap_or_default();
         let mut f: Vec<String> = vec![
@@ -225,8 +337,14 @@ pub fn runs_csv(rows: &[crate::workload::RunRow]) -> String {
             format!("{:.6}", r.data.seconds),
             format!("{:.3}", r.data.gb_per_s),
             opt(r.rewrap_only.as_ref().map(|a| a.counts.wraps.to_string())),
-            opt(r.rewrap_only.as_ref().map(|a| a.counts.root_ops.to_string())),
-            opt(r.rewrap_only.as_ref().map(|a| a.leaves_left_single_key.to_string())),
+            opt(r
+                .rewrap_only
+                .as_ref()
+                .map(|a| a.counts.root_ops.to_string())),
+            opt(r
+                .rewrap_only
+                .as_ref()
+                .map(|a| a.leaves_left_single_key.to_string())),
             opt(r.crypto_shred.map(|c| c.to_string())),
             opt(r.wraps_to_delete.map(|c| c.to_string())),
             r.verification.verified.to_string(),
@@ -244,15 +362,28 @@ pub fn runs_csv(rows: &[crate::workload::RunRow]) -> String {
 }
 
 fn csv_field(x: String) -> String {
-    if x.contains([',', '"', '\n']) { format!("\"{}\"", x.replace('"', "\"\"")) } else { x }
+    if x.contains([',', '"', '\n']) {
+        format!("\"{}\"", x.replace('"', "\"\""))
+    } else {
+        x
+    }
 }
 
-fn find<'a>(rows: &'a [crate::workload::RunRow], design: &str, label: &str) -> Option<&'a crate::workload::RunRow> {
-    rows.iter().find(|r| r.design == design && r.workload == label)
+fn find<'a>(
+    rows: &'a [crate::workload::RunRow],
+    design: &str,
+    label: &str,
+) -> Option<&'a crate::workload::RunRow> {
+    rows.iter()
+        .find(|r| r.design == design && r.workload == label)
 }
 
 fn root_time(r: &crate::workload::RunRow, profile: &str) -> String {
-    r.root_seconds.iter().find(|(n, _)| n == profile).map(|(_, t)| human_secs(*t)).unwrap_or_default()
+    r.root_seconds
+        .iter()
+        .find(|(n, _)| n == profile)
+        .map(|(_, t)| human_secs(*t))
+        .unwrap_or_default()
 }
 
 /// The summary a person reads first.
@@ -266,33 +397,87 @@ pub fn summary_markdown(res: &crate::compare::CompareResult, title: &str, comman
     }
     let mut s = String::new();
     let _ = writeln!(s, "# {title}\n");
-    let _ = writeln!(s, "Produced by `{command}`. Every figure below is in `raw.csv`; the machine, seed and versions are in `env.json`.\n");
+    let _ = writeln!(
+        s,
+        "Produced by `{command}`. Every figure below is in `raw.csv`; the machine, seed and versions are in `env.json`.\n"
+    );
     if let Some(r) = rows.first() {
-        let _ = writeln!(s, "Shape: {} — {} tenants, {} groups, {} leaves; scheme {}; {} threads.\n", r.shape, r.tenants, r.groups, r.leaves, r.scheme, r.threads);
+        let _ = writeln!(
+            s,
+            "Shape: {} — {} tenants, {} groups, {} leaves; scheme {}; {} threads.\n",
+            r.shape, r.tenants, r.groups, r.leaves, r.scheme, r.threads
+        );
     }
     // 1. Exposure
     let _ = writeln!(s, "## What one leaked root exposes\n");
-    let _ = writeln!(s, "Share of all leaves an attacker recovers holding one root role (and every stored wrap), at each extent; then the worst pair. With `m365` any single root exposes everything under it; with `threshold` no single root does.\n");
-    let _ = writeln!(s, "| design | ck1: one / tenant / all | ak: one / tenant / all | worst single root, all | worst pair, all |");
+    let _ = writeln!(
+        s,
+        "Share of all leaves an attacker recovers holding one root role (and every stored wrap), at each extent; then the worst pair. With `m365` any single root exposes everything under it; with `threshold` no single root does.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| design | ck1: one / tenant / all | ak: one / tenant / all | worst single root, all | worst pair, all |"
+    );
     let _ = writeln!(s, "|---|---|---|---|---|");
     for d in &designs {
-        let ex = |roles: &str, e: Extent| res.blast.exposure.iter().find(|x| x.design == *d && x.roles == roles && x.extent == e);
+        let ex = |roles: &str, e: Extent| {
+            res.blast
+                .exposure
+                .iter()
+                .find(|x| x.design == *d && x.roles == roles && x.extent == e)
+        };
         let trio = |roles: &str| {
-            Extent::ALL.iter().map(|&e| ex(roles, e).map(|x| pct(x.share_of_all)).unwrap_or_else(|| "—".into())).collect::<Vec<_>>().join(" / ")
+            Extent::ALL
+                .iter()
+                .map(|&e| {
+                    ex(roles, e)
+                        .map(|x| pct(x.share_of_all))
+                        .unwrap_or_else(|| "—".into())
+                })
+                .collect::<Vec<_>>()
+                .join(" / ")
         };
         let worst = |pair: bool| {
-            let rows: Vec<_> = res.blast.exposure.iter().filter(|x| x.design == *d && x.extent == Extent::All && x.roles.contains('+') == pair).collect();
+            let rows: Vec<_> = res
+                .blast
+                .exposure
+                .iter()
+                .filter(|x| {
+                    x.design == *d && x.extent == Extent::All && x.roles.contains('+') == pair
+                })
+                .collect();
             let max = rows.iter().map(|x| x.share_of_all).fold(f64::NAN, f64::max);
-            let who: Vec<&str> = rows.iter().filter(|x| x.share_of_all == max).map(|x| x.roles.as_str()).collect();
-            if who.is_empty() { "—".into() } else { format!("{}: {}", who.join(", "), pct(max)) }
+            let who: Vec<&str> = rows
+                .iter()
+                .filter(|x| x.share_of_all == max)
+                .map(|x| x.roles.as_str())
+                .collect();
+            if who.is_empty() {
+                "—".into()
+            } else {
+                format!("{}: {}", who.join(", "), pct(max))
+            }
         };
-        let _ = writeln!(s, "| {d} | {} | {} | {} | {} |", trio("ck1"), trio("ak"), worst(false), worst(true));
+        let _ = writeln!(
+            s,
+            "| {d} | {} | {} | {} | {} |",
+            trio("ck1"),
+            trio("ak"),
+            worst(false),
+            worst(true)
+        );
     }
     use crate::analysis::Extent;
     // 2. Availability
     let _ = writeln!(s, "\n## What losing roots costs the owner\n");
-    let _ = writeln!(s, "Share of all leaves still recoverable after losing a root role everywhere (extent all), or the worst pair. `dke` has no availability path: losing either key loses everything.\n");
-    let _ = writeln!(s, "| design | lose ck1 | lose ak | worst single loss | worst pair lost |");
+    let _ = writeln!(
+        s,
+        "Share of all leaves still recoverable after losing a root role everywhere (extent all), or the worst pair. `dke` has no availability path: losing either key loses everything.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| design | lose ck1 | lose ak | worst single loss | worst pair lost |"
+    );
     let _ = writeln!(s, "|---|---:|---:|---|---|");
     for d in &designs {
         let av = |roles: &str| {
@@ -304,20 +489,58 @@ pub fn summary_markdown(res: &crate::compare::CompareResult, title: &str, comman
                 .unwrap_or_else(|| "—".into())
         };
         let worst = |pair: bool| {
-            let rows: Vec<_> = res.blast.availability.iter().filter(|x| x.design == *d && x.extent == Extent::All && x.roles.contains('+') == pair).collect();
-            let min = rows.iter().map(|x| x.share_recoverable).fold(f64::NAN, f64::min);
-            let who: Vec<&str> = rows.iter().filter(|x| x.share_recoverable == min).map(|x| x.roles.as_str()).collect();
-            if who.is_empty() { "—".into() } else { format!("{}: {}", who.join(", "), pct(min)) }
+            let rows: Vec<_> = res
+                .blast
+                .availability
+                .iter()
+                .filter(|x| {
+                    x.design == *d && x.extent == Extent::All && x.roles.contains('+') == pair
+                })
+                .collect();
+            let min = rows
+                .iter()
+                .map(|x| x.share_recoverable)
+                .fold(f64::NAN, f64::min);
+            let who: Vec<&str> = rows
+                .iter()
+                .filter(|x| x.share_recoverable == min)
+                .map(|x| x.roles.as_str())
+                .collect();
+            if who.is_empty() {
+                "—".into()
+            } else {
+                format!("{}: {}", who.join(", "), pct(min))
+            }
         };
-        let _ = writeln!(s, "| {d} | {} | {} | {} | {} |", av("ck1"), av("ak"), worst(false), worst(true));
+        let _ = writeln!(
+            s,
+            "| {d} | {} | {} | {} | {} |",
+            av("ck1"),
+            av("ak"),
+            worst(false),
+            worst(true)
+        );
     }
     // 3. Routine rotation
-    let _ = writeln!(s, "\n## Routine rotation: a new version of a root, nothing compromised\n");
-    let _ = writeln!(s, "Every stored wrap under the rotated root is peeled and rewrapped; no key below changes. Root operations bound the time on a real key vault (AKV RSA-2048: 200/s; AWS KMS: 10,000/s).\n");
-    let _ = writeln!(s, "| design | workload | wraps rewritten | root ops | AKV RSA-2048 | AWS KMS | measured wall | counts = model |");
+    let _ = writeln!(
+        s,
+        "\n## Routine rotation: a new version of a root, nothing compromised\n"
+    );
+    let _ = writeln!(
+        s,
+        "Every stored wrap under the rotated root is peeled and rewrapped; no key below changes. Root operations bound the time on a real key vault (AKV RSA-2048: 200/s; AWS KMS: 10,000/s).\n"
+    );
+    let _ = writeln!(
+        s,
+        "| design | workload | wraps rewritten | root ops | AKV RSA-2048 | AWS KMS | measured wall | counts = model |"
+    );
     let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---|");
     for d in &designs {
-        for label in ["rotate-root ck1 all", "rotate-root ak all", "rotate-root ck1 all lazy"] {
+        for label in [
+            "rotate-root ck1 all",
+            "rotate-root ak all",
+            "rotate-root ck1 all lazy",
+        ] {
             if let Some(r) = find(rows, d, label) {
                 let _ = writeln!(
                     s,
@@ -334,8 +557,14 @@ pub fn summary_markdown(res: &crate::compare::CompareResult, title: &str, comman
     }
     // 4. Compromise
     let _ = writeln!(s, "\n## Recovery from compromise: revoke a root\n");
-    let _ = writeln!(s, "The attacker holds the root and a copy of every stored wrap: everything it reaches gets new material, leaked shares are re-shared, the root is replaced. Leaves re-keyed means data to re-encrypt.\n");
-    let _ = writeln!(s, "| design | workload | keys re-keyed | leaves re-keyed | re-shared | wraps | unwraps | root ops | AKV RSA-2048 | measured wall |");
+    let _ = writeln!(
+        s,
+        "The attacker holds the root and a copy of every stored wrap: everything it reaches gets new material, leaked shares are re-shared, the root is replaced. Leaves re-keyed means data to re-encrypt.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| design | workload | keys re-keyed | leaves re-keyed | re-shared | wraps | unwraps | root ops | AKV RSA-2048 | measured wall |"
+    );
     let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for d in &designs {
         for role in ["ck1", "ak"] {
@@ -358,33 +587,66 @@ pub fn summary_markdown(res: &crate::compare::CompareResult, title: &str, comman
             }
         }
     }
-    let alts: Vec<_> = rows.iter().filter_map(|r| r.rewrap_only.as_ref().map(|a| (r, a))).collect();
+    let alts: Vec<_> = rows
+        .iter()
+        .filter_map(|r| r.rewrap_only.as_ref().map(|a| (r, a)))
+        .collect();
     if !alts.is_empty() {
-        let _ = writeln!(s, "\nNested slots whose outer layer leaked: the design re-keys the key they guard; the cheaper rewrap-only alternative leaves it guarded by the inner key alone.\n");
-        let _ = writeln!(s, "| design | workload | re-key: wraps / root ops | rewrap only: wraps / root ops | leaves left behind one key |");
+        let _ = writeln!(
+            s,
+            "\nNested slots whose outer layer leaked: the design re-keys the key they guard; the cheaper rewrap-only alternative leaves it guarded by the inner key alone.\n"
+        );
+        let _ = writeln!(
+            s,
+            "| design | workload | re-key: wraps / root ops | rewrap only: wraps / root ops | leaves left behind one key |"
+        );
         let _ = writeln!(s, "|---|---|---|---|---:|");
         for (r, a) in alts {
             let _ = writeln!(
                 s,
                 "| {} | {} | {} / {} | {} / {} | {} |",
-                r.design, r.workload, r.measured.wraps, r.measured.root_ops, a.counts.wraps, a.counts.root_ops, a.leaves_left_single_key
+                r.design,
+                r.workload,
+                r.measured.wraps,
+                r.measured.root_ops,
+                a.counts.wraps,
+                a.counts.root_ops,
+                a.leaves_left_single_key
             );
         }
     }
     // 5. Shred
     let _ = writeln!(s, "\n## Crypto-shredding the largest tenant\n");
-    let _ = writeln!(s, "Destroying the roots a tenant owns is a cryptographic shred only if no shared root still reaches its keys.\n");
-    let _ = writeln!(s, "| design | roots destroyed | cryptographic | stored wraps to delete instead |");
+    let _ = writeln!(
+        s,
+        "Destroying the roots a tenant owns is a cryptographic shred only if no shared root still reaches its keys.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| design | roots destroyed | cryptographic | stored wraps to delete instead |"
+    );
     let _ = writeln!(s, "|---|---:|---|---:|");
     for d in &designs {
         if let Some(r) = rows.iter().find(|r| r.design == *d && r.kind == "shred") {
-            let _ = writeln!(s, "| {d} | {} | {} | {} |", r.measured.roots_replaced, r.crypto_shred.map_or("—".into(), |c| c.to_string()), r.wraps_to_delete.unwrap_or(0));
+            let _ = writeln!(
+                s,
+                "| {d} | {} | {} | {} |",
+                r.measured.roots_replaced,
+                r.crypto_shred.map_or("—".into(), |c| c.to_string()),
+                r.wraps_to_delete.unwrap_or(0)
+            );
         }
     }
     // 6. Bulk
     let _ = writeln!(s, "\n## Bulk throughput\n");
-    let _ = writeln!(s, "Provision wraps every key; unwrap-all recovers every leaf (cached: each intermediate once; cold: the whole path per leaf).\n");
-    let _ = writeln!(s, "| design | workload | wraps | unwraps | wall | items/s | tenant p50 / p99 / max (ms) | peak MiB |");
+    let _ = writeln!(
+        s,
+        "Provision wraps every key; unwrap-all recovers every leaf (cached: each intermediate once; cold: the whole path per leaf).\n"
+    );
+    let _ = writeln!(
+        s,
+        "| design | workload | wraps | unwraps | wall | items/s | tenant p50 / p99 / max (ms) | peak MiB |"
+    );
     let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---|---:|");
     for d in &designs {
         for label in ["provision", "unwrap-all", "unwrap-all cold"] {
@@ -399,7 +661,8 @@ pub fn summary_markdown(res: &crate::compare::CompareResult, title: &str, comman
                     r.tenant_p50_ms,
                     r.tenant_p99_ms,
                     r.tenant_max_ms,
-                    r.peak_rss_bytes.map_or("—".into(), |p| format!("{:.0}", p as f64 / 1048576.0))
+                    r.peak_rss_bytes
+                        .map_or("—".into(), |p| format!("{:.0}", p as f64 / 1048576.0))
                 );
             }
         }
@@ -408,9 +671,21 @@ pub fn summary_markdown(res: &crate::compare::CompareResult, title: &str, comman
     let verified = rows.iter().filter(|r| r.verification.verified).count();
     let matched = rows.iter().filter(|r| r.counts_match).count();
     let _ = writeln!(s, "\n## Checks\n");
-    let _ = writeln!(s, "{} runs: {verified} verified (survivors recovered to their keys, hostile keys opened nothing), {matched} with measured counts equal to the analytic model.", rows.len());
+    let _ = writeln!(
+        s,
+        "{} runs: {verified} verified (survivors recovered to their keys, hostile keys opened nothing), {matched} with measured counts equal to the analytic model.",
+        rows.len()
+    );
     if !res.sweep.is_empty() {
-        let _ = writeln!(s, "\nThe size sweep (`sweep.svg`, rows in `sweep.csv`): {} runs, {} verified.", res.sweep.len(), res.sweep.iter().filter(|(_, r)| r.verification.verified).count());
+        let _ = writeln!(
+            s,
+            "\nThe size sweep (`sweep.svg`, rows in `sweep.csv`): {} runs, {} verified.",
+            res.sweep.len(),
+            res.sweep
+                .iter()
+                .filter(|(_, r)| r.verification.verified)
+                .count()
+        );
     }
     s
 }
@@ -419,25 +694,44 @@ const LOCK: &str = include_str!("../Cargo.lock");
 
 /// Versions of the crates that do the cryptography and the parallelism, from the build's Cargo.lock.
 pub fn crate_versions() -> Vec<(&'static str, String)> {
-    ["aes", "aes-kw", "aes-gcm", "aes-gcm-siv", "zeroize", "rayon", "rand_chacha"]
-        .into_iter()
-        .map(|name| {
-            let needle = format!("name = \"{name}\"\nversion = \"");
-            let v = LOCK.find(&needle).and_then(|i| LOCK[i + needle.len()..].split('"').next()).unwrap_or("unknown");
-            (name, v.to_string())
-        })
-        .collect()
+    [
+        "aes",
+        "aes-kw",
+        "aes-gcm",
+        "aes-gcm-siv",
+        "zeroize",
+        "rayon",
+        "rand_chacha",
+    ]
+    .into_iter()
+    .map(|name| {
+        let needle = format!("name = \"{name}\"\nversion = \"");
+        let v = LOCK
+            .find(&needle)
+            .and_then(|i| LOCK[i + needle.len()..].split('"').next())
+            .unwrap_or("unknown");
+        (name, v.to_string())
+    })
+    .collect()
 }
 
 fn command_output(cmd: &str, args: &[&str]) -> Option<String> {
     let out = std::process::Command::new(cmd).args(args).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// The environment of a run, for `env.json`.
-pub fn env_json(seed: u64, threads: usize, command: &str, extra: serde_json::Value) -> serde_json::Value {
+pub fn env_json(
+    seed: u64,
+    threads: usize,
+    command: &str,
+    extra: serde_json::Value,
+) -> serde_json::Value {
     let rev = command_output("git", &["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
-    let dirty = command_output("git", &["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    let dirty = command_output("git", &["status", "--porcelain", "--untracked-files=no"])
+        .is_some_and(|s| !s.is_empty());
     serde_json::json!({
         "command": command,
         "seed": seed,
@@ -459,9 +753,18 @@ pub fn env_json(seed: u64, threads: usize, command: &str, extra: serde_json::Val
 
 /// Writes a compare result folder: summary.md, raw.csv, sweep.csv, blast.csv, env.json and the plots.
 /// Files are written through temporary names and renamed, so an interrupted run leaves no half file.
-pub fn write_compare(dir: &std::path::Path, res: &crate::compare::CompareResult, title: &str, command: &str, env: &serde_json::Value) -> crate::Result<Vec<String>> {
-    std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(format!("creating {}", dir.display()), e))?;
-    let put = |name: &str, body: &str| crate::hfile::write_atomic(&dir.join(name), body.as_bytes(), false);
+pub fn write_compare(
+    dir: &std::path::Path,
+    res: &crate::compare::CompareResult,
+    title: &str,
+    command: &str,
+    env: &serde_json::Value,
+) -> crate::Result<Vec<String>> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| crate::Error::io(format!("creating {}", dir.display()), e))?;
+    let put = |name: &str, body: &str| {
+        crate::hfile::write_atomic(&dir.join(name), body.as_bytes(), false)
+    };
     let mut files = vec![];
     put("raw.csv", &runs_csv(&res.rows))?;
     files.push("raw.csv".to_string());
@@ -489,7 +792,9 @@ pub fn write_compare(dir: &std::path::Path, res: &crate::compare::CompareResult,
 
 /// Exposure and availability rows as CSV.
 pub fn blast_csv(b: &Blast) -> String {
-    let mut s = String::from("table,design,roles,extent,keys,leaves,share,affected_tenants,share_of_affected,partial_share_keys\n");
+    let mut s = String::from(
+        "table,design,roles,extent,keys,leaves,share,affected_tenants,share_of_affected,partial_share_keys\n",
+    );
     for r in &b.exposure {
         let _ = writeln!(
             s,
@@ -506,7 +811,16 @@ pub fn blast_csv(b: &Blast) -> String {
         );
     }
     for r in &b.availability {
-        let _ = writeln!(s, "availability,{},{},{},{},{},{:.6},,,", r.design, r.roles, r.extent.name(), r.keys_lost, r.leaves_recoverable, r.share_recoverable);
+        let _ = writeln!(
+            s,
+            "availability,{},{},{},{},{},{:.6},,,",
+            r.design,
+            r.roles,
+            r.extent.name(),
+            r.keys_lost,
+            r.leaves_recoverable,
+            r.share_recoverable
+        );
     }
     s
 }

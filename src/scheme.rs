@@ -40,7 +40,9 @@ type Aes128Gcm = AesGcm<Aes128, U12>;
 type Aes256Gcm = AesGcm<Aes256, U12>;
 
 /// The schemes, by name. The discriminant is the scheme's byte on the wire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 #[repr(u8)]
 pub enum SchemeId {
@@ -78,7 +80,10 @@ impl SchemeId {
 
     /// Parses a scheme byte of the wire format.
     pub fn from_byte(b: u8) -> Result<Self> {
-        SchemeId::ALL.into_iter().find(|s| *s as u8 == b).ok_or(Error::UnknownScheme(b))
+        SchemeId::ALL
+            .into_iter()
+            .find(|s| *s as u8 == b)
+            .ok_or(Error::UnknownScheme(b))
     }
 
     /// Whether a stored wrap names its context (tenant, ids, versions) cryptographically.
@@ -95,10 +100,14 @@ impl SchemeId {
     pub fn wrapped_len(self, key_len: usize) -> Result<usize> {
         match self {
             SchemeId::Kw => kw_rules::check_wrap_len(key_len).map(|_| key_len + SEMIBLOCK),
-            SchemeId::Kwp => kwp_rules::check_wrap_len(key_len).map(|_| key_len.div_ceil(SEMIBLOCK) * SEMIBLOCK + SEMIBLOCK),
+            SchemeId::Kwp => kwp_rules::check_wrap_len(key_len)
+                .map(|_| key_len.div_ceil(SEMIBLOCK) * SEMIBLOCK + SEMIBLOCK),
             SchemeId::Gcm | SchemeId::GcmSiv => {
                 if key_len == 0 || key_len > MAX_AEAD_KEY_DATA {
-                    Err(Error::KeyDataLength { scheme: self.name(), len: key_len })
+                    Err(Error::KeyDataLength {
+                        scheme: self.name(),
+                        len: key_len,
+                    })
                 } else {
                     Ok(NONCE_LEN + key_len + TAG_LEN)
                 }
@@ -109,10 +118,17 @@ impl SchemeId {
     /// Checks that `len` bytes could be a wrap made by this scheme; returns the
     /// largest key-data length such a wrap can hold.
     pub fn check_wrapped_len(self, len: usize) -> Result<usize> {
-        let bad = || Error::WrappedLength { scheme: self.name(), len };
+        let bad = || Error::WrappedLength {
+            scheme: self.name(),
+            len,
+        };
         match self {
-            SchemeId::Kw => kw_rules::check_unwrap_len(len).map_err(|_| bad()).map(|_| len - SEMIBLOCK),
-            SchemeId::Kwp => kwp_rules::check_unwrap_len(len).map_err(|_| bad()).map(|_| len - SEMIBLOCK),
+            SchemeId::Kw => kw_rules::check_unwrap_len(len)
+                .map_err(|_| bad())
+                .map(|_| len - SEMIBLOCK),
+            SchemeId::Kwp => kwp_rules::check_unwrap_len(len)
+                .map_err(|_| bad())
+                .map(|_| len - SEMIBLOCK),
             SchemeId::Gcm | SchemeId::GcmSiv => {
                 if len <= NONCE_LEN + TAG_LEN || len > NONCE_LEN + TAG_LEN + MAX_AEAD_KEY_DATA {
                     Err(bad())
@@ -168,7 +184,7 @@ pub mod kw_rules {
     }
 
     fn classify(len: usize, min_semiblocks: usize) -> Option<KwLenError> {
-        if len % SEMIBLOCK != 0 {
+        if !len.is_multiple_of(SEMIBLOCK) {
             Some(KwLenError::NotSemiblocks)
         } else if len / SEMIBLOCK < min_semiblocks {
             Some(KwLenError::TooShort)
@@ -181,6 +197,10 @@ pub mod kw_rules {
 /// The length rules of RFC 5649 and SP 800-38F §6.3 for KWP.
 pub mod kwp_rules {
     use super::SEMIBLOCK;
+
+    /// A wrap length KWP-AD refuses.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct KwpLenError;
 
     /// Largest KWP key data: the 32-bit message length indicator (RFC 5649 §3).
     pub const MAX_KEY_DATA: usize = u32::MAX as usize;
@@ -196,12 +216,12 @@ pub mod kwp_rules {
 
     /// KWP-AD input: a whole number of semiblocks, at least two (RFC 5649 §4.2,
     /// SP 800-38F §6.3 KWP-AD step 1: "if n < 2 ... return FAIL"), at most 2^29 + 1.
-    pub fn check_unwrap_len(len: usize) -> Result<(), ()> {
+    pub fn check_unwrap_len(len: usize) -> Result<(), KwpLenError> {
         let n = len / SEMIBLOCK;
-        if len % SEMIBLOCK != 0 || n < 2 || n > (1 << 29) + 1 {
-            Err(())
-        } else {
+        if len.is_multiple_of(SEMIBLOCK) && (2..=(1 << 29) + 1).contains(&n) {
             Ok(())
+        } else {
+            Err(KwpLenError)
         }
     }
 }
@@ -272,7 +292,13 @@ pub trait WrapScheme {
 
     /// Wraps `key` into `out`, returning the wrap's length. `aad` and `nonce` are
     /// used by the AEAD schemes only.
-    fn wrap(kek: &Self::Kek, key: &[u8], aad: &[u8], nonce: &[u8; NONCE_LEN], out: &mut [u8]) -> Result<usize>;
+    fn wrap(
+        kek: &Self::Kek,
+        key: &[u8],
+        aad: &[u8],
+        nonce: &[u8; NONCE_LEN],
+        out: &mut [u8],
+    ) -> Result<usize>;
 
     /// Unwraps `wrapped` into `out`, returning the key's length. On failure
     /// `out` is zeroed and the error is opaque.
@@ -281,7 +307,8 @@ pub trait WrapScheme {
 
 fn out_slice(out: &mut [u8], needed: usize) -> Result<&mut [u8]> {
     let got = out.len();
-    out.get_mut(..needed).ok_or(Error::OutputTooSmall { needed, got })
+    out.get_mut(..needed)
+        .ok_or(Error::OutputTooSmall { needed, got })
 }
 
 /// Runs an unwrap and, on any failure, zeroes the whole of `out`, not only the
@@ -316,8 +343,14 @@ impl<A, B, C> core::fmt::Debug for AesKek<A, B, C> {
     }
 }
 
-fn aes_kek<A: KeyInit, B: KeyInit, C: KeyInit>(scheme: &'static str, kek: &[u8]) -> Result<AesKek<A, B, C>> {
-    let bad = || Error::KekLength { scheme, len: kek.len() };
+fn aes_kek<A: KeyInit, B: KeyInit, C: KeyInit>(
+    scheme: &'static str,
+    kek: &[u8],
+) -> Result<AesKek<A, B, C>> {
+    let bad = || Error::KekLength {
+        scheme,
+        len: kek.len(),
+    };
     match kek.len() {
         16 => A::new_from_slice(kek).map(AesKek::A128).map_err(|_| bad()),
         24 => B::new_from_slice(kek).map(AesKek::A192).map_err(|_| bad()),
@@ -337,7 +370,13 @@ impl WrapScheme for Kw {
         aes_kek("kw", kek)
     }
 
-    fn wrap(kek: &Self::Kek, key: &[u8], _aad: &[u8], _nonce: &[u8; NONCE_LEN], out: &mut [u8]) -> Result<usize> {
+    fn wrap(
+        kek: &Self::Kek,
+        key: &[u8],
+        _aad: &[u8],
+        _nonce: &[u8; NONCE_LEN],
+        out: &mut [u8],
+    ) -> Result<usize> {
         let len = SchemeId::Kw.wrapped_len(key.len())?;
         let out = out_slice(out, len)?;
         let res = match kek {
@@ -345,7 +384,10 @@ impl WrapScheme for Kw {
             AesKek::A192(k) => k.wrap_key(key, out).map(|w| w.len()),
             AesKek::A256(k) => k.wrap_key(key, out).map(|w| w.len()),
         };
-        res.map_err(|_| Error::KeyDataLength { scheme: "kw", len: key.len() })
+        res.map_err(|_| Error::KeyDataLength {
+            scheme: "kw",
+            len: key.len(),
+        })
     }
 
     fn unwrap(kek: &Self::Kek, wrapped: &[u8], _aad: &[u8], out: &mut [u8]) -> Result<usize> {
@@ -376,7 +418,13 @@ impl WrapScheme for Kwp {
         aes_kek("kwp", kek)
     }
 
-    fn wrap(kek: &Self::Kek, key: &[u8], _aad: &[u8], _nonce: &[u8; NONCE_LEN], out: &mut [u8]) -> Result<usize> {
+    fn wrap(
+        kek: &Self::Kek,
+        key: &[u8],
+        _aad: &[u8],
+        _nonce: &[u8; NONCE_LEN],
+        out: &mut [u8],
+    ) -> Result<usize> {
         let len = SchemeId::Kwp.wrapped_len(key.len())?;
         let out = out_slice(out, len)?;
         let res = match kek {
@@ -384,7 +432,10 @@ impl WrapScheme for Kwp {
             AesKek::A192(k) => k.wrap_key(key, out).map(|w| w.len()),
             AesKek::A256(k) => k.wrap_key(key, out).map(|w| w.len()),
         };
-        res.map_err(|_| Error::KeyDataLength { scheme: "kwp", len: key.len() })
+        res.map_err(|_| Error::KeyDataLength {
+            scheme: "kwp",
+            len: key.len(),
+        })
     }
 
     fn unwrap(kek: &Self::Kek, wrapped: &[u8], _aad: &[u8], out: &mut [u8]) -> Result<usize> {
@@ -428,7 +479,10 @@ fn aead_wrap<A: AeadInOut<NonceSize = U12, TagSize = aes_gcm::aead::consts::U16>
     body.copy_from_slice(key);
     let tag = aead
         .encrypt_inout_detached(&(*nonce).into(), aad, body.into())
-        .map_err(|_| Error::KeyDataLength { scheme: scheme.name(), len: key.len() })?;
+        .map_err(|_| Error::KeyDataLength {
+            scheme: scheme.name(),
+            len: key.len(),
+        })?;
     tag_out.copy_from_slice(&tag);
     Ok(len)
 }
@@ -470,7 +524,13 @@ impl WrapScheme for Gcm {
         aes_kek("gcm", kek)
     }
 
-    fn wrap(kek: &Self::Kek, key: &[u8], aad: &[u8], nonce: &[u8; NONCE_LEN], out: &mut [u8]) -> Result<usize> {
+    fn wrap(
+        kek: &Self::Kek,
+        key: &[u8],
+        aad: &[u8],
+        nonce: &[u8; NONCE_LEN],
+        out: &mut [u8],
+    ) -> Result<usize> {
         match kek {
             AesKek::A128(a) => aead_wrap(a, Self::ID, key, aad, nonce, out),
             AesKek::A192(a) => aead_wrap(a, Self::ID, key, aad, nonce, out),
@@ -509,15 +569,28 @@ impl WrapScheme for GcmSiv {
     type Kek = GcmSivKek;
 
     fn new_kek(kek: &[u8]) -> Result<Self::Kek> {
-        let bad = || Error::KekLength { scheme: "gcm-siv", len: kek.len() };
+        let bad = || Error::KekLength {
+            scheme: "gcm-siv",
+            len: kek.len(),
+        };
         match kek.len() {
-            16 => Aes128GcmSiv::new_from_slice(kek).map(GcmSivKek::A128).map_err(|_| bad()),
-            32 => Aes256GcmSiv::new_from_slice(kek).map(GcmSivKek::A256).map_err(|_| bad()),
+            16 => Aes128GcmSiv::new_from_slice(kek)
+                .map(GcmSivKek::A128)
+                .map_err(|_| bad()),
+            32 => Aes256GcmSiv::new_from_slice(kek)
+                .map(GcmSivKek::A256)
+                .map_err(|_| bad()),
             _ => Err(bad()),
         }
     }
 
-    fn wrap(kek: &Self::Kek, key: &[u8], aad: &[u8], nonce: &[u8; NONCE_LEN], out: &mut [u8]) -> Result<usize> {
+    fn wrap(
+        kek: &Self::Kek,
+        key: &[u8],
+        aad: &[u8],
+        nonce: &[u8; NONCE_LEN],
+        out: &mut [u8],
+    ) -> Result<usize> {
         match kek {
             GcmSivKek::A128(a) => aead_wrap(a, Self::ID, key, aad, nonce, out),
             GcmSivKek::A256(a) => aead_wrap(a, Self::ID, key, aad, nonce, out),
@@ -568,7 +641,13 @@ impl Kek {
     }
 
     /// Wraps with raw associated data (ignored by `kw`/`kwp`).
-    pub fn wrap_raw(&self, key: &[u8], aad: &[u8], nonce: &[u8; NONCE_LEN], out: &mut [u8]) -> Result<usize> {
+    pub fn wrap_raw(
+        &self,
+        key: &[u8],
+        aad: &[u8],
+        nonce: &[u8; NONCE_LEN],
+        out: &mut [u8],
+    ) -> Result<usize> {
         match self {
             Kek::Kw(k) => Kw::wrap(k, key, aad, nonce, out),
             Kek::Kwp(k) => Kwp::wrap(k, key, aad, nonce, out),
@@ -588,7 +667,13 @@ impl Kek {
     }
 
     /// Wraps `key` bound to `ctx` (whose scheme must be this KEK's).
-    pub fn wrap(&self, key: &[u8], ctx: &WrapContext, nonce: &[u8; NONCE_LEN], out: &mut [u8]) -> Result<usize> {
+    pub fn wrap(
+        &self,
+        key: &[u8],
+        ctx: &WrapContext,
+        nonce: &[u8; NONCE_LEN],
+        out: &mut [u8],
+    ) -> Result<usize> {
         debug_assert_eq!(ctx.scheme, self.scheme());
         self.wrap_raw(key, &ctx.encode(), nonce, out)
     }

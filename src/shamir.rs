@@ -108,7 +108,9 @@ mod tests {
     #[test]
     fn any_two_of_three_recover_and_one_does_not() {
         let secret = Key256::from_bytes([0x42; 32]);
-        let coeff = [Key256::from_bytes(core::array::from_fn(|i| i as u8 * 7 + 1))];
+        let coeff = [Key256::from_bytes(core::array::from_fn(|i| {
+            i as u8 * 7 + 1
+        }))];
         let s: Vec<Key256> = (1..=3).map(|x| share(&secret, &coeff, x)).collect();
         for (a, b) in [(0, 1), (0, 2), (1, 2)] {
             let got = combine(&[(a as u8 + 1, &s[a]), (b as u8 + 1, &s[b])]).unwrap();

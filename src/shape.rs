@@ -39,7 +39,10 @@ impl Dist {
         };
         if let Some(rest) = spec.strip_prefix("uniform:") {
             let (a, b) = rest.split_once('-').ok_or_else(bad)?;
-            let (min, max) = (a.parse::<u32>().map_err(|_| bad())?, b.parse::<u32>().map_err(|_| bad())?);
+            let (min, max) = (
+                a.parse::<u32>().map_err(|_| bad())?,
+                b.parse::<u32>().map_err(|_| bad())?,
+            );
             if min == 0 || min > max {
                 return Err(bad());
             }
@@ -131,37 +134,70 @@ pub const PRESETS: [Preset; 5] = [
     Preset {
         name: "tiny",
         about: "98 leaves, 4 tenants: for exhaustive tests",
-        shape: Shape { tenants: 4, groups: Dist::Zipf { s: 1.0, max: 3 }, leaves: Dist::Zipf { s: 1.0, max: 30 } },
+        shape: Shape {
+            tenants: 4,
+            groups: Dist::Zipf { s: 1.0, max: 3 },
+            leaves: Dist::Zipf { s: 1.0, max: 30 },
+        },
     },
     Preset {
         name: "small",
         about: "~98k leaves, 200 tenants",
-        shape: Shape { tenants: 200, groups: Dist::Zipf { s: 0.7, max: 50 }, leaves: Dist::Zipf { s: 0.9, max: 2600 } },
+        shape: Shape {
+            tenants: 200,
+            groups: Dist::Zipf { s: 0.7, max: 50 },
+            leaves: Dist::Zipf { s: 0.9, max: 2600 },
+        },
     },
     Preset {
         name: "medium",
         about: "~1.0M leaves, 5,000 tenants",
-        shape: Shape { tenants: 5000, groups: Dist::Zipf { s: 0.6, max: 50 }, leaves: Dist::Zipf { s: 0.7, max: 9000 } },
+        shape: Shape {
+            tenants: 5000,
+            groups: Dist::Zipf { s: 0.6, max: 50 },
+            leaves: Dist::Zipf { s: 0.7, max: 9000 },
+        },
     },
     Preset {
         name: "large",
         about: "~11M leaves, 40,000 tenants",
-        shape: Shape { tenants: 40_000, groups: Dist::Zipf { s: 0.5, max: 50 }, leaves: Dist::Zipf { s: 0.55, max: 25_000 } },
+        shape: Shape {
+            tenants: 40_000,
+            groups: Dist::Zipf { s: 0.5, max: 50 },
+            leaves: Dist::Zipf {
+                s: 0.55,
+                max: 25_000,
+            },
+        },
     },
     Preset {
         name: "huge",
         about: "~102M leaves, 200,000 tenants",
-        shape: Shape { tenants: 200_000, groups: Dist::Zipf { s: 0.35, max: 50 }, leaves: Dist::Zipf { s: 0.5, max: 60_000 } },
+        shape: Shape {
+            tenants: 200_000,
+            groups: Dist::Zipf { s: 0.35, max: 50 },
+            leaves: Dist::Zipf {
+                s: 0.5,
+                max: 60_000,
+            },
+        },
     },
 ];
 
 impl Shape {
     /// The shape of a preset by name.
     pub fn preset(name: &str) -> Result<Shape> {
-        PRESETS.iter().find(|p| p.name == name).map(|p| p.shape).ok_or_else(|| {
-            let names: Vec<_> = PRESETS.iter().map(|p| p.name).collect();
-            Error::InvalidShape(format!("unknown preset {name:?}; expected one of {}", names.join(", ")))
-        })
+        PRESETS
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.shape)
+            .ok_or_else(|| {
+                let names: Vec<_> = PRESETS.iter().map(|p| p.name).collect();
+                Error::InvalidShape(format!(
+                    "unknown preset {name:?}; expected one of {}",
+                    names.join(", ")
+                ))
+            })
     }
 
     /// Groups of tenant `t`.
@@ -171,14 +207,18 @@ impl Shape {
 
     /// Leaves of group `j` of tenant `t`.
     pub fn leaves_of(&self, t: u32, j: u32, seed: u64) -> u32 {
-        self.leaves.at(u64::from(t) + u64::from(j), seed, 2 ^ (u64::from(t) << 32))
+        self.leaves
+            .at(u64::from(t) + u64::from(j), seed, 2 ^ (u64::from(t) << 32))
     }
 
     /// Checks limits: at least one tenant, and at most 2^32 − 1 nodes overall is
     /// checked by the generator.
     pub fn validate(&self) -> Result<()> {
         if self.tenants == 0 || self.tenants > 10_000_000 {
-            return Err(Error::InvalidShape(format!("{} tenants (expected 1 to 10,000,000)", self.tenants)));
+            return Err(Error::InvalidShape(format!(
+                "{} tenants (expected 1 to 10,000,000)",
+                self.tenants
+            )));
         }
         Ok(())
     }
@@ -186,7 +226,11 @@ impl Shape {
 
 impl core::fmt::Display for Shape {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "tenants={} groups={} leaves={}", self.tenants, self.groups, self.leaves)
+        write!(
+            f,
+            "tenants={} groups={} leaves={}",
+            self.tenants, self.groups, self.leaves
+        )
     }
 }
 
@@ -197,13 +241,36 @@ mod tests {
     #[test]
     fn parses_and_evaluates() {
         assert_eq!(Dist::parse("5").unwrap(), Dist::Fixed(5));
-        assert_eq!(Dist::parse("uniform:2-4").unwrap(), Dist::Uniform { min: 2, max: 4 });
-        assert_eq!(Dist::parse("zipf:1:100").unwrap(), Dist::Zipf { s: 1.0, max: 100 });
-        for bad in ["0", "x", "uniform:3-2", "uniform:0-2", "zipf:-1:5", "zipf:1:0", "zipf:1", ""] {
+        assert_eq!(
+            Dist::parse("uniform:2-4").unwrap(),
+            Dist::Uniform { min: 2, max: 4 }
+        );
+        assert_eq!(
+            Dist::parse("zipf:1:100").unwrap(),
+            Dist::Zipf { s: 1.0, max: 100 }
+        );
+        for bad in [
+            "0",
+            "x",
+            "uniform:3-2",
+            "uniform:0-2",
+            "zipf:-1:5",
+            "zipf:1:0",
+            "zipf:1",
+            "",
+        ] {
             assert!(Dist::parse(bad).is_err(), "{bad}");
         }
         let z = Dist::Zipf { s: 1.0, max: 100 };
-        assert_eq!((z.at(0, 0, 0), z.at(1, 0, 0), z.at(3, 0, 0), z.at(10_000, 0, 0)), (100, 50, 25, 1));
+        assert_eq!(
+            (
+                z.at(0, 0, 0),
+                z.at(1, 0, 0),
+                z.at(3, 0, 0),
+                z.at(10_000, 0, 0)
+            ),
+            (100, 50, 25, 1)
+        );
         let u = Dist::Uniform { min: 2, max: 4 };
         for r in 0..100 {
             assert!((2..=4).contains(&u.at(r, 9, 1)));
@@ -213,7 +280,13 @@ mod tests {
     #[test]
     fn preset_tiny_has_98_leaves() {
         let s = Shape::preset("tiny").unwrap();
-        let total: u32 = (0..s.tenants).map(|t| (0..s.groups_of(t, 0)).map(|j| s.leaves_of(t, j, 0)).sum::<u32>()).sum();
+        let total: u32 = (0..s.tenants)
+            .map(|t| {
+                (0..s.groups_of(t, 0))
+                    .map(|j| s.leaves_of(t, j, 0))
+                    .sum::<u32>()
+            })
+            .sum();
         assert_eq!(total, 98);
     }
 }

@@ -69,5 +69,7 @@ pub fn host_name() -> String {
 
 /// Number of CPUs available to this process.
 pub fn cpus() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }

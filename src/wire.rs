@@ -105,7 +105,15 @@ impl StoredWrap {
     /// Appends the encoding to `out`. Fails if the value breaks a rule the
     /// decoder enforces (so whatever encodes, decodes).
     pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<()> {
-        encode_parts(self.scheme, self.share, self.tenant, self.key, &self.keks, &self.payload, out)
+        encode_parts(
+            self.scheme,
+            self.share,
+            self.tenant,
+            self.key,
+            &self.keks,
+            &self.payload,
+            out,
+        )
     }
 
     /// The encoding as a new vector.
@@ -119,7 +127,10 @@ impl StoredWrap {
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let (wrap, used) = Self::decode_prefix(bytes)?;
         if used != bytes.len() {
-            return Err(Error::TrailingBytes { what: "stored wrap", extra: bytes.len() - used });
+            return Err(Error::TrailingBytes {
+                what: "stored wrap",
+                extra: bytes.len() - used,
+            });
         }
         Ok(wrap)
     }
@@ -129,28 +140,52 @@ impl StoredWrap {
     pub fn decode_prefix(bytes: &[u8]) -> Result<(Self, usize)> {
         let mut r = Reader::new(bytes, "stored wrap");
         if r.take(4)? != MAGIC {
-            return Err(Error::BadMagic { what: "stored wrap" });
+            return Err(Error::BadMagic {
+                what: "stored wrap",
+            });
         }
         let version = r.u8()?;
         if version != VERSION {
-            return Err(Error::UnsupportedVersion { what: "stored wrap", version: version.into() });
+            return Err(Error::UnsupportedVersion {
+                what: "stored wrap",
+                version: version.into(),
+            });
         }
         let scheme = SchemeId::from_byte(r.u8()?)?;
         let share = r.u8()?;
         let layers = usize::from(r.u8()?);
         if layers == 0 || layers > MAX_LAYERS {
-            return Err(Error::invalid("stored wrap layers", format!("{layers} (expected 1 to {MAX_LAYERS})")));
+            return Err(Error::invalid(
+                "stored wrap layers",
+                format!("{layers} (expected 1 to {MAX_LAYERS})"),
+            ));
         }
         let tenant = r.u32()?;
-        let key = KeyRef { id: r.u64()?, version: r.u32()? };
+        let key = KeyRef {
+            id: r.u64()?,
+            version: r.u32()?,
+        };
         let mut keks = Vec::with_capacity(layers);
         for _ in 0..layers {
-            keks.push(KeyRef { id: r.u64()?, version: r.u32()? });
+            keks.push(KeyRef {
+                id: r.u64()?,
+                version: r.u32()?,
+            });
         }
         let payload_len = usize::from(r.u16()?);
         scheme.check_wrapped_len(payload_len)?;
         let payload = r.take(payload_len)?.to_vec();
-        Ok((StoredWrap { scheme, share, tenant, key, keks, payload }, r.pos))
+        Ok((
+            StoredWrap {
+                scheme,
+                share,
+                tenant,
+                key,
+                keks,
+                payload,
+            },
+            r.pos,
+        ))
     }
 }
 
@@ -170,11 +205,18 @@ pub fn encode_parts(
     out: &mut Vec<u8>,
 ) -> Result<()> {
     if keks.is_empty() || keks.len() > MAX_LAYERS {
-        return Err(Error::invalid("stored wrap layers", format!("{} (expected 1 to {MAX_LAYERS})", keks.len())));
+        return Err(Error::invalid(
+            "stored wrap layers",
+            format!("{} (expected 1 to {MAX_LAYERS})", keks.len()),
+        ));
     }
     scheme.check_wrapped_len(payload.len())?;
-    let payload_len = u16::try_from(payload.len())
-        .map_err(|_| Error::invalid("stored wrap payload", format!("{} bytes exceeds 65535", payload.len())))?;
+    let payload_len = u16::try_from(payload.len()).map_err(|_| {
+        Error::invalid(
+            "stored wrap payload",
+            format!("{} bytes exceeds 65535", payload.len()),
+        )
+    })?;
     out.reserve(encoded_len(keks.len(), payload.len()));
     out.extend_from_slice(&MAGIC);
     out.push(VERSION);
@@ -205,16 +247,25 @@ pub struct Reader<'a> {
 impl<'a> Reader<'a> {
     /// Reads `bytes`, naming errors after `what`.
     pub fn new(bytes: &'a [u8], what: &'static str) -> Self {
-        Reader { bytes, pos: 0, what }
+        Reader {
+            bytes,
+            pos: 0,
+            what,
+        }
     }
 
     /// Next `n` bytes.
     pub fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).ok_or(Error::Truncated { what: self.what, needed: usize::MAX, got: self.bytes.len() })?;
-        let s = self
-            .bytes
-            .get(self.pos..end)
-            .ok_or(Error::Truncated { what: self.what, needed: end, got: self.bytes.len() })?;
+        let end = self.pos.checked_add(n).ok_or(Error::Truncated {
+            what: self.what,
+            needed: usize::MAX,
+            got: self.bytes.len(),
+        })?;
+        let s = self.bytes.get(self.pos..end).ok_or(Error::Truncated {
+            what: self.what,
+            needed: end,
+            got: self.bytes.len(),
+        })?;
         self.pos = end;
         Ok(s)
     }
@@ -251,7 +302,10 @@ impl<'a> Reader<'a> {
     pub fn finish(&self) -> Result<()> {
         match self.remaining() {
             0 => Ok(()),
-            extra => Err(Error::TrailingBytes { what: self.what, extra }),
+            extra => Err(Error::TrailingBytes {
+                what: self.what,
+                extra,
+            }),
         }
     }
 }
@@ -274,7 +328,10 @@ mod tests {
             tenant: 3,
             key: KeyRef { id: 7, version: 1 },
             keks: vec![KeyRef { id: 2, version: 1 }],
-            payload: hex::decode("28c9f404c4b810f4cbccb35cfb87f8263f5786e2d80ed326cbc7f0e71a99f43bfb988b9b7a02dd21").unwrap(),
+            payload: hex::decode(
+                "28c9f404c4b810f4cbccb35cfb87f8263f5786e2d80ed326cbc7f0e71a99f43bfb988b9b7a02dd21",
+            )
+            .unwrap(),
         }
     }
 
@@ -283,11 +340,21 @@ mod tests {
         let enc = example().encode().unwrap();
         assert_eq!(hex::encode(&enc), EXAMPLE_HEX);
         // The payload is the RFC 3394 §4.6 wrap: it unwraps under the RFC's KEK.
-        let kek = crate::scheme::Kek::new(SchemeId::Kw, &hex::decode("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f").unwrap()).unwrap();
+        let kek = crate::scheme::Kek::new(
+            SchemeId::Kw,
+            &hex::decode("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+                .unwrap(),
+        )
+        .unwrap();
         let mut out = [0u8; 32];
         let w = StoredWrap::decode(&enc).unwrap();
-        let n = kek.unwrap(&w.payload, &w.context(0).unwrap(), &mut out).unwrap();
-        assert_eq!(hex::encode(&out[..n]), "00112233445566778899aabbccddeeff000102030405060708090a0b0c0d0e0f");
+        let n = kek
+            .unwrap(&w.payload, &w.context(0).unwrap(), &mut out)
+            .unwrap();
+        assert_eq!(
+            hex::encode(&out[..n]),
+            "00112233445566778899aabbccddeeff000102030405060708090a0b0c0d0e0f"
+        );
         assert_eq!(enc.len(), encoded_len(1, 40));
     }
 
@@ -300,8 +367,16 @@ mod tests {
                     scheme,
                     share: layers as u8,
                     tenant: u32::MAX,
-                    key: KeyRef { id: u64::MAX, version: 9 },
-                    keks: (0..layers).map(|i| KeyRef { id: i as u64, version: i as u32 }).collect(),
+                    key: KeyRef {
+                        id: u64::MAX,
+                        version: 9,
+                    },
+                    keks: (0..layers)
+                        .map(|i| KeyRef {
+                            id: i as u64,
+                            version: i as u32,
+                        })
+                        .collect(),
                     payload: vec![0x5a; payload_len],
                 };
                 let enc = w.encode().unwrap();
@@ -316,20 +391,43 @@ mod tests {
         let enc = example().encode().unwrap();
         // every truncation
         for cut in 0..enc.len() {
-            assert!(matches!(StoredWrap::decode(&enc[..cut]), Err(Error::Truncated { .. })), "cut {cut}");
+            assert!(
+                matches!(
+                    StoredWrap::decode(&enc[..cut]),
+                    Err(Error::Truncated { .. })
+                ),
+                "cut {cut}"
+            );
         }
         // trailing byte
         let mut long = enc.clone();
         long.push(0);
-        assert_eq!(StoredWrap::decode(&long), Err(Error::TrailingBytes { what: "stored wrap", extra: 1 }));
+        assert_eq!(
+            StoredWrap::decode(&long),
+            Err(Error::TrailingBytes {
+                what: "stored wrap",
+                extra: 1
+            })
+        );
         // magic
         let mut m = enc.clone();
         m[0] ^= 1;
-        assert_eq!(StoredWrap::decode(&m), Err(Error::BadMagic { what: "stored wrap" }));
+        assert_eq!(
+            StoredWrap::decode(&m),
+            Err(Error::BadMagic {
+                what: "stored wrap"
+            })
+        );
         // version
         let mut v = enc.clone();
         v[4] = 2;
-        assert_eq!(StoredWrap::decode(&v), Err(Error::UnsupportedVersion { what: "stored wrap", version: 2 }));
+        assert_eq!(
+            StoredWrap::decode(&v),
+            Err(Error::UnsupportedVersion {
+                what: "stored wrap",
+                version: 2
+            })
+        );
         // scheme
         let mut s = enc.clone();
         s[5] = 9;
@@ -338,14 +436,26 @@ mod tests {
         for bad in [0u8, 5, 255] {
             let mut l = enc.clone();
             l[7] = bad;
-            assert!(matches!(StoredWrap::decode(&l), Err(Error::InvalidField { what: "stored wrap layers", .. })));
+            assert!(matches!(
+                StoredWrap::decode(&l),
+                Err(Error::InvalidField {
+                    what: "stored wrap layers",
+                    ..
+                })
+            ));
         }
         // payload length impossible for kw (not a multiple of 8, and too short)
         for bad in [39u16, 16] {
             let mut p = enc[..36].to_vec();
             p.extend_from_slice(&bad.to_be_bytes());
             p.extend(std::iter::repeat_n(0, usize::from(bad)));
-            assert_eq!(StoredWrap::decode(&p), Err(Error::WrappedLength { scheme: "kw", len: usize::from(bad) }));
+            assert_eq!(
+                StoredWrap::decode(&p),
+                Err(Error::WrappedLength {
+                    scheme: "kw",
+                    len: usize::from(bad)
+                })
+            );
         }
     }
 

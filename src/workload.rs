@@ -29,7 +29,9 @@ use crate::error::{Error, Result};
 use crate::generate::{KekCache, split_parts};
 use crate::keyring::Keyring;
 use crate::model::Hierarchy;
-use crate::plan::{ChangePlan, Counts, Redo, RewrapOnly, chosen_slots, provision_counts, unwrap_all_counts};
+use crate::plan::{
+    ChangePlan, Counts, Redo, RewrapOnly, chosen_slots, provision_counts, unwrap_all_counts,
+};
 use crate::prf::{Domain, Prf};
 use crate::recover::{CacheMode, recover_leaves};
 use crate::scheme::Kek;
@@ -77,7 +79,11 @@ impl Workload {
             Workload::UnwrapAll { cold: false } => "unwrap-all".into(),
             Workload::UnwrapAll { cold: true } => "unwrap-all cold".into(),
             Workload::RotateRoot { role, extent, lazy } => {
-                format!("rotate-root {role} {}{}", extent.name(), if *lazy { " lazy" } else { "" })
+                format!(
+                    "rotate-root {role} {}{}",
+                    extent.name(),
+                    if *lazy { " lazy" } else { "" }
+                )
             }
             Workload::Revoke { role, extent } => format!("revoke {role} {}", extent.name()),
             Workload::Shred { tenant } => format!("shred tenant {tenant}"),
@@ -111,7 +117,12 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { seed: 1, data_bytes_per_leaf: 0, data_real_limit: 64 << 20, root_ops_per_s: None }
+        RunOptions {
+            seed: 1,
+            data_bytes_per_leaf: 0,
+            data_real_limit: 64 << 20,
+            root_ops_per_s: None,
+        }
     }
 }
 
@@ -382,9 +393,20 @@ pub fn run(st: &mut State, w: &Workload, opts: &RunOptions) -> Result<RunRow> {
     }
     row.peak_rss_bytes = crate::sysinfo::peak_rss_bytes();
     row.counts_match = row.measured == row.analytic;
-    row.root_seconds = crate::cost::root_seconds(row.measured.root_ops, &crate::cost::profiles(opts.root_ops_per_s));
-    row.items_per_s = if row.seconds > 0.0 { row.items as f64 / row.seconds } else { 0.0 };
-    row.ops_per_s = if row.seconds > 0.0 { (row.measured.wraps + row.measured.unwraps) as f64 / row.seconds } else { 0.0 };
+    row.root_seconds = crate::cost::root_seconds(
+        row.measured.root_ops,
+        &crate::cost::profiles(opts.root_ops_per_s),
+    );
+    row.items_per_s = if row.seconds > 0.0 {
+        row.items as f64 / row.seconds
+    } else {
+        0.0
+    };
+    row.ops_per_s = if row.seconds > 0.0 {
+        (row.measured.wraps + row.measured.unwraps) as f64 / row.seconds
+    } else {
+        0.0
+    };
     let primitive = match w {
         Workload::Provision => Some("wrap"),
         Workload::UnwrapAll { cold: false } => Some("unwrap"),
@@ -396,7 +418,11 @@ pub fn run(st: &mut State, w: &Workload, opts: &RunOptions) -> Result<RunRow> {
         && let Some(rate) = aes_kw_loop_rate(st.h.scheme, p)
     {
         let per_thread = row.items_per_s / row.threads.max(1) as f64;
-        row.reference = Some(Reference { primitive: p.into(), aes_kw_loop_per_s: rate, speedup_per_thread: per_thread / rate });
+        row.reference = Some(Reference {
+            primitive: p.into(),
+            aes_kw_loop_per_s: rate,
+            speedup_per_thread: per_thread / rate,
+        });
     }
     Ok(row)
 }
@@ -404,11 +430,23 @@ pub fn run(st: &mut State, w: &Workload, opts: &RunOptions) -> Result<RunRow> {
 /// The role named `name` in `h`'s design, which must be a root role.
 pub fn role_id(h: &Hierarchy, name: &str) -> Result<RoleId> {
     let r = h.design.role_by_name(name).ok_or_else(|| {
-        let roots: Vec<&str> = h.design.root_roles().iter().map(|&r| h.design.roles[usize::from(r)].name.as_str()).collect();
-        Error::InvalidShape(format!("design {} has no role {name:?}; its roots are {}", h.design.name, roots.join(", ")))
+        let roots: Vec<&str> = h
+            .design
+            .root_roles()
+            .iter()
+            .map(|&r| h.design.roles[usize::from(r)].name.as_str())
+            .collect();
+        Error::InvalidShape(format!(
+            "design {} has no role {name:?}; its roots are {}",
+            h.design.name,
+            roots.join(", ")
+        ))
     })?;
     if !h.design.roles[usize::from(r)].is_root() {
-        return Err(Error::InvalidShape(format!("role {name} of design {} is not a root", h.design.name)));
+        return Err(Error::InvalidShape(format!(
+            "role {name} of design {} is not a root",
+            h.design.name
+        )));
     }
     Ok(r)
 }
@@ -416,9 +454,16 @@ pub fn role_id(h: &Hierarchy, name: &str) -> Result<RoleId> {
 fn run_provision(st: &mut State, opts: &RunOptions, row: &mut RunRow) -> Result<()> {
     let seed = st.gen_seed.unwrap_or(opts.seed);
     let spec_design = st.h.design.clone();
-    let tenant_groups: Vec<u32> = (0..st.h.tenants()).map(|t| st.h.tenant_group_start[t as usize + 1] - st.h.tenant_group_start[t as usize]).collect();
+    let tenant_groups: Vec<u32> = (0..st.h.tenants())
+        .map(|t| st.h.tenant_group_start[t as usize + 1] - st.h.tenant_group_start[t as usize])
+        .collect();
     let start = Instant::now();
-    let mut h = crate::generate::skeleton_from_counts(&spec_design, st.h.scheme, &tenant_groups, &st.h.group_leaves)?;
+    let mut h = crate::generate::skeleton_from_counts(
+        &spec_design,
+        st.h.scheme,
+        &tenant_groups,
+        &st.h.group_leaves,
+    )?;
     let prf = Prf::new(seed);
     let meter = crate::generate::fill_wraps_metered(&mut h, &prf, &|_| {})?;
     let ring = Keyring::from_prf(&h, &prf);
@@ -429,10 +474,16 @@ fn run_provision(st: &mut State, opts: &RunOptions, row: &mut RunRow) -> Result<
     row.measured.leaves_rekeyed = h.leaves();
     row.analytic = provision_counts(&h);
     row.items = row.measured.wraps;
-    *st = State { h, ring, gen_seed: Some(seed) };
+    *st = State {
+        h,
+        ring,
+        gen_seed: Some(seed),
+    };
     let v = verify_leaves(st, &Expected::of(st)?.0, &|_| true)?;
     row.verification = v;
-    row.verification.notes.push("every leaf recovered from the new hierarchy equals its seed-derived key".into());
+    row.verification
+        .notes
+        .push("every leaf recovered from the new hierarchy equals its seed-derived key".into());
     Ok(())
 }
 
@@ -442,24 +493,40 @@ fn run_unwrap_all(st: &mut State, cold: bool, row: &mut RunRow) -> Result<()> {
     let vsecs = vstart.elapsed().as_secs_f64();
     let wrong = Mutex::new(0u64);
     let start = Instant::now();
-    let stats = recover_leaves(&st.h, &st.ring, &|_| true, if cold { CacheMode::Cold } else { CacheMode::Cached }, &|n, k| {
-        if expected.keys[n as usize].as_ref() != Some(k)
-            && let Ok(mut w) = wrong.lock()
-        {
-            *w += 1;
-        }
-    })?;
+    let stats = recover_leaves(
+        &st.h,
+        &st.ring,
+        &|_| true,
+        if cold {
+            CacheMode::Cold
+        } else {
+            CacheMode::Cached
+        },
+        &|n, k| {
+            if expected.keys[n as usize].as_ref() != Some(k)
+                && let Ok(mut w) = wrong.lock()
+            {
+                *w += 1;
+            }
+        },
+    )?;
     row.seconds = start.elapsed().as_secs_f64();
     // The compare with the expected key inside the sink is verification work left in
     // the timed loop: a 32-byte compare per leaf, negligible beside the unwraps.
     let wrong = wrong.into_inner().unwrap_or(u64::MAX);
-    row.measured = Counts { unwraps: stats.ops.unwraps, root_ops: stats.ops.root_ops, ..Counts::default() };
+    row.measured = Counts {
+        unwraps: stats.ops.unwraps,
+        root_ops: stats.ops.root_ops,
+        ..Counts::default()
+    };
     row.analytic = unwrap_all_counts(&st.h, cold);
     row.items = stats.leaves_recovered;
     let (p50, p99, max) = percentiles(&mut stats.per_tenant_ns.clone());
     (row.tenant_p50_ms, row.tenant_p99_ms, row.tenant_max_ms) = (p50, p99, max);
     row.verification = Verification {
-        verified: wrong == 0 && stats.leaves_unrecoverable == 0 && stats.leaves_recovered == st.h.leaves(),
+        verified: wrong == 0
+            && stats.leaves_unrecoverable == 0
+            && stats.leaves_recovered == st.h.leaves(),
         leaves_checked: stats.leaves_recovered,
         leaves_wrong: wrong + stats.leaves_unrecoverable,
         unwraps: v_unwraps,
@@ -476,22 +543,33 @@ fn run_unwrap_all(st: &mut State, cold: bool, row: &mut RunRow) -> Result<()> {
 
 /// Recovers every leaf from the current state with the roots `available`
 /// admits and compares with `expected`; leaves with no expected key must not recover.
-fn verify_leaves(st: &State, expected: &Expected, available: &(dyn Fn(u32) -> bool + Sync)) -> Result<Verification> {
+fn verify_leaves(
+    st: &State,
+    expected: &Expected,
+    available: &(dyn Fn(u32) -> bool + Sync),
+) -> Result<Verification> {
     let start = Instant::now();
     let bad = Mutex::new((0u64, 0u64));
-    let stats = recover_leaves(&st.h, &st.ring, available, CacheMode::Cached, &|n, k| match &expected.keys[n as usize] {
-        Some(e) if e == k => {}
-        Some(_) => {
-            if let Ok(mut b) = bad.lock() {
-                b.0 += 1;
-            }
-        }
-        None => {
-            if let Ok(mut b) = bad.lock() {
-                b.1 += 1;
-            }
-        }
-    })?;
+    let stats =
+        recover_leaves(
+            &st.h,
+            &st.ring,
+            available,
+            CacheMode::Cached,
+            &|n, k| match &expected.keys[n as usize] {
+                Some(e) if e == k => {}
+                Some(_) => {
+                    if let Ok(mut b) = bad.lock() {
+                        b.0 += 1;
+                    }
+                }
+                None => {
+                    if let Ok(mut b) = bad.lock() {
+                        b.1 += 1;
+                    }
+                }
+            },
+        )?;
     let (wrong, extra) = bad.into_inner().unwrap_or((u64::MAX, u64::MAX));
     let must = expected.keys.iter().filter(|k| k.is_some()).count() as u64;
     let ok_count = stats.leaves_recovered - wrong - extra;
@@ -524,25 +602,37 @@ impl Keys<'_> {
     }
 
     /// A key as it was before the change.
-    fn old(&self, k: u32) -> Result<Key256> {
+    fn before(&self, k: u32) -> Result<Key256> {
         if self.h.is_root(k) {
             if let Some(old) = self.old_roots.get(&k) {
                 return Ok(old.clone());
             }
-            return self.ring.get(k).map(|(_, key)| key.clone()).ok_or(Error::Unrecoverable { key: u64::from(k) });
+            return self
+                .ring
+                .get(k)
+                .map(|(_, key)| key.clone())
+                .ok_or(Error::Unrecoverable { key: u64::from(k) });
         }
-        self.opened.get(&k).or_else(|| self.outer.and_then(|o| o.get(&k))).cloned().ok_or(Error::Unrecoverable { key: u64::from(k) })
+        self.opened
+            .get(&k)
+            .or_else(|| self.outer.and_then(|o| o.get(&k)))
+            .cloned()
+            .ok_or(Error::Unrecoverable { key: u64::from(k) })
     }
 
     /// A key as it is after the change.
-    fn new(&self, k: u32) -> Result<Key256> {
+    fn after(&self, k: u32) -> Result<Key256> {
         if self.h.is_root(k) {
-            return self.ring.get(k).map(|(_, key)| key.clone()).ok_or(Error::Unrecoverable { key: u64::from(k) });
+            return self
+                .ring
+                .get(k)
+                .map(|(_, key)| key.clone())
+                .ok_or(Error::Unrecoverable { key: u64::from(k) });
         }
         if self.plan.rekey[k as usize] {
             return Ok(self.prf.node_key(k, self.h.version[k as usize]));
         }
-        self.old(k)
+        self.before(k)
     }
 }
 
@@ -583,10 +673,27 @@ fn execute_range(
     let stored = |payload: &[u8], s: u32| -> Result<Vec<u8>> {
         let len = Hierarchy::wrap_len(h.scheme, h.slot_keks(s).len());
         let off = (s - slot0) as usize * h.stride;
-        payload.get(off..off + len).map(<[u8]>::to_vec).ok_or(Error::Truncated { what: "payload part", needed: off + len, got: payload.len() })
+        payload
+            .get(off..off + len)
+            .map(<[u8]>::to_vec)
+            .ok_or(Error::Truncated {
+                what: "payload part",
+                needed: off + len,
+                got: payload.len(),
+            })
     };
-    let mut keys = Keys { h, plan, ring, old_roots, prf, opened: HashMap::new(), outer };
-    let mut m = Meter { c: Counts::default() };
+    let mut keys = Keys {
+        h,
+        plan,
+        ring,
+        old_roots,
+        prf,
+        opened: HashMap::new(),
+        outer,
+    };
+    let mut m = Meter {
+        c: Counts::default(),
+    };
     let mut cache = KekCache::new();
     // 1. open, from the old state, what the plan needs
     for n in nodes.clone() {
@@ -600,7 +707,7 @@ fn execute_range(
             let mut buf = stored(payload, s)?;
             for layer in (0..ks.len()).rev() {
                 let k = ks[layer];
-                let old = keys.old(k)?;
+                let old = keys.before(k)?;
                 let kek = cache.get(k, keys.old_version(k), || Kek::new(h.scheme, old.expose()))?;
                 let ctx = h.context_with(n, s, layer, &|x| keys.old_version(x));
                 let mut out = [0u8; 256];
@@ -634,10 +741,20 @@ fn execute_range(
         }
         a = c;
     }
-    let run_slot0 = |i: usize| if i == 0 { slot0 } else { redo[bounds[i].0].slot };
+    let run_slot0 = |i: usize| {
+        if i == 0 {
+            slot0
+        } else {
+            redo[bounds[i].0].slot
+        }
+    };
     let lens: Vec<usize> = (0..bounds.len())
         .map(|i| {
-            let end = if i + 1 < bounds.len() { run_slot0(i + 1) } else { slot0 + (payload.len() / h.stride) as u32 };
+            let end = if i + 1 < bounds.len() {
+                run_slot0(i + 1)
+            } else {
+                slot0 + (payload.len() / h.stride) as u32
+            };
             (end - run_slot0(i)) as usize * h.stride
         })
         .collect();
@@ -661,25 +778,48 @@ const REDO_RUN: usize = 4096;
 /// Redoes a run of stored wraps whose slots start at `slot0` in `payload`.
 /// Single-layer wraps are grouped by KEK and go through the batched path;
 /// nested ones are peeled and rewrapped layer by layer.
-fn redo_run(h: &Hierarchy, keys: &Keys<'_>, prf: &Prf, redo: &[Redo], slot0: u32, payload: &mut [u8]) -> Result<Counts> {
-    let mut m = Meter { c: Counts::default() };
+fn redo_run(
+    h: &Hierarchy,
+    keys: &Keys<'_>,
+    prf: &Prf,
+    redo: &[Redo],
+    slot0: u32,
+    payload: &mut [u8],
+) -> Result<Counts> {
+    let mut m = Meter {
+        c: Counts::default(),
+    };
     let mut cache = KekCache::new();
     let stored = |payload: &[u8], s: u32| -> Result<Vec<u8>> {
         let len = Hierarchy::wrap_len(h.scheme, h.slot_keks(s).len());
         let off = (s - slot0) as usize * h.stride;
-        payload.get(off..off + len).map(<[u8]>::to_vec).ok_or(Error::Truncated { what: "payload part", needed: off + len, got: payload.len() })
+        payload
+            .get(off..off + len)
+            .map(<[u8]>::to_vec)
+            .ok_or(Error::Truncated {
+                what: "payload part",
+                needed: off + len,
+                got: payload.len(),
+            })
     };
     let mut secrets_of: Option<(u32, Vec<Key256>)> = None;
     let mut secret = |n: u32, s: u32| -> Result<Key256> {
         if !h.design.roles[usize::from(h.role[n as usize])].shares {
-            return keys.new(n);
+            return keys.after(n);
         }
         if secrets_of.as_ref().map(|(x, _)| *x) != Some(n) {
-            let key = keys.new(n)?;
-            secrets_of = Some((n, crate::generate::slot_secrets(h, prf, n, &key, h.generation)));
+            let key = keys.after(n)?;
+            secrets_of = Some((
+                n,
+                crate::generate::slot_secrets(h, prf, n, &key, h.generation),
+            ));
         }
         let pos = (s - h.slot_start[n as usize]) as usize;
-        secrets_of.as_ref().and_then(|(_, v)| v.get(pos)).cloned().ok_or(Error::UnwrapFailed)
+        secrets_of
+            .as_ref()
+            .and_then(|(_, v)| v.get(pos))
+            .cloned()
+            .ok_or(Error::UnwrapFailed)
     };
     // Single-layer wraps, by (KEK, fresh).
     let mut fresh_groups = crate::generate::KekGroups::default();
@@ -709,7 +849,7 @@ fn redo_run(h: &Hierarchy, keys: &Keys<'_>, prf: &Prf, redo: &[Redo], slot0: u32
             let mut cur = stored(payload, s)?;
             for layer in (from..ks.len()).rev() {
                 let k = ks[layer];
-                let old = keys.old(k)?;
+                let old = keys.before(k)?;
                 let kek = cache.get(k, keys.old_version(k), || Kek::new(h.scheme, old.expose()))?;
                 let ctx = h.context_with(n, s, layer, &|x| keys.old_version(x));
                 let mut out = [0u8; 256];
@@ -722,8 +862,10 @@ fn redo_run(h: &Hierarchy, keys: &Keys<'_>, prf: &Prf, redo: &[Redo], slot0: u32
             cur
         };
         for (layer, &k) in ks.iter().enumerate().skip(from) {
-            let new = keys.new(k)?;
-            let kek = cache.get(k, h.version[k as usize], || Kek::new(h.scheme, new.expose()))?;
+            let new = keys.after(k)?;
+            let kek = cache.get(k, h.version[k as usize], || {
+                Kek::new(h.scheme, new.expose())
+            })?;
             let ctx = h.context(n, s, layer);
             let nonce = prf.nonce(s, layer as u8, h.generation);
             let mut out = [0u8; 256];
@@ -737,26 +879,44 @@ fn redo_run(h: &Hierarchy, keys: &Keys<'_>, prf: &Prf, redo: &[Redo], slot0: u32
     }
     let len = Hierarchy::wrap_len(h.scheme, 1);
     for (k, idxs) in fresh_groups.groups() {
-        let new = crate::batch::PreparedKek::new(h.scheme, &keys.new(k)?)?;
+        let new = crate::batch::PreparedKek::new(h.scheme, &keys.after(k)?)?;
         let at = |j: usize| fresh_groups.slots[idxs[j]];
-        let offs: Vec<usize> = (0..idxs.len()).map(|j| (at(j).1 - slot0) as usize * h.stride).collect();
+        let offs: Vec<usize> = (0..idxs.len())
+            .map(|j| (at(j).1 - slot0) as usize * h.stride)
+            .collect();
         let ctx = |j: usize| h.context(at(j).0, at(j).1, 0);
         let nonce = |j: usize| prf.nonce(at(j).1, 0, h.generation);
-        let b = crate::batch::Binding { ctx: &ctx, new_ctx: &ctx, nonce: &nonce };
-        crate::batch::wrap_many(&new, &|j| Ok(fresh_secrets[idxs[j]].clone()), payload, &offs, &b)?;
+        let b = crate::batch::Binding {
+            ctx: &ctx,
+            new_ctx: &ctx,
+            nonce: &nonce,
+        };
+        crate::batch::wrap_many(
+            &new,
+            &|j| Ok(fresh_secrets[idxs[j]].clone()),
+            payload,
+            &offs,
+            &b,
+        )?;
         for _ in 0..idxs.len() {
             m.count(h, k, true);
         }
     }
     for (k, idxs) in peel_groups.groups() {
-        let old = crate::batch::PreparedKek::new(h.scheme, &keys.old(k)?)?;
-        let new = crate::batch::PreparedKek::new(h.scheme, &keys.new(k)?)?;
+        let old = crate::batch::PreparedKek::new(h.scheme, &keys.before(k)?)?;
+        let new = crate::batch::PreparedKek::new(h.scheme, &keys.after(k)?)?;
         let at = |j: usize| peel_groups.slots[idxs[j]];
-        let offs: Vec<usize> = (0..idxs.len()).map(|j| (at(j).1 - slot0) as usize * h.stride).collect();
+        let offs: Vec<usize> = (0..idxs.len())
+            .map(|j| (at(j).1 - slot0) as usize * h.stride)
+            .collect();
         let old_ctx = |j: usize| h.context_with(at(j).0, at(j).1, 0, &|x| keys.old_version(x));
         let new_ctx = |j: usize| h.context(at(j).0, at(j).1, 0);
         let nonce = |j: usize| prf.nonce(at(j).1, 0, h.generation);
-        let b = crate::batch::Binding { ctx: &old_ctx, new_ctx: &new_ctx, nonce: &nonce };
+        let b = crate::batch::Binding {
+            ctx: &old_ctx,
+            new_ctx: &new_ctx,
+            nonce: &nonce,
+        };
         crate::batch::rewrap_many(&old, &new, payload, &offs, len, &b)?;
         for _ in 0..idxs.len() {
             m.count(h, k, false);
@@ -769,7 +929,12 @@ fn redo_run(h: &Hierarchy, keys: &Keys<'_>, prf: &Prf, redo: &[Redo], slot0: u32
 fn write_slot(payload: &mut [u8], slot0: u32, stride: usize, s: u32, w: &[u8]) -> Result<()> {
     let off = (s - slot0) as usize * stride;
     let got = payload.len();
-    let dst = payload.get_mut(off..off + w.len()).ok_or(Error::OutputTooSmall { needed: off + w.len(), got })?;
+    let dst = payload
+        .get_mut(off..off + w.len())
+        .ok_or(Error::OutputTooSmall {
+            needed: off + w.len(),
+            got,
+        })?;
     dst.copy_from_slice(w);
     Ok(())
 }
@@ -778,12 +943,19 @@ fn write_slot(payload: &mut [u8], slot0: u32, stride: usize, s: u32, w: &[u8]) -
 /// adversary also holds everything the replaced roots opened through the old
 /// wraps) or as a routine rotation. Public so tests can show that verification
 /// catches a plan that does too little.
-pub fn run_change(st: &mut State, plan: &ChangePlan, compromise: bool, lazy: bool, opts: &RunOptions, row: &mut RunRow) -> Result<()> {
+pub fn run_change(
+    st: &mut State,
+    plan: &ChangePlan,
+    compromise: bool,
+    lazy: bool,
+    opts: &RunOptions,
+    row: &mut RunRow,
+) -> Result<()> {
     // Expected keys and the attacker's view are taken before the change (verification).
     let vstart = Instant::now();
     let (mut expected, mut v_unwraps) = Expected::of(st)?;
     let hostile = hostile_keys(st, plan, compromise, &mut v_unwraps)?;
-    let mut vsecs = vstart.elapsed().as_secs_f64();
+    let vsecs = vstart.elapsed().as_secs_f64();
 
     row.analytic = plan.counts(&st.h);
     let prf = Prf::new(opts.seed ^ 0x6b65_7968_6965_7200); // new material: distinct from the generation stream
@@ -809,7 +981,12 @@ pub fn run_change(st: &mut State, plan: &ChangePlan, compromise: bool, lazy: boo
     let tenants = st.h.tenants() as usize;
     let mut bounds: Vec<(u32, u32)> = vec![(0, st.h.tenant_node_start[0])];
     bounds.extend((0..tenants).map(|t| (st.h.tenant_node_start[t], st.h.tenant_node_start[t + 1])));
-    let lens: Vec<usize> = bounds.iter().map(|&(a, b)| (st.h.slot_start[b as usize] - st.h.slot_start[a as usize]) as usize * st.h.stride).collect();
+    let lens: Vec<usize> = bounds
+        .iter()
+        .map(|&(a, b)| {
+            (st.h.slot_start[b as usize] - st.h.slot_start[a as usize]) as usize * st.h.stride
+        })
+        .collect();
     let mut payload = std::mem::take(&mut st.h.payload);
     let h = &st.h;
     let mut parts = split_parts(&mut payload, lens.into_iter());
@@ -820,14 +997,35 @@ pub fn run_change(st: &mut State, plan: &ChangePlan, compromise: bool, lazy: boo
     };
     let ring = &st.ring;
     let global_part = parts.remove(0);
-    let (gc, gopened) =
-        execute_range(h, plan, ring, &old_roots, &prf, None, bounds[0].0..bounds[0].1, redo_at(bounds[0].0, bounds[0].1), 0, global_part)?;
+    let (gc, gopened) = execute_range(
+        h,
+        plan,
+        ring,
+        &old_roots,
+        &prf,
+        None,
+        bounds[0].0..bounds[0].1,
+        redo_at(bounds[0].0, bounds[0].1),
+        0,
+        global_part,
+    )?;
     let results: Vec<Result<(Counts, u64)>> = bounds[1..]
         .par_iter()
         .zip(parts)
         .map(|(&(lo, hi), part)| {
             let t0 = Instant::now();
-            let (c, _) = execute_range(h, plan, ring, &old_roots, &prf, Some(&gopened), lo..hi, redo_at(lo, hi), h.slot_start[lo as usize], part)?;
+            let (c, _) = execute_range(
+                h,
+                plan,
+                ring,
+                &old_roots,
+                &prf,
+                Some(&gopened),
+                lo..hi,
+                redo_at(lo, hi),
+                h.slot_start[lo as usize],
+                part,
+            )?;
             Ok((c, t0.elapsed().as_nanos() as u64))
         })
         .collect();
@@ -878,15 +1076,17 @@ pub fn run_change(st: &mut State, plan: &ChangePlan, compromise: bool, lazy: boo
     let mut v = verify_leaves(st, &expected, &|_| true)?;
     // The owner's current keys, for the leaked-share check: roots from the ring,
     // others recovered (a small recursive recovery per key asked).
-    let current = |n: u32| -> Option<Key256> { crate::recover::recover_key(&st.h, &st.ring, &|_| true, n).ok().map(|(k, _)| k) };
+    let current = |n: u32| -> Option<Key256> {
+        crate::recover::recover_key(&st.h, &st.ring, &|_| true, n)
+            .ok()
+            .map(|(k, _)| k)
+    };
     let (attempts, opened) = try_hostile(&st.h, &hostile, &current)?;
     v.hostile_attempts = attempts;
     v.hostile_opened = opened;
     v.verified = v.verified && opened == 0;
     v.unwraps += v_unwraps + attempts;
     v.seconds += vsecs + vstart.elapsed().as_secs_f64();
-    vsecs = v.seconds;
-    v.seconds = vsecs;
     v.notes.push("every leaf recovered from the new state equals its expected key (new material where re-keyed)".into());
     v.notes.push(if compromise {
         "the attacker's keys (the revoked roots and all they opened through the old wraps, shares included) open no stored wrap of the new state".into()
@@ -905,7 +1105,12 @@ struct Hostile {
     shares: Vec<(u32, u8, Key256)>,
 }
 
-fn hostile_keys(st: &State, plan: &ChangePlan, compromise: bool, unwraps: &mut u64) -> Result<Hostile> {
+fn hostile_keys(
+    st: &State,
+    plan: &ChangePlan,
+    compromise: bool,
+    unwraps: &mut u64,
+) -> Result<Hostile> {
     let h = &st.h;
     let mut keys: HashMap<u32, Key256> = HashMap::new();
     for &r in &plan.replaced_roots {
@@ -954,15 +1159,23 @@ fn hostile_keys(st: &State, plan: &ChangePlan, compromise: bool, unwraps: &mut u
 /// holds (at whatever version): peeling that layer with the adversary's key
 /// must fail. Returns (attempts, opened). Then each leaked share, combined
 /// with the new shares of its key, must not rebuild the key.
-fn try_hostile(h: &Hierarchy, hostile: &Hostile, current: &dyn Fn(u32) -> Option<Key256>) -> Result<(u64, u64)> {
+fn try_hostile(
+    h: &Hierarchy,
+    hostile: &Hostile,
+    current: &dyn Fn(u32) -> Option<Key256>,
+) -> Result<(u64, u64)> {
     let mut attempts = 0u64;
     let mut opened = 0u64;
     let mut out = [0u8; 256];
     for n in 0..h.nodes() {
         for s in h.slots_of(n) {
             let ks = h.slot_keks(s);
-            let Some((&outer, _)) = ks.split_last() else { continue };
-            let Some(key) = hostile.keys.get(&outer) else { continue };
+            let Some((&outer, _)) = ks.split_last() else {
+                continue;
+            };
+            let Some(key) = hostile.keys.get(&outer) else {
+                continue;
+            };
             attempts += 1;
             let kek = Kek::new(h.scheme, key.expose())?;
             match kek.unwrap(h.slot_payload(s), &h.context(n, s, ks.len() - 1), &mut out) {
@@ -999,21 +1212,35 @@ fn try_hostile(h: &Hierarchy, hostile: &Hostile, current: &dyn Fn(u32) -> Option
 fn run_shred(st: &mut State, tenant: u32, row: &mut RunRow) -> Result<()> {
     let h = &st.h;
     if tenant >= h.tenants() {
-        return Err(Error::InvalidShape(format!("tenant {tenant} does not exist (the hierarchy has {})", h.tenants())));
+        return Err(Error::InvalidShape(format!(
+            "tenant {tenant} does not exist (the hierarchy has {})",
+            h.tenants()
+        )));
     }
     let vstart = Instant::now();
     let (mut expected, v_unwraps) = Expected::of(st)?;
     let vsecs = vstart.elapsed().as_secs_f64();
     let start = Instant::now();
-    let owned: Vec<u32> = (h.tenant_node_start[tenant as usize]..h.tenant_node_start[tenant as usize + 1]).filter(|&n| h.is_root(n)).collect();
+    let owned: Vec<u32> = (h.tenant_node_start[tenant as usize]
+        ..h.tenant_node_start[tenant as usize + 1])
+        .filter(|&n| h.is_root(n))
+        .collect();
     let mut destroyed = 0u64;
     for &r in &owned {
         destroyed += u64::from(st.ring.destroy(r));
     }
     row.seconds = start.elapsed().as_secs_f64();
     let h = &st.h;
-    row.measured = Counts { root_ops: destroyed, roots_replaced: destroyed, ..Counts::default() };
-    row.analytic = Counts { root_ops: owned.len() as u64, roots_replaced: owned.len() as u64, ..Counts::default() };
+    row.measured = Counts {
+        root_ops: destroyed,
+        roots_replaced: destroyed,
+        ..Counts::default()
+    };
+    row.analytic = Counts {
+        root_ops: owned.len() as u64,
+        roots_replaced: owned.len() as u64,
+        ..Counts::default()
+    };
     row.items = destroyed;
     // What remains can still reach the tenant's keys only through shared roots.
     let remaining = |n: u32| h.is_root(n) && st.ring.get(n).is_some();
@@ -1022,7 +1249,15 @@ fn run_shred(st: &mut State, tenant: u32, row: &mut RunRow) -> Result<()> {
     row.crypto_shred = Some(left == 0);
     // The stored wraps of the tenant's keys under a surviving shared root must be deleted instead.
     let range = h.tenant_node_start[tenant as usize]..h.tenant_node_start[tenant as usize + 1];
-    let to_delete: Vec<u32> = range.clone().flat_map(|n| h.slots_of(n)).filter(|&s| h.slot_keks(s).iter().any(|&k| remaining(k) && !range.contains(&k))).collect();
+    let to_delete: Vec<u32> = range
+        .clone()
+        .flat_map(|n| h.slots_of(n))
+        .filter(|&s| {
+            h.slot_keks(s)
+                .iter()
+                .any(|&k| remaining(k) && !range.contains(&k))
+        })
+        .collect();
     row.wraps_to_delete = Some(to_delete.len() as u64);
     // Verification: other tenants intact; this tenant's leaves recover only as the
     // reach analysis says, and not at all once those wraps are deleted.
@@ -1041,10 +1276,13 @@ fn run_shred(st: &mut State, tenant: u32, row: &mut RunRow) -> Result<()> {
             to_delete.len()
         ));
         let kept = |slot: u32| to_delete.binary_search(&slot).is_err();
-        let after = crate::recover::reach_filtered(h, &remaining, &kept).tenant_leaves_open(h, tenant);
+        let after =
+            crate::recover::reach_filtered(h, &remaining, &kept).tenant_leaves_open(h, tenant);
         v.verified = v.verified && after == 0;
         v.leaves_not_shredded = after;
-        notes.push(format!("after deleting them, {after} leaves of tenant {tenant} are reachable (graph check)"));
+        notes.push(format!(
+            "after deleting them, {after} leaves of tenant {tenant} are reachable (graph check)"
+        ));
     }
     v.unwraps += v_unwraps;
     v.seconds += vsecs;
@@ -1059,34 +1297,61 @@ fn reencrypt_data(leaves: u64, opts: &RunOptions) -> Result<DataReencryption> {
     use aes_gcm::{AeadInOut, Aes256Gcm, KeyInit};
     let bytes = leaves.saturating_mul(opts.data_bytes_per_leaf);
     if bytes == 0 {
-        return Ok(DataReencryption { mode: "none".into(), ..DataReencryption::default() });
+        return Ok(DataReencryption {
+            mode: "none".into(),
+            ..DataReencryption::default()
+        });
     }
     let prf = Prf::new(opts.seed);
     let per = opts.data_bytes_per_leaf as usize;
     let real = bytes <= opts.data_real_limit;
     // The stored data: for real, every leaf's; for an estimate, a 64 MiB sample.
-    let items = if real { leaves } else { (64u64 << 20).div_ceil(opts.data_bytes_per_leaf).max(1) };
+    let items = if real {
+        leaves
+    } else {
+        (64u64 << 20).div_ceil(opts.data_bytes_per_leaf).max(1)
+    };
     let mut data: Vec<(Vec<u8>, [u8; 16])> = Vec::with_capacity(items as usize);
     for i in 0..items {
         let old = Aes256Gcm::new(prf.key(Domain::Data, i, 0).expose().into());
         let mut buf = vec![0x5a; per];
-        let tag = old.encrypt_inout_detached(&[0u8; 12].into(), b"", buf.as_mut_slice().into()).map_err(|_| Error::UnwrapFailed)?;
+        let tag = old
+            .encrypt_inout_detached(&[0u8; 12].into(), b"", buf.as_mut_slice().into())
+            .map_err(|_| Error::UnwrapFailed)?;
         data.push((buf, tag.into()));
     }
     let start = Instant::now();
     for (i, (buf, tag)) in data.iter_mut().enumerate() {
         let old = Aes256Gcm::new(prf.key(Domain::Data, i as u64, 0).expose().into());
         let new = Aes256Gcm::new(prf.key(Domain::Data, i as u64, 1).expose().into());
-        old.decrypt_inout_detached(&[0u8; 12].into(), b"", buf.as_mut_slice().into(), &(*tag).into()).map_err(|_| Error::UnwrapFailed)?;
-        let t = new.encrypt_inout_detached(&[1u8; 12].into(), b"", buf.as_mut_slice().into()).map_err(|_| Error::UnwrapFailed)?;
+        old.decrypt_inout_detached(
+            &[0u8; 12].into(),
+            b"",
+            buf.as_mut_slice().into(),
+            &(*tag).into(),
+        )
+        .map_err(|_| Error::UnwrapFailed)?;
+        let t = new
+            .encrypt_inout_detached(&[1u8; 12].into(), b"", buf.as_mut_slice().into())
+            .map_err(|_| Error::UnwrapFailed)?;
         *tag = t.into();
     }
     let secs = start.elapsed().as_secs_f64().max(1e-9);
     let done = items * opts.data_bytes_per_leaf;
     let rate = done as f64 / secs;
     Ok(if real {
-        DataReencryption { bytes, mode: "performed".into(), seconds: secs, gb_per_s: rate / 1e9 }
+        DataReencryption {
+            bytes,
+            mode: "performed".into(),
+            seconds: secs,
+            gb_per_s: rate / 1e9,
+        }
     } else {
-        DataReencryption { bytes, mode: "estimated".into(), seconds: bytes as f64 / rate, gb_per_s: rate / 1e9 }
+        DataReencryption {
+            bytes,
+            mode: "estimated".into(),
+            seconds: bytes as f64 / rate,
+            gb_per_s: rate / 1e9,
+        }
     })
 }

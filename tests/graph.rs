@@ -17,7 +17,12 @@ use keyhier::shape::{Dist, Shape};
 use keyhier::{Error, SchemeId, hfile};
 
 fn tiny(design: &str, scheme: SchemeId) -> (Hierarchy, keyhier::keyring::Keyring) {
-    let spec = GenSpec { design: Design::by_name(design).unwrap(), shape: Shape::preset("tiny").unwrap(), scheme, seed: 11 };
+    let spec = GenSpec {
+        design: Design::by_name(design).unwrap(),
+        shape: Shape::preset("tiny").unwrap(),
+        scheme,
+        seed: 11,
+    };
     generate(&spec, &|_| {}).unwrap()
 }
 
@@ -43,7 +48,10 @@ fn roots(h: &Hierarchy) -> Roots {
 /// What each design promises for a leaf in tenant `t`, group `g`, given which roots are available.
 fn promise(design: &str, r: &Roots, avail: &dyn Fn(u32) -> bool, t: u32, g: u32) -> bool {
     let a = |name: &str, tenant: u32, group: Option<u32>| {
-        let n = *r.by.get(&(name.to_string(), tenant, group)).unwrap_or_else(|| panic!("no {name} for {tenant}/{group:?}"));
+        let n = *r
+            .by
+            .get(&(name.to_string(), tenant, group))
+            .unwrap_or_else(|| panic!("no {name} for {tenant}/{group:?}"));
         avail(n)
     };
     let (ck1, ck2) = (a("ck1", t, None), || a("ck2", t, None));
@@ -51,7 +59,13 @@ fn promise(design: &str, r: &Roots, avail: &dyn Fn(u32) -> bool, t: u32, g: u32)
         "m365" | "tree:4,4" | "tree:2" => ck1 || ck2() || a("ak", t, Some(g)),
         "flat" => ck1 || ck2() || a("ak", t, None),
         "dke" => ck1 && a("ak", t, Some(g)),
-        "threshold" => [ck1, ck2(), a("ak", t, Some(g))].iter().filter(|&&x| x).count() >= 2,
+        "threshold" => {
+            [ck1, ck2(), a("ak", t, Some(g))]
+                .iter()
+                .filter(|&&x| x)
+                .count()
+                >= 2
+        }
         "sharepoint" => ck1 || ck2() || a("ak", GLOBAL_TENANT, None),
         other => panic!("no promise for {other}"),
     }
@@ -63,14 +77,25 @@ fn every_subset_of_roots_recovers_what_the_design_promises() {
         let (h, _) = tiny(design, SchemeId::Kw);
         let r = roots(&h);
         assert!(r.list.len() <= 16, "{design}: {} roots", r.list.len());
-        let leaves: Vec<(u32, u32, u32)> =
-            (0..h.groups()).flat_map(|g| h.group_leaf_range(g).map(move |n| (n, g))).map(|(n, g)| (n, h.tenant_of(n), g)).collect();
+        let leaves: Vec<(u32, u32, u32)> = (0..h.groups())
+            .flat_map(|g| h.group_leaf_range(g).map(move |n| (n, g)))
+            .map(|(n, g)| (n, h.tenant_of(n), g))
+            .collect();
         assert_eq!(leaves.len() as u64, h.leaves());
         for mask in 0u32..(1 << r.list.len()) {
-            let avail = |n: u32| r.list.iter().position(|&x| x == n).is_some_and(|i| mask & (1 << i) != 0);
+            let avail = |n: u32| {
+                r.list
+                    .iter()
+                    .position(|&x| x == n)
+                    .is_some_and(|i| mask & (1 << i) != 0)
+            };
             let got = reach(&h, &avail);
             for &(n, t, g) in &leaves {
-                assert_eq!(got.open[n as usize], promise(design, &r, &avail, t, g), "{design}: leaf {n} with root mask {mask:b}");
+                assert_eq!(
+                    got.open[n as usize],
+                    promise(design, &r, &avail, t, g),
+                    "{design}: leaf {n} with root mask {mask:b}"
+                );
             }
         }
     }
@@ -85,11 +110,22 @@ fn real_unwrapping_agrees_with_the_promise_and_returns_the_right_keys() {
             let r = roots(&h);
             let full = (1u64 << r.list.len()) - 1;
             // empty, full, and a spread of subsets
-            let masks: Vec<u64> = [0, full].into_iter().chain((1..24).map(|i| (i * 0x9E37_79B9u64) & full)).collect();
+            let masks: Vec<u64> = [0, full]
+                .into_iter()
+                .chain((1..24).map(|i| (i * 0x9E37_79B9u64) & full))
+                .collect();
             for mask in masks {
-                let avail = |n: u32| r.list.iter().position(|&x| x == n).is_some_and(|i| mask & (1 << i) != 0);
+                let avail = |n: u32| {
+                    r.list
+                        .iter()
+                        .position(|&x| x == n)
+                        .is_some_and(|i| mask & (1 << i) != 0)
+                };
                 let got = std::sync::Mutex::new(Vec::new());
-                let stats = recover_leaves(&h, &ring, &avail, CacheMode::Cached, &|n, k| got.lock().unwrap().push((n, k.clone()))).unwrap();
+                let stats = recover_leaves(&h, &ring, &avail, CacheMode::Cached, &|n, k| {
+                    got.lock().unwrap().push((n, k.clone()))
+                })
+                .unwrap();
                 let mut got = got.into_inner().unwrap();
                 got.sort_by_key(|(n, _)| *n);
                 let want: Vec<u32> = (0..h.groups())
@@ -97,14 +133,28 @@ fn real_unwrapping_agrees_with_the_promise_and_returns_the_right_keys() {
                     .filter(|&(n, g)| promise(design, &r, &avail, h.tenant_of(n), g))
                     .map(|(n, _)| n)
                     .collect();
-                assert_eq!(got.iter().map(|(n, _)| *n).collect::<Vec<_>>(), want, "{design}/{scheme}: mask {mask:b}");
-                assert_eq!(stats.leaves_recovered + stats.leaves_unrecoverable, h.leaves());
+                assert_eq!(
+                    got.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+                    want,
+                    "{design}/{scheme}: mask {mask:b}"
+                );
+                assert_eq!(
+                    stats.leaves_recovered + stats.leaves_unrecoverable,
+                    h.leaves()
+                );
                 for (n, k) in &got {
-                    assert_eq!(*k, prf.node_key(*n, 1), "{design}/{scheme}: leaf {n} recovered to a wrong key");
+                    assert_eq!(
+                        *k,
+                        prf.node_key(*n, 1),
+                        "{design}/{scheme}: leaf {n} recovered to a wrong key"
+                    );
                 }
                 // the cold path opens the same leaves to the same keys
                 let cold = std::sync::Mutex::new(Vec::new());
-                recover_leaves(&h, &ring, &avail, CacheMode::Cold, &|n, k| cold.lock().unwrap().push((n, k.clone()))).unwrap();
+                recover_leaves(&h, &ring, &avail, CacheMode::Cold, &|n, k| {
+                    cold.lock().unwrap().push((n, k.clone()))
+                })
+                .unwrap();
                 let mut cold = cold.into_inner().unwrap();
                 cold.sort_by_key(|(n, _)| *n);
                 assert_eq!(cold, got);
@@ -127,7 +177,12 @@ fn recover_key_names_the_roots_it_used() {
     assert_eq!(used, vec![ck2]);
     let (_, used) = recover_key(&h, &ring, &|n| n == ak, leaf).unwrap();
     assert_eq!(used, vec![ak]);
-    assert_eq!(recover_key(&h, &ring, &|_| false, leaf).unwrap_err(), Error::Unrecoverable { key: u64::from(leaf) });
+    assert_eq!(
+        recover_key(&h, &ring, &|_| false, leaf).unwrap_err(),
+        Error::Unrecoverable {
+            key: u64::from(leaf)
+        }
+    );
     // threshold: two roots, both named
     let (h, ring) = tiny("threshold", SchemeId::Kw);
     let r = roots(&h);
@@ -138,27 +193,49 @@ fn recover_key_names_the_roots_it_used() {
     let (k, used) = recover_key(&h, &ring, &|n| n == ck1 || n == ak, leaf).unwrap();
     assert_eq!(k, Prf::new(11).node_key(leaf, 1));
     assert_eq!(used, vec![ck1, ak]);
-    assert!(recover_key(&h, &ring, &|n| n == ck1, leaf).is_err(), "one share alone must not recover");
+    assert!(
+        recover_key(&h, &ring, &|n| n == ck1, leaf).is_err(),
+        "one share alone must not recover"
+    );
 }
 
 #[test]
 fn generation_is_identical_at_any_thread_count() {
-    let shape = Shape { tenants: 12, groups: Dist::parse("zipf:0.7:5").unwrap(), leaves: Dist::parse("zipf:1:300").unwrap() };
+    let shape = Shape {
+        tenants: 12,
+        groups: Dist::parse("zipf:0.7:5").unwrap(),
+        leaves: Dist::parse("zipf:1:300").unwrap(),
+    };
     for design in DESIGN_NAMES {
         for scheme in [SchemeId::Kw, SchemeId::GcmSiv] {
-            let spec = GenSpec { design: Design::by_name(design).unwrap(), shape, scheme, seed: 7 };
+            let spec = GenSpec {
+                design: Design::by_name(design).unwrap(),
+                shape,
+                scheme,
+                seed: 7,
+            };
             let files: Vec<Vec<u8>> = [1, 2, 3]
                 .into_iter()
                 .map(|t| {
-                    let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build().unwrap();
+                    let pool = rayon::ThreadPoolBuilder::new()
+                        .num_threads(t)
+                        .build()
+                        .unwrap();
                     let (h, _) = pool.install(|| generate(&spec, &|_| {})).unwrap();
                     hfile::encode(&h).unwrap()
                 })
                 .collect();
             assert!(files.windows(2).all(|w| w[0] == w[1]), "{design}/{scheme}");
-            let other = GenSpec { seed: 8, ..spec.clone() };
+            let other = GenSpec {
+                seed: 8,
+                ..spec.clone()
+            };
             let (h8, _) = generate(&other, &|_| {}).unwrap();
-            assert_ne!(hfile::encode(&h8).unwrap(), files[0], "{design}: the seed must matter");
+            assert_ne!(
+                hfile::encode(&h8).unwrap(),
+                files[0],
+                "{design}: the seed must matter"
+            );
         }
     }
 }
@@ -186,19 +263,33 @@ fn corrupt_files_are_typed_errors() {
     let bytes = hfile::encode(&h).unwrap();
     // every truncation
     for cut in 0..bytes.len() {
-        assert!(hfile::decode(&bytes[..cut]).is_err(), "cut at {cut} decoded");
+        assert!(
+            hfile::decode(&bytes[..cut]).is_err(),
+            "cut at {cut} decoded"
+        );
     }
     // a trailing byte
     let mut long = bytes.clone();
     long.push(0);
-    assert!(matches!(hfile::decode(&long), Err(Error::TrailingBytes { .. })));
+    assert!(matches!(
+        hfile::decode(&long),
+        Err(Error::TrailingBytes { .. })
+    ));
     // header fields
     let mut b = bytes.clone();
     b[0] ^= 1;
-    assert_eq!(hfile::decode(&b).unwrap_err(), Error::BadMagic { what: "hierarchy file" });
+    assert_eq!(
+        hfile::decode(&b).unwrap_err(),
+        Error::BadMagic {
+            what: "hierarchy file"
+        }
+    );
     let mut b = bytes.clone();
     b[4] = 9;
-    assert!(matches!(hfile::decode(&b), Err(Error::UnsupportedVersion { version: 9, .. })));
+    assert!(matches!(
+        hfile::decode(&b),
+        Err(Error::UnsupportedVersion { version: 9, .. })
+    ));
     let mut b = bytes.clone();
     b[5] = 0x77;
     assert_eq!(hfile::decode(&b).unwrap_err(), Error::UnknownScheme(0x77));
@@ -209,7 +300,10 @@ fn corrupt_files_are_typed_errors() {
         b[i] ^= 0x40;
         if let Ok(d) = hfile::decode(&b) {
             assert_ne!(d, h, "flip at {i} decoded to the same hierarchy");
-            assert_eq!(d.role, h.role, "flip at {i} changed the structure yet decoded");
+            assert_eq!(
+                d.role, h.role,
+                "flip at {i} changed the structure yet decoded"
+            );
         }
     }
     // huge counts with no bytes behind them: refused before allocating
@@ -231,7 +325,10 @@ fn m365_large_bytes_per_leaf_formula() {
     let expect = u64::from(h.nodes()) * per_node
         + 4
         + u64::from(h.slots()) * (4 * h.max_layers as u64 + h.stride as u64)
-        + 4 * (h.tenant_node_start.len() + h.tenant_group_start.len() + h.group_node_start.len() + h.group_leaves.len()) as u64;
+        + 4 * (h.tenant_node_start.len()
+            + h.tenant_group_start.len()
+            + h.group_node_start.len()
+            + h.group_leaves.len()) as u64;
     assert_eq!(h.heap_bytes(), expect);
     assert_eq!(h.stride, 40);
 }

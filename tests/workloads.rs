@@ -11,31 +11,65 @@ use keyhier::workload::{RunOptions, RunRow, State, Workload, run, run_change};
 use keyhier::{SchemeId, hfile};
 
 fn state(design: &str, shape: Shape, scheme: SchemeId) -> State {
-    let spec = GenSpec { design: Design::by_name(design).unwrap(), shape, scheme, seed: 5 };
+    let spec = GenSpec {
+        design: Design::by_name(design).unwrap(),
+        shape,
+        scheme,
+        seed: 5,
+    };
     let (h, ring) = generate(&spec, &|_| {}).unwrap();
-    State { h, ring, gen_seed: Some(5) }
+    State {
+        h,
+        ring,
+        gen_seed: Some(5),
+    }
 }
 
 fn workloads(st: &State) -> Vec<Workload> {
-    let mut w = vec![Workload::Provision, Workload::UnwrapAll { cold: false }, Workload::UnwrapAll { cold: true }];
+    let mut w = vec![
+        Workload::Provision,
+        Workload::UnwrapAll { cold: false },
+        Workload::UnwrapAll { cold: true },
+    ];
     for &r in &st.h.design.root_roles() {
         let role = st.h.design.roles[usize::from(r)].name.clone();
         for extent in Extent::ALL {
-            w.push(Workload::RotateRoot { role: role.clone(), extent, lazy: false });
-            w.push(Workload::Revoke { role: role.clone(), extent });
+            w.push(Workload::RotateRoot {
+                role: role.clone(),
+                extent,
+                lazy: false,
+            });
+            w.push(Workload::Revoke {
+                role: role.clone(),
+                extent,
+            });
         }
-        w.push(Workload::RotateRoot { role, extent: Extent::All, lazy: true });
+        w.push(Workload::RotateRoot {
+            role,
+            extent: Extent::All,
+            lazy: true,
+        });
     }
     w.push(Workload::Shred { tenant: 0 });
-    w.push(Workload::Shred { tenant: st.h.tenants() - 1 });
+    w.push(Workload::Shred {
+        tenant: st.h.tenants() - 1,
+    });
     w
 }
 
 fn shapes() -> Vec<Shape> {
     vec![
         Shape::preset("tiny").unwrap(),
-        Shape { tenants: 5, groups: Dist::parse("uniform:1-4").unwrap(), leaves: Dist::parse("uniform:1-9").unwrap() },
-        Shape { tenants: 2, groups: Dist::Fixed(3), leaves: Dist::parse("zipf:1.5:40").unwrap() },
+        Shape {
+            tenants: 5,
+            groups: Dist::parse("uniform:1-4").unwrap(),
+            leaves: Dist::parse("uniform:1-9").unwrap(),
+        },
+        Shape {
+            tenants: 2,
+            groups: Dist::Fixed(3),
+            leaves: Dist::parse("zipf:1.5:40").unwrap(),
+        },
     ]
 }
 
@@ -48,8 +82,18 @@ fn measured_counts_equal_the_model_and_every_run_verifies() {
             for w in workloads(&fresh) {
                 let mut st = state(design, shape, scheme);
                 let row = run(&mut st, &w, &RunOptions::default()).unwrap();
-                assert_eq!(row.measured, row.analytic, "{design} {} {scheme}: measured vs analytic", w.label());
-                assert!(row.verification.verified, "{design} {} {scheme}: {:?}", w.label(), row.verification);
+                assert_eq!(
+                    row.measured,
+                    row.analytic,
+                    "{design} {} {scheme}: measured vs analytic",
+                    w.label()
+                );
+                assert!(
+                    row.verification.verified,
+                    "{design} {} {scheme}: {:?}",
+                    w.label(),
+                    row.verification
+                );
                 // after any workload the hierarchy is still well formed and round-trips
                 st.h.check().unwrap();
                 assert_eq!(hfile::decode(&hfile::encode(&st.h).unwrap()).unwrap(), st.h);
@@ -68,13 +112,31 @@ fn run_small(design: &str, w: Workload) -> (RunRow, State) {
 
 #[test]
 fn hand_derived_counts_on_small() {
-    let rotate = Workload::RotateRoot { role: "ck1".into(), extent: Extent::All, lazy: false };
-    let revoke_ak = Workload::Revoke { role: "ak".into(), extent: Extent::All };
+    let rotate = Workload::RotateRoot {
+        role: "ck1".into(),
+        extent: Extent::All,
+        lazy: false,
+    };
+    let revoke_ak = Workload::Revoke {
+        role: "ak".into(),
+        extent: Extent::All,
+    };
     // m365, rotate ck1 everywhere: one rewrap per DEP (unwrap under the old ck1, wrap under the new)
     let (r, st) = run_small("m365", rotate.clone());
     let deps = u64::from(st.h.groups());
-    assert_eq!((r.measured.wraps, r.measured.unwraps, r.measured.wraps_rewritten), (deps, deps, deps));
-    assert_eq!(r.measured.root_ops, 2 * deps + u64::from(st.h.tenants()), "2 per rewrap + 1 new ck1 per tenant");
+    assert_eq!(
+        (
+            r.measured.wraps,
+            r.measured.unwraps,
+            r.measured.wraps_rewritten
+        ),
+        (deps, deps, deps)
+    );
+    assert_eq!(
+        r.measured.root_ops,
+        2 * deps + u64::from(st.h.tenants()),
+        "2 per rewrap + 1 new ck1 per tenant"
+    );
     assert_eq!(r.measured.keys_rekeyed, 0);
     // flat: one rewrap per leaf
     let (r, st) = run_small("flat", rotate);
@@ -82,11 +144,21 @@ fn hand_derived_counts_on_small() {
     // m365, revoke ak everywhere: every leaf re-keyed
     let (r, st) = run_small("m365", revoke_ak.clone());
     assert_eq!(r.measured.leaves_rekeyed, st.h.leaves());
-    assert_eq!(r.measured.keys_rekeyed, st.h.leaves() + u64::from(st.h.groups()));
+    assert_eq!(
+        r.measured.keys_rekeyed,
+        st.h.leaves() + u64::from(st.h.groups())
+    );
     // threshold: no leaf re-keyed, every DEP re-shared (2 unwraps to open it, 3 new share wraps)
     let (r, st) = run_small("threshold", revoke_ak);
     let deps = u64::from(st.h.groups());
-    assert_eq!((r.measured.leaves_rekeyed, r.measured.keys_rekeyed, r.measured.keys_reshared), (0, 0, deps));
+    assert_eq!(
+        (
+            r.measured.leaves_rekeyed,
+            r.measured.keys_rekeyed,
+            r.measured.keys_reshared
+        ),
+        (0, 0, deps)
+    );
     assert_eq!((r.measured.unwraps, r.measured.wraps), (2 * deps, 3 * deps));
 }
 
@@ -98,7 +170,15 @@ fn verification_catches_a_revocation_done_as_a_mere_rotation() {
     // old ck1 and the old wraps still holds them, and the leaf wraps open to it
     let plan = ChangePlan::rotate(&st.h, ck1, Extent::All);
     let mut row = RunRow::default();
-    run_change(&mut st, &plan, true, false, &RunOptions::default(), &mut row).unwrap();
+    run_change(
+        &mut st,
+        &plan,
+        true,
+        false,
+        &RunOptions::default(),
+        &mut row,
+    )
+    .unwrap();
     assert!(!row.verification.verified);
     assert!(row.verification.hostile_opened > 0);
 }
@@ -106,22 +186,54 @@ fn verification_catches_a_revocation_done_as_a_mere_rotation() {
 #[test]
 fn the_dke_rewrap_only_alternative_is_reported() {
     let mut st = state("dke", Shape::preset("tiny").unwrap(), SchemeId::Gcm);
-    let row = run(&mut st, &Workload::Revoke { role: "ak".into(), extent: Extent::All }, &RunOptions::default()).unwrap();
-    let alt = row.rewrap_only.expect("dke's nested DEP slot is peeled by the leaked ak");
+    let row = run(
+        &mut st,
+        &Workload::Revoke {
+            role: "ak".into(),
+            extent: Extent::All,
+        },
+        &RunOptions::default(),
+    )
+    .unwrap();
+    let alt = row
+        .rewrap_only
+        .expect("dke's nested DEP slot is peeled by the leaked ak");
     assert_eq!(alt.leaves_left_single_key, st.h.leaves());
     assert!(alt.counts.wraps < row.measured.wraps);
-    assert_eq!(row.measured.leaves_rekeyed, 0, "leaves are not exposed: only rewrapped under the new DEP key");
+    assert_eq!(
+        row.measured.leaves_rekeyed, 0,
+        "leaves are not exposed: only rewrapped under the new DEP key"
+    );
 }
 
 #[test]
 fn data_reencryption_is_performed_when_small_and_estimated_when_large() {
     let mut st = state("m365", Shape::preset("tiny").unwrap(), SchemeId::Kw);
-    let w = Workload::Revoke { role: "ck1".into(), extent: Extent::One };
-    let row = run(&mut st, &w, &RunOptions { data_bytes_per_leaf: 4096, ..RunOptions::default() }).unwrap();
+    let w = Workload::Revoke {
+        role: "ck1".into(),
+        extent: Extent::One,
+    };
+    let row = run(
+        &mut st,
+        &w,
+        &RunOptions {
+            data_bytes_per_leaf: 4096,
+            ..RunOptions::default()
+        },
+    )
+    .unwrap();
     assert_eq!(row.data.mode, "performed");
     assert_eq!(row.data.bytes, row.measured.leaves_rekeyed * 4096);
     let mut st = state("m365", Shape::preset("tiny").unwrap(), SchemeId::Kw);
-    let row = run(&mut st, &w, &RunOptions { data_bytes_per_leaf: 1 << 30, ..RunOptions::default() }).unwrap();
+    let row = run(
+        &mut st,
+        &w,
+        &RunOptions {
+            data_bytes_per_leaf: 1 << 30,
+            ..RunOptions::default()
+        },
+    )
+    .unwrap();
     assert_eq!(row.data.mode, "estimated");
     assert!(row.data.seconds > 0.0);
 }
@@ -139,7 +251,11 @@ fn run_from_a_corrupted_file_is_a_clear_error() {
         .arg(&k)
         .output()
         .unwrap();
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
     let ok = std::process::Command::new(bin)
         .args(["run", "--workload", "revoke", "--role", "ak", "--from"])
         .arg(&f)
@@ -147,7 +263,11 @@ fn run_from_a_corrupted_file_is_a_clear_error() {
         .arg(&k)
         .output()
         .unwrap();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     assert!(String::from_utf8_lossy(&ok.stdout).contains("verified: true"));
     let mut bytes = std::fs::read(&f).unwrap();
     let mid = bytes.len() / 2;
@@ -163,7 +283,10 @@ fn run_from_a_corrupted_file_is_a_clear_error() {
         .unwrap();
     let err = String::from_utf8_lossy(&bad.stderr);
     assert_eq!(bad.status.code(), Some(2), "{err}");
-    assert!(err.contains("error:") && err.contains("hierarchy file"), "{err}");
+    assert!(
+        err.contains("error:") && err.contains("hierarchy file"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
