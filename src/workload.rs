@@ -113,6 +113,8 @@ pub struct RunOptions {
     pub data_real_limit: u64,
     /// A user root-operation rate, besides the built-in profiles.
     pub root_ops_per_s: Option<f64>,
+    /// Verify the result (benchmarks turn it off to time the workload alone).
+    pub verify: bool,
 }
 
 impl Default for RunOptions {
@@ -122,6 +124,7 @@ impl Default for RunOptions {
             data_bytes_per_leaf: 0,
             data_real_limit: 64 << 20,
             root_ops_per_s: None,
+            verify: true,
         }
     }
 }
@@ -389,7 +392,7 @@ pub fn run(st: &mut State, w: &Workload, opts: &RunOptions) -> Result<RunRow> {
             row.rewrap_only = plan.rewrap_only(&st.h);
             run_change(st, &plan, true, false, opts, &mut row)?;
         }
-        Workload::Shred { tenant } => run_shred(st, *tenant, &mut row)?,
+        Workload::Shred { tenant } => run_shred(st, *tenant, opts, &mut row)?,
     }
     row.peak_rss_bytes = crate::sysinfo::peak_rss_bytes();
     row.counts_match = row.measured == row.analytic;
@@ -407,6 +410,11 @@ pub fn run(st: &mut State, w: &Workload, opts: &RunOptions) -> Result<RunRow> {
     } else {
         0.0
     };
+    if !opts.verify {
+        row.verification
+            .notes
+            .push("not verified (verification turned off)".into());
+    }
     let primitive = match w {
         Workload::Provision => Some("wrap"),
         Workload::UnwrapAll { cold: false } => Some("unwrap"),
@@ -479,6 +487,9 @@ fn run_provision(st: &mut State, opts: &RunOptions, row: &mut RunRow) -> Result<
         ring,
         gen_seed: Some(seed),
     };
+    if !opts.verify {
+        return Ok(());
+    }
     let v = verify_leaves(st, &Expected::of(st)?.0, &|_| true)?;
     row.verification = v;
     row.verification
@@ -488,6 +499,8 @@ fn run_provision(st: &mut State, opts: &RunOptions, row: &mut RunRow) -> Result<
 }
 
 fn run_unwrap_all(st: &mut State, cold: bool, row: &mut RunRow) -> Result<()> {
+    // The check against expected keys rides along in the recovery's sink (a 32-byte
+    // compare per leaf), so it stays on even when verification is off.
     let vstart = Instant::now();
     let (expected, v_unwraps) = Expected::of(st)?;
     let vsecs = vstart.elapsed().as_secs_f64();
@@ -954,7 +967,14 @@ pub fn run_change(
     // Expected keys and the attacker's view are taken before the change (verification).
     let vstart = Instant::now();
     let (mut expected, mut v_unwraps) = Expected::of(st)?;
-    let hostile = hostile_keys(st, plan, compromise, &mut v_unwraps)?;
+    let hostile = if opts.verify {
+        hostile_keys(st, plan, compromise, &mut v_unwraps)?
+    } else {
+        Hostile {
+            keys: HashMap::new(),
+            shares: Vec::new(),
+        }
+    };
     let vsecs = vstart.elapsed().as_secs_f64();
 
     row.analytic = plan.counts(&st.h);
@@ -1067,6 +1087,9 @@ pub fn run_change(
 
     // Verification: survivors recover to their expected keys (re-keyed leaves to their new
     // material), and the hostile keys open nothing in the new state.
+    if !opts.verify {
+        return Ok(());
+    }
     let vstart = Instant::now();
     for n in 0..st.h.nodes() {
         if plan.rekey[n as usize] && st.h.is_leaf(n) {
@@ -1209,7 +1232,7 @@ fn try_hostile(
     Ok((attempts, opened))
 }
 
-fn run_shred(st: &mut State, tenant: u32, row: &mut RunRow) -> Result<()> {
+fn run_shred(st: &mut State, tenant: u32, opts: &RunOptions, row: &mut RunRow) -> Result<()> {
     let h = &st.h;
     if tenant >= h.tenants() {
         return Err(Error::InvalidShape(format!(
@@ -1265,6 +1288,9 @@ fn run_shred(st: &mut State, tenant: u32, row: &mut RunRow) -> Result<()> {
         if h.is_leaf(n) && left == 0 {
             expected.keys[n as usize] = None;
         }
+    }
+    if !opts.verify {
+        return Ok(());
     }
     let mut v = verify_leaves(st, &expected, &|_| true)?;
     let mut notes = vec![];

@@ -1,0 +1,87 @@
+//! Every design × workload on the `small` preset, at 1 and 2 threads.
+//!
+//! Each iteration runs one workload on a fresh copy of the generated
+//! hierarchy (the copy is made in `iter_batched`'s setup, outside the timing),
+//! with verification off: what is timed is the workload alone. Throughput is
+//! in the workload's items (wraps written, leaves recovered, roots destroyed).
+//!
+//! `cargo bench --bench workloads`; filter with e.g. `-- m365/revoke`.
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use keyhier::SchemeId;
+use keyhier::analysis::Extent;
+use keyhier::design::{DESIGN_NAMES, Design};
+use keyhier::generate::{GenSpec, generate};
+use keyhier::shape::Shape;
+use keyhier::workload::{RunOptions, State, Workload, run};
+
+fn workloads() -> Vec<Workload> {
+    vec![
+        Workload::Provision,
+        Workload::UnwrapAll { cold: false },
+        Workload::UnwrapAll { cold: true },
+        Workload::RotateRoot {
+            role: "ck1".into(),
+            extent: Extent::All,
+            lazy: false,
+        },
+        Workload::Revoke {
+            role: "ak".into(),
+            extent: Extent::All,
+        },
+        Workload::Shred { tenant: 0 },
+    ]
+}
+
+fn bench(c: &mut Criterion) {
+    let opts = RunOptions {
+        verify: false,
+        ..RunOptions::default()
+    };
+    for threads in [1usize, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool");
+        for name in DESIGN_NAMES {
+            let design = Design::by_name(name).expect("built-in design");
+            let spec = GenSpec {
+                design,
+                shape: Shape::preset("small").expect("preset"),
+                scheme: SchemeId::Kw,
+                seed: 1,
+            };
+            let (h, ring) = pool.install(|| generate(&spec, &|_| {})).expect("generate");
+            let mut group = c.benchmark_group(format!("{name}/t{threads}"));
+            group.sample_size(10);
+            for w in workloads() {
+                // one run to learn the item count
+                let mut st = State {
+                    h: h.clone(),
+                    ring: ring.clone(),
+                    gen_seed: Some(1),
+                };
+                let items = pool
+                    .install(|| run(&mut st, &w, &opts))
+                    .expect("workload")
+                    .items;
+                group.throughput(Throughput::Elements(items.max(1)));
+                group.bench_function(w.label(), |b| {
+                    b.iter_batched(
+                        || State {
+                            h: h.clone(),
+                            ring: ring.clone(),
+                            gen_seed: Some(1),
+                        },
+                        |mut st| pool.install(|| run(&mut st, &w, &opts)).expect("workload"),
+                        BatchSize::LargeInput,
+                    )
+                });
+            }
+            group.finish();
+        }
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
