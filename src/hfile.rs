@@ -50,6 +50,28 @@ pub fn encode(h: &Hierarchy) -> Result<Vec<u8>> {
 
 /// Appends the encoding of `h` to `out`.
 pub fn encode_into(h: &Hierarchy, out: &mut Vec<u8>) -> Result<()> {
+    let mut tail = Vec::new();
+    encode_with(
+        h,
+        &mut |chunk| {
+            out.extend_from_slice(chunk);
+            Ok(())
+        },
+        &mut tail,
+    )
+}
+
+/// Encodes `h` in pieces of about a MiB, handing each to `emit` (so a large
+/// hierarchy streams to a file without a second copy in memory). `buf` is the
+/// staging buffer.
+fn encode_with(
+    h: &Hierarchy,
+    emit: &mut dyn FnMut(&[u8]) -> Result<()>,
+    buf: &mut Vec<u8>,
+) -> Result<()> {
+    const FLUSH: usize = 1 << 20;
+    let out = buf;
+    out.clear();
     out.extend_from_slice(&MAGIC);
     out.push(VERSION);
     out.push(h.scheme as u8);
@@ -63,37 +85,55 @@ pub fn encode_into(h: &Hierarchy, out: &mut Vec<u8>) -> Result<()> {
         out.extend_from_slice(
             &(h.tenant_group_start[t + 1] - h.tenant_group_start[t]).to_be_bytes(),
         );
+        if out.len() >= FLUSH {
+            emit(out)?;
+            out.clear();
+        }
     }
     for &l in &h.group_leaves {
         out.extend_from_slice(&l.to_be_bytes());
+        if out.len() >= FLUSH {
+            emit(out)?;
+            out.clear();
+        }
     }
     for &v in &h.version {
         out.extend_from_slice(&v.to_be_bytes());
+        if out.len() >= FLUSH {
+            emit(out)?;
+            out.clear();
+        }
     }
+    let mut keks: Vec<wire::KeyRef> = Vec::with_capacity(wire::MAX_LAYERS);
     for n in 0..h.nodes() {
+        let tenant = h.tenant_of(n);
         for s in h.slots_of(n) {
-            let keks: Vec<wire::KeyRef> = h
-                .slot_keks(s)
-                .iter()
-                .map(|&k| wire::KeyRef {
-                    id: u64::from(k),
-                    version: h.version[k as usize],
-                })
-                .collect();
+            keks.clear();
+            keks.extend(h.slot_keks(s).iter().map(|&k| wire::KeyRef {
+                id: u64::from(k),
+                version: h.version[k as usize],
+            }));
+            let key = wire::KeyRef {
+                id: u64::from(n),
+                version: h.version[n as usize],
+            };
             wire::encode_parts(
                 h.scheme,
                 h.share_of(n, s),
-                h.tenant_of(n),
-                wire::KeyRef {
-                    id: u64::from(n),
-                    version: h.version[n as usize],
-                },
+                tenant,
+                key,
                 &keks,
                 h.slot_payload(s),
                 out,
             )?;
         }
+        if out.len() >= FLUSH {
+            emit(out)?;
+            out.clear();
+        }
     }
+    emit(out)?;
+    out.clear();
     Ok(())
 }
 
@@ -219,6 +259,15 @@ fn slot_error(n: u32, s: u32, e: Error) -> Error {
 /// a rename, so the path holds either the old file or the whole new one.
 /// `secret` makes the file mode 0600.
 pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
+    write_atomic_with(path, secret, &mut |f| f.write_all(bytes))
+}
+
+/// [`write_atomic`] with the content produced by `fill` into the temporary file.
+pub fn write_atomic_with(
+    path: &Path,
+    secret: bool,
+    fill: &mut dyn FnMut(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -240,9 +289,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
         opts.mode(0o600);
     }
     let _ = secret;
-    let write = || -> Result<()> {
-        let mut f = opts.open(&tmp).map_err(|e| io("creating", e))?;
-        f.write_all(bytes).map_err(|e| io("writing", e))?;
+    let mut write = || -> Result<()> {
+        let f = opts.open(&tmp).map_err(|e| io("creating", e))?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+        fill(&mut w).map_err(|e| io("writing", e))?;
+        let f = w.into_inner().map_err(|e| io("writing", e.into_error()))?;
         f.sync_all().map_err(|e| io("syncing", e))?;
         std::fs::rename(&tmp, path)
             .map_err(|e| Error::io(format!("renaming to {}", path.display()), e))
@@ -254,9 +305,31 @@ pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
     res
 }
 
-/// Writes a hierarchy file.
-pub fn write_file(h: &Hierarchy, path: &Path) -> Result<()> {
-    write_atomic(path, &encode(h)?, false)
+/// Writes a hierarchy file, streaming it (no second copy of the hierarchy in memory).
+/// Returns the bytes written.
+pub fn write_file(h: &Hierarchy, path: &Path) -> Result<u64> {
+    let mut written = 0u64;
+    let mut failure: Option<Error> = None;
+    let mut buf = Vec::with_capacity(1 << 21);
+    let res = write_atomic_with(path, false, &mut |w| {
+        let r = encode_with(
+            h,
+            &mut |chunk| {
+                written += chunk.len() as u64;
+                w.write_all(chunk)
+                    .map_err(|e| Error::io("writing hierarchy", e))
+            },
+            &mut buf,
+        );
+        r.map_err(|e| {
+            failure = Some(e);
+            std::io::Error::other("encoding failed")
+        })
+    });
+    match failure {
+        Some(e) => Err(e),
+        None => res.map(|()| written),
+    }
 }
 
 /// Reads a hierarchy file.

@@ -468,9 +468,8 @@ fn cmd_gen(a: GenArgs) -> anyhow::Result<ExitCode> {
     pb.finish_and_clear();
     let mut file_bytes = None;
     if let Some(out) = &a.out {
-        let bytes = hfile::encode(&h)?;
-        file_bytes = Some(bytes.len() as u64);
-        hfile::write_atomic(out, &bytes, false).with_context(|| format!("writing {}", out.display()))?;
+        let written = hfile::write_file(&h, out).with_context(|| format!("writing {}", out.display()))?;
+        file_bytes = Some(written);
     }
     if let Some(k) = &a.keyring {
         ring.write_file(k).with_context(|| format!("writing keyring {}", k.display()))?;
