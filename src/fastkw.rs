@@ -55,7 +55,7 @@ pub const WRAPPED_LEN: usize = 40;
 /// Semiblocks of key data (`n` in RFC 3394).
 const N: usize = KEY_LEN / 8;
 /// Keys staged on the stack per pass of the safe layer; a multiple of every
-/// backend's group size.
+/// intrinsic backend's group size.
 const CHUNK: usize = 64;
 /// Environment variable that forces a backend by name (see [`Backend::selected`]).
 pub const BACKEND_ENV: &str = "KEYHIER_FASTKW_BACKEND";
@@ -207,12 +207,12 @@ fn ct_eq_mask(a: u64, b: u64) -> u64 {
 /// What a kernel does to a slice of states.
 #[derive(Clone, Copy)]
 enum Op<'a> {
-    /// W under the KEK: `w` goes from `IV, key` to the wrap.
+    /// W under the KEK: a state goes from `IV, key` to the wrap.
     Wrap(&'a BatchKek),
-    /// W⁻¹ under the KEK: `w` goes from the wrap to `A, key`.
+    /// W⁻¹ under the KEK: a state goes from the wrap to `A, key`.
     Unwrap(&'a BatchKek),
-    /// W⁻¹ under `from`, then W under `to` from `iv`: `w` goes from one wrap
-    /// to the other, and `check` receives the `A` the unwrap ended with.
+    /// W⁻¹ under `from`, then W under `to` from `iv`: a state goes from one
+    /// wrap to the other, and `check` receives the `A` the unwrap ended with.
     Rewrap {
         from: &'a BatchKek,
         to: &'a BatchKek,
@@ -488,9 +488,10 @@ pub fn unwrap_batch(
 /// Unwraps every wrap of `wrapped_in` under `from` and wraps the key under
 /// `to` into the same slot of `wrapped_out`, as [`unwrap_batch`] then
 /// [`wrap_batch`] would, with the same per-key `ok` flags; a failed key leaves
-/// its output slot zeroed. The plaintext keys exist only in a stack buffer of
-/// this function (and the CPU's registers) and are zeroized before it returns.
-/// Length errors are as for [`unwrap_batch`].
+/// its output slot zeroed. The plaintext keys never reach the caller: they
+/// live in a stack buffer of this function, zeroized before it returns (and,
+/// transiently, in registers and the kernels' spill slots, which Rust cannot
+/// clear). Length errors are as for [`unwrap_batch`].
 pub fn rewrap_batch(
     from: &BatchKek,
     to: &BatchKek,
