@@ -808,7 +808,7 @@ pub fn run_path_case(case: &PathCase) -> PathReport {
 
     // With nothing tampered, recovery must agree with the analysis engine too.
     if case.tampers.is_empty() {
-        let r = reach(&h, &available);
+        let r = reach(&h, &|n| h.is_root(n) && available(n));
         let opened = (0..h.nodes())
             .filter(|&n| h.is_leaf(n) && forward.get(n as usize).is_some_and(|o| o.key().is_some()))
             .count();
