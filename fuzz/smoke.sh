@@ -46,7 +46,7 @@ for t in $targets; do
     if cargo +nightly fuzz run "$t" "$work/$t/corpus" -- \
         -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 \
         -artifact_prefix="$work/$t/artifacts/" -print_final_stats=1 >"$log" 2>&1; then
-        grep -E '^(#[0-9]+ +DONE|Done [0-9]+ runs)' "$log" | sed "s/^/  $t: /" || true
+        grep -E '^(#[0-9]+[[:space:]]+DONE|Done [0-9]+ runs)' "$log" | sed "s/^/  $t: /" || true
     else
         failed+=("$t")
         echo "smoke: $t CRASHED; the end of its log:" >&2

@@ -34,7 +34,8 @@ pub mod cost;
 pub mod design;
 pub mod error;
 pub mod fastkw;
-#[doc(hidden)] pub mod fuzzing;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod generate;
 pub mod hfile;
 pub mod keyring;
