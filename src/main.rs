@@ -137,7 +137,10 @@ fn compare_workloads(specs: &[String]) -> anyhow::Result<Vec<keyhier::workload::
             None => vec!["ck1".into(), "ak".into()],
         };
         let extents: Vec<Extent> = match parts.get(2) {
-            Some(e) => vec![Extent::from_name(e).ok_or_else(|| anyhow::anyhow!("{spec}: extent must be one, tenant or all"))?],
+            Some(e) => vec![
+                Extent::from_name(e)
+                    .ok_or_else(|| anyhow::anyhow!("{spec}: extent must be one, tenant or all"))?,
+            ],
             None => Extent::ALL.to_vec(),
         };
         match parts[0] {
@@ -149,8 +152,15 @@ fn compare_workloads(specs: &[String]) -> anyhow::Result<Vec<keyhier::workload::
                 for role in &roles {
                     for &extent in &extents {
                         out.push(match parts[0] {
-                            "revoke" => Workload::Revoke { role: role.clone(), extent },
-                            lazy => Workload::RotateRoot { role: role.clone(), extent, lazy: lazy.ends_with("lazy") },
+                            "revoke" => Workload::Revoke {
+                                role: role.clone(),
+                                extent,
+                            },
+                            lazy => Workload::RotateRoot {
+                                role: role.clone(),
+                                extent,
+                                lazy: lazy.ends_with("lazy"),
+                            },
                         });
                     }
                 }
@@ -174,42 +184,86 @@ fn cmd_compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
             root_ops_per_s: a.root_ops_per_s,
             ..Default::default()
         },
-        sweep: if a.sweep { vec!["tiny".into(), "small".into(), "medium".into()] } else { vec![] },
+        sweep: if a.sweep {
+            vec!["tiny".into(), "small".into(), "medium".into()]
+        } else {
+            vec![]
+        },
     };
     let dir = match &a.out {
         Some(d) => d.clone(),
-        None => PathBuf::from("results").join(format!("{}-{}-{}", today(), sysinfo::host_name(), a.label)),
+        None => PathBuf::from("results").join(format!(
+            "{}-{}-{}",
+            today(),
+            sysinfo::host_name(),
+            a.label
+        )),
     };
     let pool = pool(a.threads)?;
     let threads = pool.current_num_threads();
     let pb = progress_bar(keyhier::compare::run_count(&plan), "comparing");
     let start = std::time::Instant::now();
-    let res = pool.install(|| keyhier::compare::compare(&plan, &|label| {
-        pb.set_message(label.to_owned());
-        pb.inc(1);
-    }))?;
+    let res = pool.install(|| {
+        keyhier::compare::compare(&plan, &|label| {
+            pb.set_message(label.to_owned());
+            pb.inc(1);
+        })
+    })?;
     pb.finish_and_clear();
     let command: Vec<String> = std::env::args().collect();
-    let command = format!("keyhier {}", command.iter().skip(1).cloned().collect::<Vec<_>>().join(" "));
+    let command = format!(
+        "keyhier {}",
+        command
+            .iter()
+            .skip(1)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     let env = keyhier::report::env_json(
         a.seed,
         threads,
         &command,
         serde_json::json!({ "preset": a.preset, "scheme": a.scheme, "runs": res.rows.len(), "sweep_runs": res.sweep.len(), "seconds": start.elapsed().as_secs_f64() }),
     );
-    let title = format!("keyhier compare: {} designs × {} workloads, preset {}", plan.designs.len(), plan.workloads.len(), a.preset);
+    let title = format!(
+        "keyhier compare: {} designs × {} workloads, preset {}",
+        plan.designs.len(),
+        plan.workloads.len(),
+        a.preset
+    );
     let files = keyhier::report::write_compare(&dir, &res, &title, &command, &env)?;
-    let verified = res.rows.iter().chain(res.sweep.iter().map(|(_, r)| r)).filter(|r| r.verification.verified).count();
-    let matched = res.rows.iter().chain(res.sweep.iter().map(|(_, r)| r)).filter(|r| r.counts_match).count();
+    let verified = res
+        .rows
+        .iter()
+        .chain(res.sweep.iter().map(|(_, r)| r))
+        .filter(|r| r.verification.verified)
+        .count();
+    let matched = res
+        .rows
+        .iter()
+        .chain(res.sweep.iter().map(|(_, r)| r))
+        .filter(|r| r.counts_match)
+        .count();
     let total = res.rows.len() + res.sweep.len();
-    println!("{total} runs in {:.1} s: {verified} verified, {matched} with counts equal to the model", start.elapsed().as_secs_f64());
+    println!(
+        "{total} runs in {:.1} s: {verified} verified, {matched} with counts equal to the model",
+        start.elapsed().as_secs_f64()
+    );
     println!("wrote {}: {}", dir.display(), files.join(", "));
-    Ok(if verified == total && matched == total { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if verified == total && matched == total {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Today's date (UTC) as YYYY-MM-DD, from the system clock.
 fn today() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let days = (secs / 86_400) as i64;
     // civil-from-days (Howard Hinnant's algorithm)
     let z = days + 719_468;
@@ -352,16 +406,31 @@ struct RunArgs {
 fn workload_arg(a: &RunArgs) -> anyhow::Result<keyhier::workload::Workload> {
     use keyhier::workload::Workload;
     let extent = || {
-        keyhier::analysis::Extent::from_name(&a.scope).ok_or_else(|| anyhow::anyhow!("--scope must be one, tenant or all (got {:?})", a.scope))
+        keyhier::analysis::Extent::from_name(&a.scope).ok_or_else(|| {
+            anyhow::anyhow!("--scope must be one, tenant or all (got {:?})", a.scope)
+        })
     };
-    let role = || a.role.clone().ok_or_else(|| anyhow::anyhow!("--workload {} needs --role (ck1, ck2 or ak)", a.workload));
+    let role = || {
+        a.role.clone().ok_or_else(|| {
+            anyhow::anyhow!("--workload {} needs --role (ck1, ck2 or ak)", a.workload)
+        })
+    };
     Ok(match a.workload.as_str() {
         "provision" => Workload::Provision,
         "unwrap-all" => Workload::UnwrapAll { cold: a.cold },
-        "rotate-root" => Workload::RotateRoot { role: role()?, extent: extent()?, lazy: a.lazy },
-        "revoke" => Workload::Revoke { role: role()?, extent: extent()? },
+        "rotate-root" => Workload::RotateRoot {
+            role: role()?,
+            extent: extent()?,
+            lazy: a.lazy,
+        },
+        "revoke" => Workload::Revoke {
+            role: role()?,
+            extent: extent()?,
+        },
         "shred" => Workload::Shred { tenant: a.tenant },
-        other => anyhow::bail!("unknown workload {other:?}; expected provision, unwrap-all, rotate-root, revoke or shred"),
+        other => anyhow::bail!(
+            "unknown workload {other:?}; expected provision, unwrap-all, rotate-root, revoke or shred"
+        ),
     })
 }
 
@@ -372,15 +441,29 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<ExitCode> {
         (Some(f), Some(k)) => {
             let h = hfile::read_file(f)?;
             let ring = keyhier::keyring::Keyring::read_file(k)?;
-            ring.check_against(&h).with_context(|| format!("keyring {} does not fit {}", k.display(), f.display()))?;
-            keyhier::workload::State { h, ring, gen_seed: None }
+            ring.check_against(&h)
+                .with_context(|| format!("keyring {} does not fit {}", k.display(), f.display()))?;
+            keyhier::workload::State {
+                h,
+                ring,
+                gen_seed: None,
+            }
         }
         _ => {
-            let spec = GenSpec { design: Design::by_name(&a.design)?, shape: a.shape.shape()?, scheme: a.shape.scheme()?, seed: a.shape.seed };
+            let spec = GenSpec {
+                design: Design::by_name(&a.design)?,
+                shape: a.shape.shape()?,
+                scheme: a.shape.scheme()?,
+                seed: a.shape.seed,
+            };
             let pb = progress_bar(estimate_nodes(&spec)?, "generating");
             let (h, ring) = pool.install(|| generate(&spec, &|n| pb.inc(n)))?;
             pb.finish_and_clear();
-            keyhier::workload::State { h, ring, gen_seed: Some(spec.seed) }
+            keyhier::workload::State {
+                h,
+                ring,
+                gen_seed: Some(spec.seed),
+            }
         }
     };
     let opts = keyhier::workload::RunOptions {
@@ -403,14 +486,24 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         print!("{}", keyhier::report::run_text(&row));
     }
-    Ok(if row.verification.verified { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if row.verification.verified {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn designs_arg(names: &[String]) -> anyhow::Result<Vec<Design>> {
     if names.iter().any(|n| n == "all") {
-        return DESIGN_NAMES.iter().map(|n| Design::by_name(n).map_err(Into::into)).collect();
+        return DESIGN_NAMES
+            .iter()
+            .map(|n| Design::by_name(n).map_err(Into::into))
+            .collect();
     }
-    names.iter().map(|n| Design::by_name(n).map_err(Into::into)).collect()
+    names
+        .iter()
+        .map(|n| Design::by_name(n).map_err(Into::into))
+        .collect()
 }
 
 fn pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
@@ -425,9 +518,11 @@ fn pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
 fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
     let pb = indicatif::ProgressBar::new(len);
     pb.set_style(
-        indicatif::ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({percent}%) eta {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template(
+            "{msg:>12} [{bar:40}] {pos}/{len} ({percent}%) eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     pb.set_message(what.to_owned());
     pb
@@ -458,7 +553,12 @@ struct GenReport {
 fn cmd_gen(a: GenArgs) -> anyhow::Result<ExitCode> {
     let design = Design::by_name(&a.design)?;
     let shape = a.shape.shape()?;
-    let spec = GenSpec { design, shape, scheme: a.shape.scheme()?, seed: a.shape.seed };
+    let spec = GenSpec {
+        design,
+        shape,
+        scheme: a.shape.scheme()?,
+        seed: a.shape.seed,
+    };
     let pool = pool(a.threads)?;
     let threads = pool.current_num_threads();
     let start = std::time::Instant::now();
@@ -468,11 +568,13 @@ fn cmd_gen(a: GenArgs) -> anyhow::Result<ExitCode> {
     pb.finish_and_clear();
     let mut file_bytes = None;
     if let Some(out) = &a.out {
-        let written = hfile::write_file(&h, out).with_context(|| format!("writing {}", out.display()))?;
+        let written =
+            hfile::write_file(&h, out).with_context(|| format!("writing {}", out.display()))?;
         file_bytes = Some(written);
     }
     if let Some(k) = &a.keyring {
-        ring.write_file(k).with_context(|| format!("writing keyring {}", k.display()))?;
+        ring.write_file(k)
+            .with_context(|| format!("writing keyring {}", k.display()))?;
     }
     let seconds = start.elapsed().as_secs_f64();
     let counts = h.count_by_role();
@@ -487,7 +589,13 @@ fn cmd_gen(a: GenArgs) -> anyhow::Result<ExitCode> {
         groups: h.groups(),
         leaves: h.leaves(),
         keys: u64::from(h.nodes()),
-        keys_per_role: h.design.roles.iter().zip(&counts).map(|(r, c)| (r.name.clone(), *c)).collect(),
+        keys_per_role: h
+            .design
+            .roles
+            .iter()
+            .zip(&counts)
+            .map(|(r, c)| (r.name.clone(), *c))
+            .collect(),
         wraps: u64::from(h.slots()),
         structure_bytes: h.heap_bytes(),
         bytes_per_leaf: h.bytes_per_leaf(),
@@ -500,14 +608,30 @@ fn cmd_gen(a: GenArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
-        println!("design {}  scheme {}  seed {}  threads {}", r.design, r.scheme, r.seed, r.threads);
+        println!(
+            "design {}  scheme {}  seed {}  threads {}",
+            r.design, r.scheme, r.seed, r.threads
+        );
         println!("shape  {}", r.shape);
-        println!("tenants {}  groups {}  leaves {}  keys {}  stored wraps {}", r.tenants, r.groups, r.leaves, r.keys, r.wraps);
-        let roles: Vec<String> = r.keys_per_role.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        println!(
+            "tenants {}  groups {}  leaves {}  keys {}  stored wraps {}",
+            r.tenants, r.groups, r.leaves, r.keys, r.wraps
+        );
+        let roles: Vec<String> = r
+            .keys_per_role
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
         println!("keys per role: {}", roles.join(", "));
-        println!("structure {} bytes = {:.1} bytes per leaf", r.structure_bytes, r.bytes_per_leaf);
+        println!(
+            "structure {} bytes = {:.1} bytes per leaf",
+            r.structure_bytes, r.bytes_per_leaf
+        );
         if let (Some(p), Some(pl)) = (r.peak_rss_bytes, r.peak_rss_per_leaf) {
-            println!("peak memory {} bytes = {:.1} bytes per leaf (whole process)", p, pl);
+            println!(
+                "peak memory {} bytes = {:.1} bytes per leaf (whole process)",
+                p, pl
+            );
         }
         if let (Some(f), Some(b)) = (&r.file, r.file_bytes) {
             println!("wrote {f} ({b} bytes)");
@@ -535,7 +659,8 @@ fn cmd_blast(a: BlastArgs) -> anyhow::Result<ExitCode> {
     let pool = pool(a.threads)?;
     let mut all = analysis::Blast::default();
     for design in designs {
-        let h = pool.install(|| keyhier::generate::skeleton(&design, &shape, scheme, a.shape.seed))?;
+        let h =
+            pool.install(|| keyhier::generate::skeleton(&design, &shape, scheme, a.shape.seed))?;
         let b = pool.install(|| analysis::blast(&h));
         all.exposure.extend(b.exposure);
         all.availability.extend(b.availability);
@@ -564,7 +689,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Vectors { paths } => {
             let report = keyhier::vectors::run_paths(&paths)?;
             print!("{report}");
-            Ok(if report.failed() == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if report.failed() == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Gen(a) => cmd_gen(a),
         Command::Blast(a) => cmd_blast(a),
