@@ -104,13 +104,13 @@ pub fn unwrap_many(
             }
             fastkw::unwrap_batch(fast, *mode, &wrapped[..n], &mut keys[..n], &mut ok[..n])?;
             if !ok[..n].iter().all(|&o| o) {
-                zeroize::Zeroize::zeroize(&mut keys);
+                keys[..n].iter_mut().for_each(zeroize::Zeroize::zeroize);
                 return Err(Error::UnwrapFailed);
             }
             for (j, k) in keys[..n].iter().enumerate() {
                 sink(c * CHUNK + j, &Key256::from_bytes(*k));
             }
-            zeroize::Zeroize::zeroize(&mut keys);
+            keys[..n].iter_mut().for_each(zeroize::Zeroize::zeroize);
         }
         return Ok(());
     }
@@ -143,7 +143,7 @@ pub fn wrap_many(
                 k.copy_from_slice(secret(c * CHUNK + j)?.expose());
             }
             let res = fastkw::wrap_batch(fast, *mode, &keys[..n], &mut wrapped[..n]);
-            zeroize::Zeroize::zeroize(&mut keys);
+            keys[..n].iter_mut().for_each(zeroize::Zeroize::zeroize);
             res?;
             for (w, &o) in wrapped[..n].iter().zip(offs) {
                 slot_mut(arena, o, WRAPPED_LEN)?.copy_from_slice(w);

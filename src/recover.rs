@@ -551,10 +551,22 @@ fn open_leaves<'k>(
     let (mut ok, mut bad) = (0u64, 0u64);
     let mut cache = KekCache::new();
     let mut groups = crate::generate::KekGroups::default();
+    // Consecutive leaves mostly sit under the same KEK: remember the last one known open.
+    let mut last_open: Option<u32> = None;
+    let mut is_open = |k: u32| {
+        if last_open == Some(k) {
+            return true;
+        }
+        let open = key_of(k).is_some();
+        if open {
+            last_open = Some(k);
+        }
+        open
+    };
     for leaf in leaves {
         let first = h
             .slots_of(leaf)
-            .find(|&s| h.slot_keks(s).iter().all(|&k| key_of(k).is_some()));
+            .find(|&s| h.slot_keks(s).iter().all(|&k| is_open(k)));
         match first {
             Some(s) if role.threshold == 1 && h.slot_keks(s).len() == 1 => {
                 groups.push(h.slot_keks(s)[0], groups.slots.len());
