@@ -97,6 +97,8 @@ pub fn unwrap_many(
         let mut wrapped = [[0u8; WRAPPED_LEN]; CHUNK];
         let mut keys = [[0u8; KEY_LEN]; CHUNK];
         let mut ok = [false; CHUNK];
+        // one key-sized buffer handed to `sink` in turn (zeroized once, on drop)
+        let mut tmp = Key256::default();
         for (c, offs) in offs.chunks(CHUNK).enumerate() {
             let n = offs.len();
             for (w, &o) in wrapped.iter_mut().zip(offs) {
@@ -108,7 +110,8 @@ pub fn unwrap_many(
                 return Err(Error::UnwrapFailed);
             }
             for (j, k) in keys[..n].iter().enumerate() {
-                sink(c * CHUNK + j, &Key256::from_bytes(*k));
+                tmp.expose_mut().copy_from_slice(k);
+                sink(c * CHUNK + j, &tmp);
             }
             keys[..n].iter_mut().for_each(zeroize::Zeroize::zeroize);
         }

@@ -82,6 +82,68 @@ enum Command {
     /// of ck1 and ak at extents one, tenant and all, lazy rotation of ck1, shred of the largest
     /// tenant; preset small. A few minutes on 2 cores.
     Compare(CompareArgs),
+    /// Key-wrap speed side by side: aes-kw loop, every batched backend by batch size, the AES
+    /// ceiling, the peers (built with --features peers), and bulk workloads at 1 and 2 threads.
+    ///
+    /// Writes DIR (default results/<date>-<host>-perf/): summary.md, raw.csv, env.json and
+    /// batch-size.svg. Implementations are timed in rounds, each once per round, medians kept.
+    Perf(PerfArgs),
+}
+
+#[derive(Args, Debug)]
+struct PerfArgs {
+    /// Rounds (each implementation timed once per round).
+    #[arg(long, default_value_t = 31)]
+    rounds: usize,
+    /// Preset of the workload part (flat design), or `none` to skip it.
+    #[arg(long, default_value = "medium")]
+    preset: String,
+    /// Runs of each workload (median kept).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Output folder (default results/<date>-<host>-perf/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn cmd_perf(a: PerfArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        a.rounds >= 1 && a.runs >= 1,
+        "--rounds and --runs must be at least 1"
+    );
+    let dir = a.out.clone().unwrap_or_else(|| {
+        PathBuf::from("results").join(format!("{}-{}-perf", today(), sysinfo::host_name()))
+    });
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+    spinner.set_message("primitives, side by side");
+    let prims = keyhier::perf::primitives(a.rounds)?;
+    let works = if a.preset == "none" {
+        Vec::new()
+    } else {
+        spinner.set_message(format!("workloads on flat {}", a.preset));
+        keyhier::perf::workloads(&a.preset, a.runs)?
+    };
+    spinner.finish_and_clear();
+    let command: Vec<String> = std::env::args().collect();
+    let command = format!(
+        "keyhier {}",
+        command
+            .iter()
+            .skip(1)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let env = keyhier::report::env_json(
+        1,
+        1,
+        &command,
+        serde_json::json!({ "rounds": a.rounds, "preset": a.preset, "runs": a.runs, "peers": cfg!(feature = "peers"), "fastkw_selected": keyhier::fastkw::backend_name() }),
+    );
+    let files = keyhier::report::write_perf(&dir, &prims, &works, &command, &env)?;
+    println!("wrote {}: {}", dir.display(), files.join(", "));
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Args, Debug)]
@@ -703,5 +765,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Compare(a) => cmd_compare(a),
+        Command::Perf(a) => cmd_perf(a),
     }
 }

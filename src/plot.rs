@@ -281,3 +281,104 @@ pub fn sweep_plot(sweep: &[(String, RunRow)], dir: &Path) -> Result<Option<Strin
     root.present().map_err(plot_err)?;
     Ok(Some(name.into()))
 }
+
+/// `batch-size.svg`: rewrap throughput per thread against batch size, one
+/// line per fastkw backend, with the `aes-kw` loop and the ceiling for scale.
+pub fn batch_plot(rows: &[crate::perf::PerfRow], dir: &Path) -> Result<String> {
+    let name = "batch-size.svg";
+    let path = dir.join(name);
+    let root = SVGBackend::new(&path, (1000, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_err)?;
+    let rates: Vec<f64> = rows.iter().map(|r| r.keys_per_s_per_thread).collect();
+    let ymax = rates.iter().copied().fold(1.0, f64::max) * 2.0;
+    let ymin = rates.iter().copied().fold(f64::MAX, f64::min).max(1.0) / 2.0;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "Rewraps per second on one thread against batch size (log-log)",
+            ("sans-serif", 20),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(80)
+        .build_cartesian_2d((0.8f64..1400.0).log_scale(), (ymin..ymax).log_scale())
+        .map_err(plot_err)?;
+    chart
+        .configure_mesh()
+        .x_desc("keys per batch")
+        .y_desc("rewraps per second")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.0e}"))
+        .draw()
+        .map_err(plot_err)?;
+    let mut imps: Vec<String> = Vec::new();
+    for r in rows
+        .iter()
+        .filter(|r| r.what == "rewrap" && r.implementation.starts_with("fastkw"))
+    {
+        if !imps.contains(&r.implementation) {
+            imps.push(r.implementation.clone());
+        }
+    }
+    for (i, imp) in imps.iter().enumerate() {
+        let color = COLORS[i % COLORS.len()];
+        let pts: Vec<(f64, f64)> = rows
+            .iter()
+            .filter(|r| r.what == "rewrap" && &r.implementation == imp)
+            .map(|r| (r.batch as f64, r.keys_per_s_per_thread))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+            .map_err(plot_err)?
+            .label(imp.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2))
+            });
+        chart
+            .draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))
+            .map_err(plot_err)?;
+    }
+    let flat = |label: &str, rate: f64, color: RGBColor| (label.to_string(), rate, color);
+    let mut lines = Vec::new();
+    if let Some(r) = rows
+        .iter()
+        .find(|r| r.what == "rewrap" && r.implementation == "aes-kw loop")
+    {
+        lines.push(flat(
+            "aes-kw, one key at a time",
+            r.keys_per_s_per_thread,
+            BLACK,
+        ));
+    }
+    if let Some(r) = rows
+        .iter()
+        .filter(|r| r.what == "ceiling")
+        .max_by(|a, b| a.keys_per_s_per_thread.total_cmp(&b.keys_per_s_per_thread))
+    {
+        lines.push(flat(
+            "ceiling: 48 pipelined AES-256 blocks",
+            r.keys_per_s_per_thread,
+            RGBColor(120, 120, 120),
+        ));
+    }
+    for (label, rate, color) in lines {
+        chart
+            .draw_series(LineSeries::new(
+                vec![(0.8, rate), (1400.0, rate)],
+                color.stroke_width(1),
+            ))
+            .map_err(plot_err)?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(1))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()
+        .map_err(plot_err)?;
+    root.present().map_err(plot_err)?;
+    Ok(name.into())
+}

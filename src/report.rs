@@ -824,3 +824,204 @@ pub fn blast_csv(b: &Blast) -> String {
     }
     s
 }
+
+/// The perf folder: summary.md, raw.csv, env.json and batch-size.svg.
+pub fn write_perf(
+    dir: &std::path::Path,
+    prims: &[crate::perf::PerfRow],
+    works: &[crate::perf::PerfRow],
+    command: &str,
+    env: &serde_json::Value,
+) -> crate::Result<Vec<String>> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| crate::Error::io(format!("creating {}", dir.display()), e))?;
+    let put = |name: &str, body: &str| {
+        crate::hfile::write_atomic(&dir.join(name), body.as_bytes(), false)
+    };
+    let mut csv = String::from(
+        "what,implementation,batch,threads,ns_per_key,keys_per_s_per_thread,rounds_ns\n",
+    );
+    for r in prims.iter().chain(works) {
+        let rounds: Vec<String> = r.rounds.iter().map(|x| format!("{x:.2}")).collect();
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{:.3},{:.1},{}",
+            r.what,
+            csv_field(r.implementation.clone()),
+            r.batch,
+            r.threads,
+            r.ns_per_key,
+            r.keys_per_s_per_thread,
+            rounds.join(" ")
+        );
+    }
+    put("raw.csv", &csv)?;
+    put(
+        "env.json",
+        &serde_json::to_string_pretty(env).unwrap_or_default(),
+    )?;
+    let plot = crate::plot::batch_plot(prims, dir)?;
+    let find = |what: &str, imp: &str| {
+        prims
+            .iter()
+            .filter(|r| r.what == what && r.implementation.starts_with(imp))
+            .min_by(|a, b| a.ns_per_key.total_cmp(&b.ns_per_key))
+    };
+    let kw = find("rewrap", "aes-kw loop")
+        .map(|r| r.ns_per_key)
+        .unwrap_or(f64::NAN);
+    let aws = find("rewrap", "aws-lc-rs").map(|r| r.ns_per_key);
+    let ceiling = find("ceiling", "AES-256")
+        .map(|r| r.ns_per_key)
+        .unwrap_or(f64::NAN);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# Bulk key wrap on this machine: the batched path beside its peers\n"
+    );
+    let _ = writeln!(
+        s,
+        "Produced by `{command}`: every implementation timed once per round, in turn, medians over rounds; one thread; 4,096 32-byte keys under AES-256 KEKs (RFC 3394). Machine, build and versions in `env.json`; every round in `raw.csv`.\n"
+    );
+    let _ = writeln!(
+        s,
+        "## Rewrap (unwrap under one KEK, wrap under another: 48 AES-256 blocks)\n"
+    );
+    let _ = writeln!(
+        s,
+        "Each implementation at its best batch size. The ceiling is 48 independent AES-256 blocks through the same instructions, fully pipelined.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| implementation | best batch | ns per rewrap | × aes-kw loop | × aws-lc-rs | ÷ ceiling |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+    let mut imps: Vec<String> = Vec::new();
+    for r in prims.iter().filter(|r| r.what == "rewrap") {
+        if !imps.contains(&r.implementation) {
+            imps.push(r.implementation.clone());
+        }
+    }
+    for imp in &imps {
+        if let Some(r) = prims
+            .iter()
+            .filter(|r| r.what == "rewrap" && &r.implementation == imp)
+            .min_by(|a, b| a.ns_per_key.total_cmp(&b.ns_per_key))
+        {
+            let _ = writeln!(
+                s,
+                "| {imp} | {} | {:.1} | {:.1}× | {} | {:.2} |",
+                r.batch,
+                r.ns_per_key,
+                kw / r.ns_per_key,
+                aws.map_or("—".into(), |a| format!("{:.1}×", a / r.ns_per_key)),
+                r.ns_per_key / ceiling
+            );
+        }
+    }
+    for r in prims.iter().filter(|r| r.what == "ceiling") {
+        let _ = writeln!(
+            s,
+            "| ceiling: {} | — | {:.1} | {:.1}× | {} | 1.00 |",
+            r.implementation,
+            r.ns_per_key,
+            kw / r.ns_per_key,
+            aws.map_or("—".into(), |a| format!("{:.1}×", a / r.ns_per_key))
+        );
+    }
+    if aws.is_none() {
+        let _ = writeln!(
+            s,
+            "\n(Peers not built in: rerun with `cargo run --release --features peers -- perf` for aws-lc-rs and OpenSSL.)"
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n## Batch size\n\nRewrap ns per key by batch size (`{plot}`):\n"
+    );
+    let _ = write!(s, "| backend |");
+    for b in crate::perf::BATCHES {
+        let _ = write!(s, " {b} |");
+    }
+    let _ = writeln!(s, "\n|---|{}", "---:|".repeat(crate::perf::BATCHES.len()));
+    for imp in imps.iter().filter(|i| i.starts_with("fastkw")) {
+        let _ = write!(s, "| {imp} |");
+        for b in crate::perf::BATCHES {
+            let v = prims
+                .iter()
+                .find(|r| r.what == "rewrap" && &r.implementation == imp && r.batch == b)
+                .map_or("—".into(), |r| format!("{:.0}", r.ns_per_key));
+            let _ = write!(s, " {v} |");
+        }
+        let _ = writeln!(s);
+    }
+    let _ = writeln!(
+        s,
+        "\n## Wrap and unwrap alone (batch 256)\n\n| implementation | wrap ns | unwrap ns |\n|---|---:|---:|"
+    );
+    let mut wimps: Vec<String> = Vec::new();
+    for r in prims.iter().filter(|r| r.what == "wrap") {
+        if !wimps.contains(&r.implementation) {
+            wimps.push(r.implementation.clone());
+        }
+    }
+    for imp in &wimps {
+        let w = prims
+            .iter()
+            .find(|r| r.what == "wrap" && &r.implementation == imp)
+            .map_or(f64::NAN, |r| r.ns_per_key);
+        let u = prims
+            .iter()
+            .find(|r| r.what == "unwrap" && &r.implementation == imp)
+            .map_or(f64::NAN, |r| r.ns_per_key);
+        let _ = writeln!(s, "| {imp} | {w:.1} | {u:.1} |");
+    }
+    if !works.is_empty() {
+        let _ = writeln!(s, "\n## The engine around it: bulk workloads on `flat`\n");
+        let _ = writeln!(
+            s,
+            "`keyhier run` with verification off (what is timed is the workload), median of runs. Per-thread cost per key, against the batched primitive's rate (rewrap for rotation, unwrap for unwrap-all), and the speed-up of 2 threads over 1.\n"
+        );
+        let _ = writeln!(
+            s,
+            "| workload | threads | ns per key per thread | keys/s | ÷ batched primitive | × aes-kw loop per thread | 2 threads ÷ 1 |"
+        );
+        let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
+        for r in works {
+            let prim = if r.what.contains("rotate") {
+                "rewrap"
+            } else {
+                "unwrap"
+            };
+            let best = find(prim, "fastkw").map_or(f64::NAN, |p| p.ns_per_key);
+            let loop_ns = find(prim, "aes-kw loop").map_or(f64::NAN, |p| p.ns_per_key);
+            let one = works
+                .iter()
+                .find(|o| o.what == r.what && o.threads == 1)
+                .map_or(f64::NAN, |o| o.ns_per_key);
+            let scaling = if r.threads == 1 {
+                "—".to_string()
+            } else {
+                format!("{:.2}×", one / r.ns_per_key * r.threads as f64)
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {:.1} | {:.0} | {:.2} | {:.1}× | {scaling} |",
+                r.what,
+                r.threads,
+                r.ns_per_key,
+                1e9 / r.ns_per_key * r.threads as f64,
+                r.ns_per_key / best,
+                loop_ns / r.ns_per_key
+            );
+        }
+    }
+    let _ = writeln!(s, "\n![{plot}]({plot})\n");
+    put("summary.md", &s)?;
+    Ok(vec![
+        "summary.md".into(),
+        "raw.csv".into(),
+        "env.json".into(),
+        plot,
+    ])
+}

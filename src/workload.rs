@@ -656,12 +656,18 @@ struct Meter {
 
 impl Meter {
     fn count(&mut self, h: &Hierarchy, k: u32, wrap: bool) {
+        self.count_many(h, k, 1, wrap);
+    }
+
+    fn count_many(&mut self, h: &Hierarchy, k: u32, n: u64, wrap: bool) {
         if wrap {
-            self.c.wraps += 1;
+            self.c.wraps += n;
         } else {
-            self.c.unwraps += 1;
+            self.c.unwraps += n;
         }
-        self.c.root_ops += u64::from(h.is_root(k));
+        if h.is_root(k) {
+            self.c.root_ops += n;
+        }
     }
 }
 
@@ -838,11 +844,16 @@ fn redo_run(
     let mut fresh_groups = crate::generate::KekGroups::default();
     let mut peel_groups = crate::generate::KekGroups::default();
     let mut fresh_secrets: Vec<Key256> = Vec::new();
+    let record1 = crate::wire::encoded_len(1, Hierarchy::wrap_len(h.scheme, 1)) as u64;
     for r in redo {
         let (n, s) = (r.node, r.slot);
         let ks = h.slot_keks(s);
         m.c.wraps_rewritten += 1;
-        m.c.bytes_rewritten += crate::plan::record_len(h, s) as u64;
+        m.c.bytes_rewritten += if ks.len() == 1 {
+            record1
+        } else {
+            crate::plan::record_len(h, s) as u64
+        };
         if let [k] = ks {
             if r.fresh {
                 fresh_groups.push(*k, fresh_groups.slots.len());
@@ -911,9 +922,7 @@ fn redo_run(
             &offs,
             &b,
         )?;
-        for _ in 0..idxs.len() {
-            m.count(h, k, true);
-        }
+        m.count_many(h, k, idxs.len() as u64, true);
     }
     for (k, idxs) in peel_groups.groups() {
         let old = crate::batch::PreparedKek::new(h.scheme, &keys.before(k)?)?;
@@ -931,10 +940,8 @@ fn redo_run(
             nonce: &nonce,
         };
         crate::batch::rewrap_many(&old, &new, payload, &offs, len, &b)?;
-        for _ in 0..idxs.len() {
-            m.count(h, k, false);
-            m.count(h, k, true);
-        }
+        m.count_many(h, k, idxs.len() as u64, false);
+        m.count_many(h, k, idxs.len() as u64, true);
     }
     Ok(m.c)
 }

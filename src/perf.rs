@@ -1,0 +1,334 @@
+//! `keyhier perf`: the key-wrap primitives and two bulk workloads measured
+//! side by side in one run, as ratios.
+//!
+//! Implementations are measured in rounds: every round times each of them
+//! once, in turn, so a load that comes and goes on a shared machine hits them
+//! alike; the figure kept is the median over rounds. Each timing wraps,
+//! unwraps or rewraps the same 4,096 keys (32-byte keys under AES-256 KEKs).
+//! The peers (`aws-lc-rs`, OpenSSL) are measured when built with
+//! `--features peers`. The hardware ceiling is AES-256 block encryption with
+//! many independent blocks in flight, times 48 blocks (one RFC 3394 rewrap).
+
+use std::time::Instant;
+
+use aes_kw::{KeyInit, KwAes256};
+
+use crate::error::Result;
+use crate::fastkw::{self, Backend, BatchKek, Mode};
+
+/// Keys per timing.
+const KEYS: usize = 4096;
+
+/// One measured implementation.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PerfRow {
+    /// What was measured: `rewrap`, `wrap`, `unwrap`, `ceiling` or a workload.
+    pub what: String,
+    /// The implementation.
+    pub implementation: String,
+    /// Keys per call (batch size), 1 for one-at-a-time loops.
+    pub batch: usize,
+    /// Threads.
+    pub threads: usize,
+    /// Median nanoseconds per key (per rewrap for the ceiling).
+    pub ns_per_key: f64,
+    /// Keys per second per thread.
+    pub keys_per_s_per_thread: f64,
+    /// All round times, ns per key.
+    pub rounds: Vec<f64>,
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+struct Fixture {
+    kek_a: [u8; 32],
+    kek_b: [u8; 32],
+    keys: Vec<[u8; 32]>,
+    wrapped: Vec<[u8; 40]>,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let prf = crate::prf::Prf::new(0xfeed);
+        let kek_a = *prf.node_key(1, 1).expose();
+        let kek_b = *prf.node_key(2, 1).expose();
+        let keys: Vec<[u8; 32]> = (0..KEYS as u32)
+            .map(|i| *prf.node_key(100 + i, 1).expose())
+            .collect();
+        let kw = KwAes256::new(&kek_a.into());
+        let wrapped = keys
+            .iter()
+            .map(|k| {
+                let mut w = [0u8; 40];
+                let _ = kw.wrap_key(k, &mut w);
+                w
+            })
+            .collect();
+        Fixture {
+            kek_a,
+            kek_b,
+            keys,
+            wrapped,
+        }
+    }
+}
+
+type Job<'a> = Box<dyn FnMut() -> usize + 'a>;
+
+/// Times every job once per round, in turn; returns the median ns per key of each.
+fn rounds(jobs: &mut [(String, String, usize, Job<'_>)], n: usize) -> Vec<PerfRow> {
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); jobs.len()];
+    for _ in 0..n {
+        for (i, (_, _, _, job)) in jobs.iter_mut().enumerate() {
+            let start = Instant::now();
+            let keys = job();
+            times[i].push(start.elapsed().as_nanos() as f64 / keys.max(1) as f64);
+        }
+    }
+    jobs.iter()
+        .zip(times)
+        .map(|((what, imp, batch, _), mut t)| {
+            let ns = median(&mut t);
+            PerfRow {
+                what: what.clone(),
+                implementation: imp.clone(),
+                batch: *batch,
+                threads: 1,
+                ns_per_key: ns,
+                keys_per_s_per_thread: 1e9 / ns,
+                rounds: t,
+            }
+        })
+        .collect()
+}
+
+/// Batch sizes of the sweep.
+pub const BATCHES: [usize; 10] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024];
+
+/// Measures the primitives: the `aes-kw` loop, every available fastkw
+/// backend at every batch size, the peers if built in, and the ceiling.
+pub fn primitives(round_count: usize) -> Result<Vec<PerfRow>> {
+    let f = Fixture::new();
+    let kw_a = KwAes256::new(&f.kek_a.into());
+    let kw_b = KwAes256::new(&f.kek_b.into());
+    let (bk_a, bk_b) = (BatchKek::new(&f.kek_a), BatchKek::new(&f.kek_b));
+    let mut jobs: Vec<(String, String, usize, Job<'_>)> = Vec::new();
+    // aes-kw one key at a time
+    let (kw_a, kw_b) = (&kw_a, &kw_b);
+    let fx = &f;
+    jobs.push((
+        "rewrap".into(),
+        "aes-kw loop".into(),
+        1,
+        Box::new(move || {
+            let (mut key, mut out) = ([0u8; 32], [0u8; 40]);
+            for w in &fx.wrapped {
+                let _ = kw_a.unwrap_key(core::hint::black_box(w), &mut key);
+                let _ = kw_b.wrap_key(&key, &mut out);
+                core::hint::black_box(&out);
+            }
+            fx.wrapped.len()
+        }),
+    ));
+    jobs.push((
+        "wrap".into(),
+        "aes-kw loop".into(),
+        1,
+        Box::new(move || {
+            let mut out = [0u8; 40];
+            for k in &fx.keys {
+                let _ = kw_a.wrap_key(core::hint::black_box(k), &mut out);
+                core::hint::black_box(&out);
+            }
+            fx.keys.len()
+        }),
+    ));
+    jobs.push((
+        "unwrap".into(),
+        "aes-kw loop".into(),
+        1,
+        Box::new(move || {
+            let mut key = [0u8; 32];
+            for w in &fx.wrapped {
+                let _ = kw_a.unwrap_key(core::hint::black_box(w), &mut key);
+                core::hint::black_box(&key);
+            }
+            fx.wrapped.len()
+        }),
+    ));
+    let (bk_a, bk_b) = (&bk_a, &bk_b);
+    for backend in Backend::available() {
+        for &batch in &BATCHES {
+            jobs.push((
+                "rewrap".into(),
+                format!("fastkw {}", backend.name()),
+                batch,
+                Box::new(move || {
+                    let mut out = vec![[0u8; 40]; batch];
+                    let mut ok = vec![false; batch];
+                    for w in fx.wrapped.chunks(batch) {
+                        let n = w.len();
+                        let _ = backend.rewrap_batch(
+                            bk_a,
+                            bk_b,
+                            Mode::Kw,
+                            w,
+                            &mut out[..n],
+                            &mut ok[..n],
+                        );
+                    }
+                    core::hint::black_box(&out);
+                    fx.wrapped.len()
+                }),
+            ));
+        }
+        for what in ["wrap", "unwrap"] {
+            jobs.push((
+                what.into(),
+                format!("fastkw {}", backend.name()),
+                256,
+                Box::new(move || {
+                    let mut out = vec![[0u8; 40]; 256];
+                    let mut keys = vec![[0u8; 32]; 256];
+                    let mut ok = vec![false; 256];
+                    if what == "wrap" {
+                        for k in fx.keys.chunks(256) {
+                            let _ = backend.wrap_batch(bk_a, Mode::Kw, k, &mut out[..k.len()]);
+                        }
+                    } else {
+                        for w in fx.wrapped.chunks(256) {
+                            let n = w.len();
+                            let _ = backend.unwrap_batch(
+                                bk_a,
+                                Mode::Kw,
+                                w,
+                                &mut keys[..n],
+                                &mut ok[..n],
+                            );
+                        }
+                    }
+                    core::hint::black_box((&out, &keys));
+                    fx.keys.len()
+                }),
+            ));
+        }
+        // the ceiling: 48 independent AES-256 blocks per rewrap
+        jobs.push((
+            "ceiling".into(),
+            format!("AES-256 blocks, {}", backend.name()),
+            4096,
+            Box::new(move || {
+                let mut blocks = vec![[7u8; 16]; 48 * 256];
+                for _ in 0..16 {
+                    let _ = fastkw::bench_support::encrypt_blocks(bk_a, backend, &mut blocks);
+                }
+                core::hint::black_box(&blocks);
+                16 * 256
+            }),
+        ));
+    }
+    #[cfg(feature = "peers")]
+    peers(&mut jobs, fx);
+    Ok(rounds(&mut jobs, round_count))
+}
+
+#[cfg(feature = "peers")]
+fn peers<'a>(jobs: &mut Vec<(String, String, usize, Job<'a>)>, fx: &'a Fixture) {
+    use aws_lc_rs::key_wrap::{AES_256, AesKek, KeyWrap};
+    jobs.push((
+        "rewrap".into(),
+        "aws-lc-rs AesKek".into(),
+        1,
+        Box::new(move || {
+            let (mut key, mut out) = ([0u8; 32], [0u8; 40]);
+            for w in &fx.wrapped {
+                // AesKek::unwrap/wrap consume the KEK: each call builds it, as a user must
+                let _ = AesKek::new(&AES_256, &fx.kek_a)
+                    .and_then(|k| k.unwrap(core::hint::black_box(w), &mut key).map(|_| ()));
+                let _ = AesKek::new(&AES_256, &fx.kek_b)
+                    .and_then(|k| k.wrap(&key, &mut out).map(|_| ()));
+            }
+            fx.wrapped.len()
+        }),
+    ));
+    let dec = openssl::aes::AesKey::new_decrypt(&fx.kek_a).ok();
+    let enc = openssl::aes::AesKey::new_encrypt(&fx.kek_b).ok();
+    if let (Some(dec), Some(enc)) = (dec, enc) {
+        jobs.push((
+            "rewrap".into(),
+            "OpenSSL AES_wrap_key".into(),
+            1,
+            Box::new(move || {
+                let (mut key, mut out) = ([0u8; 32], [0u8; 40]);
+                for w in &fx.wrapped {
+                    let _ =
+                        openssl::aes::unwrap_key(&dec, None, &mut key, core::hint::black_box(w));
+                    let _ = openssl::aes::wrap_key(&enc, None, &mut out, &key);
+                }
+                fx.wrapped.len()
+            }),
+        ));
+    }
+}
+
+/// The bulk workloads of the issue, at 1 and 2 threads: keys per second per
+/// thread, median of `runs`, workload alone (verification off).
+pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
+    use crate::analysis::Extent;
+    use crate::design::Design;
+    use crate::generate::{GenSpec, generate};
+    use crate::workload::{RunOptions, State, Workload, run};
+    let mut out = Vec::new();
+    let spec = GenSpec {
+        design: Design::by_name("flat")?,
+        shape: crate::shape::Shape::preset(preset)?,
+        scheme: crate::SchemeId::Kw,
+        seed: 1,
+    };
+    let (h, ring) = generate(&spec, &|_| {})?;
+    let opts = RunOptions {
+        verify: false,
+        ..RunOptions::default()
+    };
+    for w in [
+        Workload::RotateRoot {
+            role: "ck1".into(),
+            extent: Extent::All,
+            lazy: false,
+        },
+        Workload::UnwrapAll { cold: false },
+    ] {
+        for threads in [1usize, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|e| crate::Error::InvalidShape(e.to_string()))?;
+            let mut t = Vec::new();
+            let mut items = 0;
+            for _ in 0..runs {
+                let mut st = State {
+                    h: h.clone(),
+                    ring: ring.clone(),
+                    gen_seed: Some(1),
+                };
+                let row = pool.install(|| run(&mut st, &w, &opts))?;
+                items = row.items;
+                t.push(row.seconds * 1e9 / row.items.max(1) as f64 * threads as f64);
+            }
+            let ns = median(&mut t);
+            out.push(PerfRow {
+                what: format!("flat {preset}: {}", w.label()),
+                implementation: "keyhier run".into(),
+                batch: items as usize,
+                threads,
+                ns_per_key: ns,
+                keys_per_s_per_thread: 1e9 / ns,
+                rounds: t,
+            });
+        }
+    }
+    Ok(out)
+}
