@@ -386,6 +386,18 @@ fn root_time(r: &crate::workload::RunRow, profile: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Per-tenant latency percentiles, or a dash for workloads that do not run tenant by tenant.
+fn latency(r: &crate::workload::RunRow) -> String {
+    if r.tenant_max_ms == 0.0 {
+        "—".into()
+    } else {
+        format!(
+            "{:.2} / {:.2} / {:.2}",
+            r.tenant_p50_ms, r.tenant_p99_ms, r.tenant_max_ms
+        )
+    }
+}
+
 /// The summary a person reads first.
 pub fn summary_markdown(res: &crate::compare::CompareResult, title: &str, command: &str) -> String {
     let rows = &res.rows;
@@ -653,14 +665,12 @@ pub fn summary_markdown(res: &crate::compare::CompareResult, title: &str, comman
             if let Some(r) = find(rows, d, label) {
                 let _ = writeln!(
                     s,
-                    "| {d} | {label} | {} | {} | {} | {:.0} | {:.2} / {:.2} / {:.2} | {} |",
+                    "| {d} | {label} | {} | {} | {} | {:.0} | {} | {} |",
                     r.measured.wraps,
                     r.measured.unwraps,
                     human_secs(r.seconds),
                     r.items_per_s,
-                    r.tenant_p50_ms,
-                    r.tenant_p99_ms,
-                    r.tenant_max_ms,
+                    latency(r),
                     r.peak_rss_bytes
                         .map_or("—".into(), |p| format!("{:.0}", p as f64 / 1048576.0))
                 );
