@@ -13,9 +13,7 @@
 //! | [`decode_hierarchy`] | [`crate::hfile::decode`] | no panic; whatever decodes passes [`crate::model::Hierarchy::check`] and re-encodes to the same bytes |
 //! | [`unwrap_path`] | [`crate::generate`], [`crate::recover`], [`crate::hfile`] | a tiny generated hierarchy, tampered with, never opens a leaf to a wrong key under gcm/gcm-siv; under kw/kwp only to the key a same-KEK move explains (the schemes' known limit); every recovery agrees with a reference model |
 //! | [`fastkw_differential`] | [`crate::fastkw`] | every batched backend agrees with `aes-kw`, key by key |
-//!
-//! `rekey_model` (rotation, revocation and shredding against a reference
-//! model) will sit here once the workloads module is finished: not yet.
+//! | [`rekey_model`] | [`crate::workload`], [`crate::recover`], [`crate::hfile`] | rotations, revocations, shreds and recoveries agree with a reference model kept by the target: every subset of live roots opens exactly the leaves the design promises, to the model's keys; revoked roots' reach is re-keyed and nothing else; leaked, retired and shredded keys open nothing |
 //!
 //! Inputs never reach `unwrap`, `expect` or slice indexing: every read is
 //! bounds-checked and a short input simply ends the run. This module is not
@@ -23,6 +21,7 @@
 
 mod decode;
 mod path;
+mod rekey;
 mod seeds;
 mod unwrap;
 
@@ -31,6 +30,7 @@ pub use path::{
     DesignPick, FileEdit, PathCase, PathReport, RootPick, SchemePick, Tamper, run_path_case,
     unwrap_path,
 };
+pub use rekey::{ExtentPick, RekeyCase, RekeyOp, RekeyReport, rekey_model, run_rekey_case};
 pub use seeds::write_seed_corpus;
 pub use unwrap::{UnwrapInput, unwrap_gcm, unwrap_gcm_siv, unwrap_kw, unwrap_kwp};
 
@@ -41,8 +41,8 @@ pub fn fastkw_differential(data: &[u8]) {
 }
 
 /// Every target, by the name of its fuzz target, its seed directory and its
-/// corpus directory. `rekey_model` is not here yet (see the module docs).
-pub const TARGET_NAMES: [&str; 8] = [
+/// corpus directory.
+pub const TARGET_NAMES: [&str; 9] = [
     "unwrap_kw",
     "unwrap_kwp",
     "unwrap_gcm",
@@ -51,6 +51,7 @@ pub const TARGET_NAMES: [&str; 8] = [
     "decode_hierarchy",
     "unwrap_path",
     "fastkw_differential",
+    "rekey_model",
 ];
 
 /// The byte an output buffer is filled with before an unwrap, so that a

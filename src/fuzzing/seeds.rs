@@ -18,8 +18,12 @@
 //!
 //! `unwrap_path` seeds (`case-*`) are byte strings found by a deterministic
 //! search that read (through `arbitrary`) as each design and scheme, untampered
-//! and with each kind of tampering first. Output is deterministic: the same
-//! build writes the same files. Existing files of other names are left alone.
+//! and with each kind of tampering first. `rekey_model` seeds (`seq-*`) are
+//! hand-made operation sequences for every design (rotate each role, revoke
+//! each role, revoke twice then rotate, shred then every workload, revoke then
+//! shred), encoded as the bytes `arbitrary` reads back. Output is
+//! deterministic: the same build writes the same files. Existing files of
+//! other names are left alone.
 
 use std::path::{Path, PathBuf};
 
@@ -70,7 +74,8 @@ pub fn write_seed_corpus(out: &Path) -> Result<()> {
     }
     edge_cases(&mut w)?;
     path_cases(&mut w)?;
-    fastkw_cases(&mut w)
+    fastkw_cases(&mut w)?;
+    rekey_cases(&mut w)
 }
 
 struct Writer {
@@ -680,6 +685,14 @@ fn fastkw_cases(w: &mut Writer) -> Result<()> {
             &format!("edge-max-batch-{mode}"),
             &big,
         )?;
+    }
+    Ok(())
+}
+
+/// The hand-made operation sequences of `rekey_model`, one file each.
+fn rekey_cases(w: &mut Writer) -> Result<()> {
+    for (name, case) in super::rekey::seed_cases() {
+        w.put("rekey_model", &name, &case.encode())?;
     }
     Ok(())
 }
