@@ -8,7 +8,7 @@
 #   bash fuzz/smoke.sh [SECONDS]
 #
 # Needs a nightly toolchain (cargo-fuzz builds with sanitizers); installs
-# cargo-fuzz if it is missing. 8 targets x 30 s plus the build fit well within
+# cargo-fuzz if it is missing. 9 targets x 30 s plus the build fit well within
 # 15 minutes on 2 cores.
 set -euo pipefail
 secs="${1:-30}"
