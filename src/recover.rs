@@ -383,21 +383,10 @@ pub fn recover_leaves(
                         .map(move |a| (g, a..(a + LEAF_RUN).min(r.end)))
                 })
                 .collect();
-            // Small tenants stay on one thread: splitting them costs more than it saves.
-            let tenant_leaves: u64 = (h.tenant_group_start[t as usize]
-                ..h.tenant_group_start[t as usize + 1])
-                .map(|g| u64::from(h.group_leaves[g as usize]))
-                .sum();
-            let min_len = if tenant_leaves >= u64::from(2 * LEAF_RUN) {
-                1
-            } else {
-                usize::MAX
-            };
             let groups: HashMap<u32, KeyMap> = if mode == CacheMode::Cached {
                 let opened: Vec<Result<(u32, KeyMap, Outcome)>> = (h.tenant_group_start[t as usize]
                     ..h.tenant_group_start[t as usize + 1])
                     .into_par_iter()
-                    .with_min_len(min_len)
                     .map(|g| {
                         let head = h.group_node_start[g as usize]..h.group_leaf_range(g).start;
                         let (mut st, mut ro) =
@@ -440,7 +429,6 @@ pub fn recover_leaves(
             let empty = HashMap::new();
             let runs: Vec<Result<Outcome>> = work
                 .into_par_iter()
-                .with_min_len(min_len)
                 .map(|(g, leaves)| {
                     let (mut st, mut ro) = (OpenStats::default(), vec![0u64; h.design.roles.len()]);
                     let (ok, bad) = if mode == CacheMode::Cached {
