@@ -264,39 +264,28 @@ pub fn aes_kw_loop_rate(scheme: crate::scheme::SchemeId, primitive: &str) -> Opt
         let mut key = [1u8; 32];
         let mut w = [0u8; 40];
         let start = Instant::now();
+        // The same loop for either wrapper type (aes-kw's KW and KWP share method names, not a trait).
+        macro_rules! one_at_a_time {
+            ($kek:ty) => {{
+                let (ka, kb) = (<$kek>::new(&a.into()), <$kek>::new(&b.into()));
+                ka.wrap_key(&key, &mut w).ok()?;
+                for i in 0..n {
+                    // a rewrap moves the key from one KEK to the other; alternate directions
+                    let (from, to) = if i % 2 == 0 { (&ka, &kb) } else { (&kb, &ka) };
+                    match primitive {
+                        "wrap" => drop(ka.wrap_key(core::hint::black_box(&key), &mut w).ok()?),
+                        "unwrap" => drop(ka.unwrap_key(core::hint::black_box(&w), &mut key).ok()?),
+                        _ => {
+                            from.unwrap_key(core::hint::black_box(&w), &mut key).ok()?;
+                            to.wrap_key(&key, &mut w).ok()?;
+                        }
+                    }
+                }
+            }};
+        }
         match scheme {
-            crate::scheme::SchemeId::Kw => {
-                let (ka, kb) = (KwAes256::new(&a.into()), KwAes256::new(&b.into()));
-                ka.wrap_key(&key, &mut w).ok()?;
-                for i in 0..n {
-                    // a rewrap moves the key from one KEK to the other; alternate directions
-                    let (from, to) = if i % 2 == 0 { (&ka, &kb) } else { (&kb, &ka) };
-                    match primitive {
-                        "wrap" => drop(ka.wrap_key(core::hint::black_box(&key), &mut w).ok()?),
-                        "unwrap" => drop(ka.unwrap_key(core::hint::black_box(&w), &mut key).ok()?),
-                        _ => {
-                            from.unwrap_key(core::hint::black_box(&w), &mut key).ok()?;
-                            to.wrap_key(&key, &mut w).ok()?;
-                        }
-                    }
-                }
-            }
-            crate::scheme::SchemeId::Kwp => {
-                let (ka, kb) = (KwpAes256::new(&a.into()), KwpAes256::new(&b.into()));
-                ka.wrap_key(&key, &mut w).ok()?;
-                for i in 0..n {
-                    // a rewrap moves the key from one KEK to the other; alternate directions
-                    let (from, to) = if i % 2 == 0 { (&ka, &kb) } else { (&kb, &ka) };
-                    match primitive {
-                        "wrap" => drop(ka.wrap_key(core::hint::black_box(&key), &mut w).ok()?),
-                        "unwrap" => drop(ka.unwrap_key(core::hint::black_box(&w), &mut key).ok()?),
-                        _ => {
-                            from.unwrap_key(core::hint::black_box(&w), &mut key).ok()?;
-                            to.wrap_key(&key, &mut w).ok()?;
-                        }
-                    }
-                }
-            }
+            crate::scheme::SchemeId::Kw => one_at_a_time!(KwAes256),
+            crate::scheme::SchemeId::Kwp => one_at_a_time!(KwpAes256),
             _ => return None,
         }
         times.push(start.elapsed().as_secs_f64());
