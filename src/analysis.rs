@@ -62,13 +62,8 @@ pub fn leaves_below(h: &Hierarchy) -> Vec<u64> {
 
 /// The tenant with the most leaves (lowest index on ties).
 pub fn largest_tenant(h: &Hierarchy) -> u32 {
-    let leaves = |t: u32| -> u64 {
-        (h.tenant_group_start[t as usize]..h.tenant_group_start[t as usize + 1])
-            .map(|g| u64::from(h.group_leaves[g as usize]))
-            .sum()
-    };
     (0..h.tenants())
-        .max_by_key(|&t| (leaves(t), std::cmp::Reverse(t)))
+        .max_by_key(|&t| (h.tenant_leaves(t), std::cmp::Reverse(t)))
         .unwrap_or(0)
 }
 
@@ -186,14 +181,7 @@ pub fn blast(h: &Hierarchy) -> Blast {
             } else {
                 tenants
             };
-            let affected_leaves: u64 = affected
-                .iter()
-                .map(|&t| {
-                    (h.tenant_group_start[t as usize]..h.tenant_group_start[t as usize + 1])
-                        .map(|g| u64::from(h.group_leaves[g as usize]))
-                        .sum::<u64>()
-                })
-                .sum();
+            let affected_leaves: u64 = affected.iter().map(|&t| h.tenant_leaves(t)).sum();
             let partial = (0..h.nodes())
                 .filter(|&n| {
                     let role = &h.design.roles[usize::from(h.role[n as usize])];

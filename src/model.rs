@@ -254,6 +254,12 @@ impl Hierarchy {
         start..start + self.group_head + self.group_leaves[g as usize]
     }
 
+    /// Number of leaves of tenant `t`.
+    pub fn tenant_leaves(&self, t: u32) -> u64 {
+        let gs = self.tenant_group_start[t as usize]..self.tenant_group_start[t as usize + 1];
+        gs.map(|g| u64::from(self.group_leaves[g as usize])).sum()
+    }
+
     /// The range of group `g`'s leaves.
     pub fn group_leaf_range(&self, g: u32) -> Range<u32> {
         let end = self.group_range(g).end;

@@ -386,6 +386,19 @@ fn root_time(r: &crate::workload::RunRow, profile: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The largest (or smallest) share among `rows`, with every role set that reaches it.
+fn extreme<'a>(rows: impl Iterator<Item = (&'a str, f64)>, largest: bool) -> String {
+    let rows: Vec<(&str, f64)> = rows.collect();
+    let pick = if largest { f64::max } else { f64::min };
+    let best = rows.iter().map(|r| r.1).fold(f64::NAN, pick);
+    let who: Vec<&str> = rows.iter().filter(|r| r.1 == best).map(|r| r.0).collect();
+    if who.is_empty() {
+        "—".into()
+    } else {
+        format!("{}: {}", who.join(", "), pct(best))
+    }
+}
+
 /// Per-tenant latency percentiles, or a dash for workloads that do not run tenant by tenant.
 fn latency(r: &crate::workload::RunRow) -> String {
     if r.tenant_max_ms == 0.0 {
@@ -450,25 +463,10 @@ pub fn summary_markdown(res: &crate::compare::CompareResult, title: &str, comman
                 .join(" / ")
         };
         let worst = |pair: bool| {
-            let rows: Vec<_> = res
-                .blast
-                .exposure
-                .iter()
-                .filter(|x| {
-                    x.design == *d && x.extent == Extent::All && x.roles.contains('+') == pair
-                })
-                .collect();
-            let max = rows.iter().map(|x| x.share_of_all).fold(f64::NAN, f64::max);
-            let who: Vec<&str> = rows
-                .iter()
-                .filter(|x| x.share_of_all == max)
-                .map(|x| x.roles.as_str())
-                .collect();
-            if who.is_empty() {
-                "—".into()
-            } else {
-                format!("{}: {}", who.join(", "), pct(max))
-            }
+            let rows = res.blast.exposure.iter().filter(|x| {
+                x.design == *d && x.extent == Extent::All && x.roles.contains('+') == pair
+            });
+            extreme(rows.map(|x| (x.roles.as_str(), x.share_of_all)), true)
         };
         let _ = writeln!(
             s,
@@ -501,28 +499,10 @@ pub fn summary_markdown(res: &crate::compare::CompareResult, title: &str, comman
                 .unwrap_or_else(|| "—".into())
         };
         let worst = |pair: bool| {
-            let rows: Vec<_> = res
-                .blast
-                .availability
-                .iter()
-                .filter(|x| {
-                    x.design == *d && x.extent == Extent::All && x.roles.contains('+') == pair
-                })
-                .collect();
-            let min = rows
-                .iter()
-                .map(|x| x.share_recoverable)
-                .fold(f64::NAN, f64::min);
-            let who: Vec<&str> = rows
-                .iter()
-                .filter(|x| x.share_recoverable == min)
-                .map(|x| x.roles.as_str())
-                .collect();
-            if who.is_empty() {
-                "—".into()
-            } else {
-                format!("{}: {}", who.join(", "), pct(min))
-            }
+            let rows = res.blast.availability.iter().filter(|x| {
+                x.design == *d && x.extent == Extent::All && x.roles.contains('+') == pair
+            });
+            extreme(rows.map(|x| (x.roles.as_str(), x.share_recoverable)), false)
         };
         let _ = writeln!(
             s,
