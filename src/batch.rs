@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::fastkw::{self, BatchKek, Mode, WRAPPED_LEN};
 use crate::scheme::{Kek, NONCE_LEN, SchemeId, WrapContext};
 use crate::secret::{KEY_LEN, Key256};
+use std::sync::OnceLock;
 
 /// Wraps per call of the fast path (bounded stack buffers).
 const CHUNK: usize = 256;
@@ -28,10 +29,13 @@ pub fn batched(scheme: SchemeId) -> Option<Mode> {
     }
 }
 
-/// A KEK prepared for both paths.
+/// A KEK prepared for both paths. Under `kw` and `kwp` only the batched key
+/// schedules are built; the reference scheme's are built on first use (a wrap
+/// of another length, which hierarchies do not hold).
 pub struct PreparedKek {
     scheme: SchemeId,
-    reference: Kek,
+    key: Key256,
+    reference: OnceLock<Kek>,
     fast: Option<(Mode, BatchKek)>,
 }
 
@@ -45,11 +49,25 @@ impl PreparedKek {
     /// Builds the key schedules of `key` once.
     pub fn new(scheme: SchemeId, key: &Key256) -> Result<Self> {
         let fast = batched(scheme).map(|m| (m, BatchKek::new(key.expose())));
+        let reference = OnceLock::new();
+        if fast.is_none() {
+            let _ = reference.set(Kek::new(scheme, key.expose())?);
+        }
         Ok(PreparedKek {
             scheme,
-            reference: Kek::new(scheme, key.expose())?,
+            key: key.clone(),
+            reference,
             fast,
         })
+    }
+
+    /// The reference scheme's KEK.
+    fn reference(&self) -> Result<&Kek> {
+        if let Some(k) = self.reference.get() {
+            return Ok(k);
+        }
+        let k = Kek::new(self.scheme, self.key.expose())?;
+        Ok(self.reference.get_or_init(|| k))
     }
 }
 
@@ -63,21 +81,38 @@ pub struct Binding<'a> {
     pub nonce: &'a dyn Fn(usize) -> [u8; NONCE_LEN],
 }
 
-fn slot(arena: &[u8], off: usize, len: usize) -> Result<&[u8]> {
-    arena.get(off..off + len).ok_or(Error::Truncated {
+fn truncated(off: usize, len: usize, got: usize) -> Error {
+    Error::Truncated {
         what: "payload arena",
-        needed: off + len,
-        got: arena.len(),
-    })
+        needed: off.saturating_add(len),
+        got,
+    }
+}
+
+fn slot(arena: &[u8], off: usize, len: usize) -> Result<&[u8]> {
+    arena
+        .get(off..off.saturating_add(len))
+        .ok_or(truncated(off, len, arena.len()))
 }
 
 fn slot_mut(arena: &mut [u8], off: usize, len: usize) -> Result<&mut [u8]> {
     let got = arena.len();
-    arena.get_mut(off..off + len).ok_or(Error::Truncated {
-        what: "payload arena",
-        needed: off + len,
-        got,
-    })
+    arena
+        .get_mut(off..off.saturating_add(len))
+        .ok_or(truncated(off, len, got))
+}
+
+/// Writes `wraps` to the arena at `offs`.
+fn scatter(arena: &mut [u8], offs: &[usize], wraps: &[[u8; WRAPPED_LEN]]) -> Result<()> {
+    let got = arena.len();
+    for (w, &o) in wraps.iter().zip(offs) {
+        let dst = arena
+            .get_mut(o..)
+            .and_then(<[u8]>::first_chunk_mut::<WRAPPED_LEN>)
+            .ok_or(truncated(o, WRAPPED_LEN, got))?;
+        *dst = *w;
+    }
+    Ok(())
 }
 
 /// Opens the wraps of `len` bytes at `offs` in `arena` under `kek`, calling
@@ -94,33 +129,23 @@ pub fn unwrap_many(
     if let Some((mode, fast)) = &kek.fast
         && len == WRAPPED_LEN
     {
-        let mut wrapped = [[0u8; WRAPPED_LEN]; CHUNK];
-        let mut keys = [[0u8; KEY_LEN]; CHUNK];
-        let mut ok = [false; CHUNK];
         // one key-sized buffer handed to `sink` in turn (zeroized once, on drop)
         let mut tmp = Key256::default();
-        for (c, offs) in offs.chunks(CHUNK).enumerate() {
-            let n = offs.len();
-            for (w, &o) in wrapped.iter_mut().zip(offs) {
-                w.copy_from_slice(slot(arena, o, len)?);
-            }
-            fastkw::unwrap_batch(fast, *mode, &wrapped[..n], &mut keys[..n], &mut ok[..n])?;
-            if !ok[..n].iter().all(|&o| o) {
-                keys[..n].iter_mut().for_each(zeroize::Zeroize::zeroize);
+        return fastkw::unwrap_at(fast, *mode, arena, offs, &mut |first, keys, ok| {
+            if !ok.iter().all(|&o| o) {
                 return Err(Error::UnwrapFailed);
             }
-            for (j, k) in keys[..n].iter().enumerate() {
-                tmp.expose_mut().copy_from_slice(k);
-                sink(c * CHUNK + j, &tmp);
+            for (j, k) in keys.iter().enumerate() {
+                *tmp.expose_mut() = *k;
+                sink(first + j, &tmp);
             }
-            keys[..n].iter_mut().for_each(zeroize::Zeroize::zeroize);
-        }
-        return Ok(());
+            Ok(())
+        });
     }
     let mut buf = [0u8; 256];
     for (i, &o) in offs.iter().enumerate() {
         let res = kek
-            .reference
+            .reference()?
             .unwrap(slot(arena, o, len)?, &(b.ctx)(i), &mut buf);
         let key = res.and_then(|l| Key256::from_slice(&buf[..l]).ok_or(Error::UnwrapFailed));
         zeroize::Zeroize::zeroize(&mut buf);
@@ -140,25 +165,27 @@ pub fn wrap_many(
     if let Some((mode, fast)) = &kek.fast {
         let mut keys = [[0u8; KEY_LEN]; CHUNK];
         let mut wrapped = [[0u8; WRAPPED_LEN]; CHUNK];
-        for (c, offs) in offs.chunks(CHUNK).enumerate() {
-            let n = offs.len();
-            for (j, k) in keys[..n].iter_mut().enumerate() {
-                k.copy_from_slice(secret(c * CHUNK + j)?.expose());
+        let mut run = || -> Result<()> {
+            for (c, offs) in offs.chunks(CHUNK).enumerate() {
+                let n = offs.len();
+                for (j, k) in keys[..n].iter_mut().enumerate() {
+                    *k = *secret(c * CHUNK + j)?.expose();
+                }
+                fastkw::wrap_batch(fast, *mode, &keys[..n], &mut wrapped[..n])?;
+                scatter(arena, offs, &wrapped[..n])?;
             }
-            let res = fastkw::wrap_batch(fast, *mode, &keys[..n], &mut wrapped[..n]);
-            keys[..n].iter_mut().for_each(zeroize::Zeroize::zeroize);
-            res?;
-            for (w, &o) in wrapped[..n].iter().zip(offs) {
-                slot_mut(arena, o, WRAPPED_LEN)?.copy_from_slice(w);
-            }
-        }
-        return Ok(());
+            Ok(())
+        };
+        let res = run();
+        // every secret copied above, also when `secret` or the wrap failed part-way
+        zeroize::Zeroize::zeroize(&mut keys);
+        return res;
     }
     let mut buf = [0u8; 256];
     for (i, &o) in offs.iter().enumerate() {
-        let len = kek
-            .reference
-            .wrap(secret(i)?.expose(), &(b.ctx)(i), &(b.nonce)(i), &mut buf)?;
+        let len =
+            kek.reference()?
+                .wrap(secret(i)?.expose(), &(b.ctx)(i), &(b.nonce)(i), &mut buf)?;
         slot_mut(arena, o, len)?.copy_from_slice(&buf[..len]);
     }
     Ok(())
@@ -178,32 +205,16 @@ pub fn rewrap_many(
     if let (Some((mode, f)), Some((_, t))) = (&from.fast, &to.fast)
         && len == WRAPPED_LEN
     {
-        let mut wrapped = [[0u8; WRAPPED_LEN]; CHUNK];
-        let mut out = [[0u8; WRAPPED_LEN]; CHUNK];
-        let mut ok = [false; CHUNK];
-        for offs in offs.chunks(CHUNK) {
-            let n = offs.len();
-            for (w, &o) in wrapped.iter_mut().zip(offs) {
-                w.copy_from_slice(slot(arena, o, len)?);
-            }
-            fastkw::rewrap_batch(f, t, *mode, &wrapped[..n], &mut out[..n], &mut ok[..n])?;
-            if !ok[..n].iter().all(|&o| o) {
-                return Err(Error::UnwrapFailed);
-            }
-            for (w, &o) in out[..n].iter().zip(offs) {
-                slot_mut(arena, o, len)?.copy_from_slice(w);
-            }
-        }
-        return Ok(());
+        return fastkw::rewrap_at(f, t, *mode, arena, offs);
     }
     let mut key = [0u8; 256];
     let mut buf = [0u8; 256];
     for (i, &o) in offs.iter().enumerate() {
         let res = from
-            .reference
+            .reference()?
             .unwrap(slot(arena, o, len)?, &(b.ctx)(i), &mut key);
         let w = res.and_then(|l| {
-            to.reference
+            to.reference()?
                 .wrap(&key[..l], &(b.new_ctx)(i), &(b.nonce)(i), &mut buf)
         });
         zeroize::Zeroize::zeroize(&mut key);

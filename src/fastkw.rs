@@ -60,6 +60,10 @@ const CHUNK: usize = 64;
 /// Environment variable that forces a backend by name (see [`Backend::selected`]).
 pub const BACKEND_ENV: &str = "KEYHIER_FASTKW_BACKEND";
 
+/// Receives unwrapped keys chunk by chunk: `(first, keys, ok)` for items
+/// `first..first + keys.len()`, a failed key zeroed and its `ok` false.
+pub type KeySink<'a> = dyn FnMut(usize, &[[u8; KEY_LEN]], &[bool]) -> Result<()> + 'a;
+
 /// Which wrap: RFC 3394 KW or RFC 5649 KWP. For a 32-byte key they differ only
 /// in the initial value (KWP's AIV carries the length, 32, and needs no padding).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -353,25 +357,77 @@ impl Backend {
             ok.fill(false);
             return Err(e);
         }
+        self.unwrap_chunks(
+            kek,
+            mode,
+            wrapped.len(),
+            |i| Ok(wrapped.get(i).copied().unwrap_or([0; WRAPPED_LEN])),
+            |at, keys, flags| {
+                out.iter_mut().skip(at).zip(keys).for_each(|(o, k)| *o = *k);
+                ok.iter_mut().skip(at).zip(flags).for_each(|(o, f)| *o = *f);
+                Ok(())
+            },
+        )
+    }
+
+    /// Unwraps the wraps at byte offsets `offs` of `arena` under `kek`, as
+    /// [`Backend::unwrap_batch`] would, without copying them out first: in
+    /// chunks, calling `sink(first, keys, ok)` with the keys and verdicts of
+    /// items `first..first + keys.len()` (a failed key is zeroed). The keys
+    /// live in a stack buffer zeroized before this returns. An offset whose
+    /// wrap runs past the end of `arena` is an error before its chunk runs;
+    /// an error from `sink` stops the run.
+    pub fn unwrap_at(
+        self,
+        kek: &BatchKek,
+        mode: Mode,
+        arena: &[u8],
+        offs: &[usize],
+        sink: &mut KeySink<'_>,
+    ) -> Result<()> {
+        self.check_available(kek)?;
+        self.unwrap_chunks(
+            kek,
+            mode,
+            offs.len(),
+            |i| wrap_at(arena, offs.get(i).copied().unwrap_or(usize::MAX)),
+            sink,
+        )
+    }
+
+    /// The chunk loop of every unwrap: item `i`'s wrap from `load(i)`.
+    fn unwrap_chunks(
+        self,
+        kek: &BatchKek,
+        mode: Mode,
+        n: usize,
+        mut load: impl FnMut(usize) -> Result<[u8; WRAPPED_LEN]>,
+        mut sink: impl FnMut(usize, &[[u8; KEY_LEN]], &[bool]) -> Result<()>,
+    ) -> Result<()> {
         let mut states = [KeyState::default(); CHUNK];
-        let chunks = wrapped
-            .chunks(CHUNK)
-            .zip(out.chunks_mut(CHUNK))
-            .zip(ok.chunks_mut(CHUNK));
-        for ((wrapped, out), ok) in chunks {
-            let states = &mut states[..wrapped.len()];
-            for (s, w) in states.iter_mut().zip(wrapped) {
-                *s = KeyState::from_wrapped(w);
+        let mut keys = [[0u8; KEY_LEN]; CHUNK];
+        let mut ok = [false; CHUNK];
+        let mut run = || -> Result<()> {
+            for first in (0..n).step_by(CHUNK) {
+                let len = CHUNK.min(n - first);
+                let states = &mut states[..len];
+                for (j, s) in states.iter_mut().enumerate() {
+                    *s = KeyState::from_wrapped(&load(first + j)?);
+                }
+                self.run(Op::Unwrap(kek), states);
+                for ((s, o), ok) in states.iter().zip(&mut keys).zip(&mut ok) {
+                    let mask = ct_eq_mask(s.a(), mode.iv_word());
+                    s.write_key(mask, o);
+                    *ok = mask != 0;
+                }
+                sink(first, &keys[..len], &ok[..len])?;
             }
-            self.run(Op::Unwrap(kek), states);
-            for ((s, o), ok) in states.iter().zip(out).zip(ok) {
-                let mask = ct_eq_mask(s.a(), mode.iv_word());
-                s.write_key(mask, o);
-                *ok = mask != 0;
-            }
-        }
+            Ok(())
+        };
+        let res = run();
         states.zeroize();
-        Ok(())
+        keys.zeroize();
+        res
     }
 
     /// [`rewrap_batch`] on this backend; an error if it is not available here.
@@ -396,26 +452,92 @@ impl Backend {
             ok.fill(false);
             return Err(e);
         }
+        self.rewrap_chunks(
+            from,
+            to,
+            mode,
+            wrapped_in.len(),
+            |i| Ok(wrapped_in.get(i).copied().unwrap_or([0; WRAPPED_LEN])),
+            |at, wraps, flags| {
+                let out = wrapped_out.iter_mut().skip(at).zip(wraps);
+                out.for_each(|(o, w)| *o = *w);
+                ok.iter_mut().skip(at).zip(flags).for_each(|(o, f)| *o = *f);
+                Ok(())
+            },
+        )
+    }
+
+    /// Rewraps, in place, the wraps at byte offsets `offs` of `arena` from
+    /// `from` to `to`, as [`Backend::rewrap_batch`] would, chunk by chunk and
+    /// all or nothing per chunk: if a wrap of a chunk does not authenticate,
+    /// that chunk is left as it was and `UnwrapFailed` returned (chunks before
+    /// it stay rewrapped). An offset whose wrap runs past the end of `arena`
+    /// is an error before its chunk runs.
+    pub fn rewrap_at(
+        self,
+        from: &BatchKek,
+        to: &BatchKek,
+        mode: Mode,
+        arena: &mut [u8],
+        offs: &[usize],
+    ) -> Result<()> {
+        self.check_available(from)?;
+        self.check_available(to)?;
+        let arena = core::cell::RefCell::new(arena);
+        self.rewrap_chunks(
+            from,
+            to,
+            mode,
+            offs.len(),
+            |i| wrap_at(&arena.borrow(), offs.get(i).copied().unwrap_or(usize::MAX)),
+            |at, wraps, flags| {
+                if !flags.iter().all(|&f| f) {
+                    return Err(Error::UnwrapFailed);
+                }
+                let mut arena = arena.borrow_mut();
+                for (w, &o) in wraps.iter().zip(offs.iter().skip(at)) {
+                    *wrap_at_mut(&mut arena, o)? = *w;
+                }
+                Ok(())
+            },
+        )
+    }
+
+    /// The chunk loop of every rewrap: item `i`'s wrap from `load(i)`, the
+    /// new wraps (zeroed where the old did not authenticate) to `sink`.
+    fn rewrap_chunks(
+        self,
+        from: &BatchKek,
+        to: &BatchKek,
+        mode: Mode,
+        n: usize,
+        mut load: impl FnMut(usize) -> Result<[u8; WRAPPED_LEN]>,
+        mut sink: impl FnMut(usize, &[[u8; WRAPPED_LEN]], &[bool]) -> Result<()>,
+    ) -> Result<()> {
         let iv = mode.iv_word();
         let mut states = [KeyState::default(); CHUNK];
-        let chunks = wrapped_in
-            .chunks(CHUNK)
-            .zip(wrapped_out.chunks_mut(CHUNK))
-            .zip(ok.chunks_mut(CHUNK));
-        for ((wrapped_in, wrapped_out), ok) in chunks {
-            let states = &mut states[..wrapped_in.len()];
-            for (s, w) in states.iter_mut().zip(wrapped_in) {
-                *s = KeyState::from_wrapped(w);
+        let mut wraps = [[0u8; WRAPPED_LEN]; CHUNK];
+        let mut ok = [false; CHUNK];
+        let mut run = || -> Result<()> {
+            for first in (0..n).step_by(CHUNK) {
+                let len = CHUNK.min(n - first);
+                let states = &mut states[..len];
+                for (j, s) in states.iter_mut().enumerate() {
+                    *s = KeyState::from_wrapped(&load(first + j)?);
+                }
+                self.run(Op::Rewrap { from, to, iv }, states);
+                for ((s, o), ok) in states.iter().zip(&mut wraps).zip(&mut ok) {
+                    let mask = ct_eq_mask(s.check, iv);
+                    s.write_wrapped(mask, o);
+                    *ok = mask != 0;
+                }
+                sink(first, &wraps[..len], &ok[..len])?;
             }
-            self.run(Op::Rewrap { from, to, iv }, states);
-            for ((s, o), ok) in states.iter().zip(wrapped_out).zip(ok) {
-                let mask = ct_eq_mask(s.check, iv);
-                s.write_wrapped(mask, o);
-                *ok = mask != 0;
-            }
-        }
+            Ok(())
+        };
+        let res = run();
         states.zeroize();
-        Ok(())
+        res
     }
 
     /// Runs `op` on every state, on this backend if the CPU has it (checked
@@ -435,6 +557,31 @@ impl Backend {
         }
         portable(op, states);
     }
+}
+
+/// The 40-byte wrap at byte offset `off` of `arena`.
+fn wrap_at(arena: &[u8], off: usize) -> Result<[u8; WRAPPED_LEN]> {
+    arena
+        .get(off..)
+        .and_then(<[u8]>::first_chunk::<WRAPPED_LEN>)
+        .copied()
+        .ok_or(Error::Truncated {
+            what: "wrap in arena",
+            needed: off.saturating_add(WRAPPED_LEN),
+            got: arena.len(),
+        })
+}
+
+fn wrap_at_mut(arena: &mut [u8], off: usize) -> Result<&mut [u8; WRAPPED_LEN]> {
+    let got = arena.len();
+    arena
+        .get_mut(off..)
+        .and_then(<[u8]>::first_chunk_mut::<WRAPPED_LEN>)
+        .ok_or(Error::Truncated {
+            what: "wrap in arena",
+            needed: off.saturating_add(WRAPPED_LEN),
+            got,
+        })
 }
 
 fn check_lens(what: &'static str, n: usize, others: &[usize]) -> Result<()> {
@@ -501,6 +648,28 @@ pub fn rewrap_batch(
     ok: &mut [bool],
 ) -> Result<()> {
     Backend::selected().rewrap_batch(from, to, mode, wrapped_in, wrapped_out, ok)
+}
+
+/// [`Backend::unwrap_at`] on the selected backend.
+pub fn unwrap_at(
+    kek: &BatchKek,
+    mode: Mode,
+    arena: &[u8],
+    offs: &[usize],
+    sink: &mut KeySink<'_>,
+) -> Result<()> {
+    Backend::selected().unwrap_at(kek, mode, arena, offs, sink)
+}
+
+/// [`Backend::rewrap_at`] on the selected backend.
+pub fn rewrap_at(
+    from: &BatchKek,
+    to: &BatchKek,
+    mode: Mode,
+    arena: &mut [u8],
+    offs: &[usize],
+) -> Result<()> {
+    Backend::selected().rewrap_at(from, to, mode, arena, offs)
 }
 
 /// The portable path: each op as `aes` backend closures.
@@ -1372,6 +1541,7 @@ pub mod fuzz_support {
         } else {
             Mode::Kw
         };
+        let stride_pad = input.byte() % 48;
         let n = if flags & 2 == 0 {
             1 + usize::from(input.byte() % 80)
         } else {
@@ -1475,6 +1645,41 @@ pub mod fuzz_support {
                 rewrapped == expected_rewraps,
                 "{name}: rewrap differs from aes-kw ({mode:?}, n = {n})"
             );
+
+            // The same wraps in an arena (the engines' path): same keys and
+            // verdicts; rewritten in place chunk by chunk, up to the first
+            // chunk holding a bad wrap, which stays as it was.
+            let stride = WRAPPED_LEN + usize::from(stride_pad);
+            let offs: Vec<usize> = (0..n).map(|i| i * stride).collect();
+            let mut arena = vec![0x5A; n * stride];
+            for (w, &o) in wrapped.iter().zip(&offs) {
+                arena[o..o + WRAPPED_LEN].copy_from_slice(w);
+            }
+            let mut got = vec![([0xEE; KEY_LEN], false); n];
+            backend
+                .unwrap_at(&a, mode, &arena, &offs, &mut |first, keys, flags| {
+                    for (j, (k, f)) in keys.iter().zip(flags).enumerate() {
+                        got[first + j] = (*k, *f);
+                    }
+                    Ok(())
+                })
+                .expect("offsets in range");
+            for (i, ((k, f), (o, ok))) in got.iter().zip(opened.iter().zip(&ok)).enumerate() {
+                assert!(k == o && f == ok, "{name}: unwrap_at key {i} differs");
+            }
+            let res = backend.rewrap_at(&a, &b, mode, &mut arena, &offs);
+            let done = ok
+                .iter()
+                .position(|&o| !o)
+                .map_or(n, |i| i / super::CHUNK * super::CHUNK);
+            assert_eq!(res.is_err(), done < n, "{name}: rewrap_at verdict");
+            for (i, &o) in offs.iter().enumerate() {
+                let want = if i < done { &rewrapped[i] } else { &wrapped[i] };
+                assert!(
+                    arena[o..o + WRAPPED_LEN] == want[..],
+                    "{name}: rewrap_at slot {i} ({mode:?}, n = {n})"
+                );
+            }
         }
     }
 }

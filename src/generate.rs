@@ -416,8 +416,7 @@ pub fn fill_wraps_metered(
             let mut c = Counts::default();
             let slot0 = hh.slot_start[lo as usize];
             // Single-layer slots are grouped by KEK and wrapped in batches; nested slots one by one.
-            let mut by_kek = KekGroups::default();
-            let mut secrets_of: Vec<Key256> = Vec::new();
+            let mut by_kek: KekGroups<(u32, u32, Key256)> = KekGroups::default();
             for n in lo..hi {
                 if hh.is_root(n) {
                     continue;
@@ -432,11 +431,7 @@ pub fn fill_wraps_metered(
                     c.wraps_rewritten += 1;
                     c.bytes_rewritten += crate::plan::record_len(hh, s) as u64;
                     match hh.slot_keks(s) {
-                        [k] => {
-                            by_kek.push(*k, secrets_of.len());
-                            secrets_of.push(secret);
-                            by_kek.slots.push((n, s));
-                        }
+                        [k] => by_kek.push(*k, (s - slot0) as usize * hh.stride, (n, s, secret)),
                         _ => {
                             let off = (s - slot0) as usize * hh.stride;
                             wrap_slot(
@@ -454,26 +449,16 @@ pub fn fill_wraps_metered(
                     }
                 }
             }
-            for (kek, idxs) in by_kek.groups() {
+            for (kek, offs, items) in by_kek.groups() {
                 let prepared = crate::batch::PreparedKek::new(hh.scheme, &kek_key(kek)?)?;
-                let at = |j: usize| by_kek.slots[idxs[j]];
-                let offs: Vec<usize> = (0..idxs.len())
-                    .map(|j| (at(j).1 - slot0) as usize * hh.stride)
-                    .collect();
-                let ctx = |j: usize| hh.context(at(j).0, at(j).1, 0);
-                let nonce = |j: usize| prf.nonce(at(j).1, 0, hh.generation);
+                let ctx = |j: usize| hh.context(items[j].0, items[j].1, 0);
+                let nonce = |j: usize| prf.nonce(items[j].1, 0, hh.generation);
                 let b = crate::batch::Binding {
                     ctx: &ctx,
                     new_ctx: &ctx,
                     nonce: &nonce,
                 };
-                crate::batch::wrap_many(
-                    &prepared,
-                    &|j| Ok(secrets_of[idxs[j]].clone()),
-                    part,
-                    &offs,
-                    &b,
-                )?;
+                crate::batch::wrap_many(&prepared, &|j| Ok(items[j].2.clone()), part, offs, &b)?;
             }
             let nodes = u64::from(hi - lo);
             done.fetch_add(nodes, Ordering::Relaxed);
@@ -489,41 +474,51 @@ pub fn fill_wraps_metered(
     Ok(total)
 }
 
-/// Work items grouped by KEK, in the order each KEK was first seen.
-#[derive(Default)]
-pub struct KekGroups {
-    order: Vec<u32>,
+/// Work items grouped by KEK, in the order each KEK was first seen: per KEK,
+/// the arena offsets of its stored wraps (ready for [`crate::batch`]) and an
+/// item of the caller's for each.
+pub struct KekGroups<T> {
     index: std::collections::HashMap<u32, usize>,
-    items: Vec<Vec<usize>>,
     last: Option<(u32, usize)>,
-    /// Per item: the node and slot it concerns.
-    pub slots: Vec<(u32, u32)>,
+    groups: Vec<(u32, Vec<usize>, Vec<T>)>,
 }
 
-impl KekGroups {
-    /// Files item `i` under `kek` (consecutive items under one KEK skip the hash).
-    pub fn push(&mut self, kek: u32, i: usize) {
+impl<T> Default for KekGroups<T> {
+    fn default() -> Self {
+        KekGroups {
+            index: std::collections::HashMap::new(),
+            last: None,
+            groups: Vec::new(),
+        }
+    }
+}
+
+impl<T> KekGroups<T> {
+    /// Files the wrap at arena offset `off`, with `item`, under `kek`
+    /// (consecutive pushes under one KEK skip the hash).
+    pub fn push(&mut self, kek: u32, off: usize, item: T) {
         let g = match self.last {
             Some((k, g)) if k == kek => g,
             _ => {
-                let next = self.items.len();
+                let next = self.groups.len();
                 let g = *self.index.entry(kek).or_insert(next);
                 if g == next {
-                    self.order.push(kek);
-                    self.items.push(Vec::new());
+                    self.groups.push((kek, Vec::new(), Vec::new()));
                 }
                 self.last = Some((kek, g));
                 g
             }
         };
-        self.items[g].push(i);
+        if let Some((_, offs, items)) = self.groups.get_mut(g) {
+            offs.push(off);
+            items.push(item);
+        }
     }
 
-    /// The groups: each KEK with its items, in first-seen order.
-    pub fn groups(&self) -> impl Iterator<Item = (u32, &[usize])> {
-        self.order
+    /// The groups: each KEK with its offsets and items, in first-seen order.
+    pub fn groups(&self) -> impl Iterator<Item = (u32, &[usize], &[T])> {
+        self.groups
             .iter()
-            .zip(&self.items)
-            .map(|(k, v)| (*k, v.as_slice()))
+            .map(|(k, o, i)| (*k, o.as_slice(), i.as_slice()))
     }
 }

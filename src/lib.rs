@@ -40,6 +40,7 @@ pub mod generate;
 pub mod hfile;
 pub mod keyring;
 pub mod model;
+pub mod par;
 pub mod perf;
 pub mod plan;
 pub mod plot;

@@ -98,8 +98,8 @@ struct PerfArgs {
     /// Preset of the workload part (flat design), or `none` to skip it.
     #[arg(long, default_value = "medium")]
     preset: String,
-    /// Runs of each workload (median kept).
-    #[arg(long, default_value_t = 5)]
+    /// Runs of each workload at each thread count, 1 and 2 threads alternating (median kept).
+    #[arg(long, default_value_t = 9)]
     runs: usize,
     /// Output folder (default results/<date>-<host>-perf/).
     #[arg(long)]

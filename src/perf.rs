@@ -291,8 +291,19 @@ pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
     let (h, ring) = generate(&spec, &|_| {})?;
     let opts = RunOptions {
         verify: false,
+        reference: false,
         ..RunOptions::default()
     };
+    let pools = [1usize, 2]
+        .into_iter()
+        .map(|threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map(|p| (threads, p))
+                .map_err(|e| crate::Error::InvalidShape(e.to_string()))
+        })
+        .collect::<Result<Vec<_>>>()?;
     for w in [
         Workload::RotateRoot {
             role: "ck1".into(),
@@ -301,14 +312,11 @@ pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
         },
         Workload::UnwrapAll { cold: false },
     ] {
-        for threads in [1usize, 2] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .map_err(|e| crate::Error::InvalidShape(e.to_string()))?;
-            let mut t = Vec::new();
-            let mut items = 0;
-            for _ in 0..runs {
+        // 1 and 2 threads alternate run by run, so a passing load hits both alike.
+        let mut times: Vec<Vec<f64>> = vec![Vec::new(); pools.len()];
+        let mut items = 0;
+        for _ in 0..runs {
+            for ((threads, pool), t) in pools.iter().zip(&mut times) {
                 let mut st = State {
                     h: h.clone(),
                     ring: ring.clone(),
@@ -316,14 +324,16 @@ pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
                 };
                 let row = pool.install(|| run(&mut st, &w, &opts))?;
                 items = row.items;
-                t.push(row.seconds * 1e9 / row.items.max(1) as f64 * threads as f64);
+                t.push(row.seconds * 1e9 / row.items.max(1) as f64 * *threads as f64);
             }
+        }
+        for ((threads, _), mut t) in pools.iter().zip(times) {
             let ns = median(&mut t);
             out.push(PerfRow {
                 what: format!("flat {preset}: {}", w.label()),
                 implementation: "keyhier run".into(),
                 batch: items as usize,
-                threads,
+                threads: *threads,
                 ns_per_key: ns,
                 keys_per_s_per_thread: 1e9 / ns,
                 rounds: t,

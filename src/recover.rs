@@ -361,8 +361,22 @@ pub fn recover_leaves(
     } else {
         HashMap::new()
     };
-    let per: Vec<Result<Outcome>> = (0..h.tenants())
+    // Tenants in pieces of about equal work (see `crate::par`), one rayon job each.
+    let weights: Vec<u64> = (0..h.tenants())
+        .map(|t| {
+            h.tenant_leaves(t)
+                + u64::from(h.tenant_group_start[t as usize + 1] - h.tenant_group_start[t as usize])
+                + 1
+        })
+        .collect();
+    let pieces = crate::par::pieces(
+        &weights,
+        crate::par::target(weights.iter().sum(), u64::from(LEAF_RUN)),
+    );
+    let per: Vec<Result<Outcome>> = pieces
         .into_par_iter()
+        .with_max_len(1)
+        .flat_map_iter(|r| r.map(|t| t as u32))
         .map(|t| {
             let start = std::time::Instant::now();
             let mut stats = OpenStats::default();
@@ -550,7 +564,7 @@ fn open_leaves<'k>(
     let role = &h.design.roles[usize::from(h.design.leaf_role())];
     let (mut ok, mut bad) = (0u64, 0u64);
     let mut cache = KekCache::new();
-    let mut groups = crate::generate::KekGroups::default();
+    let mut groups: crate::generate::KekGroups<(u32, u32)> = Default::default();
     // Consecutive leaves mostly sit under the same KEK: remember the last one known open.
     let mut last_open: Option<u32> = None;
     let mut is_open = |k: u32| {
@@ -569,8 +583,7 @@ fn open_leaves<'k>(
             .find(|&s| h.slot_keks(s).iter().all(|&k| is_open(k)));
         match first {
             Some(s) if role.threshold == 1 && h.slot_keks(s).len() == 1 => {
-                groups.push(h.slot_keks(s)[0], groups.slots.len());
-                groups.slots.push((leaf, s));
+                groups.push(h.slot_keks(s)[0], s as usize * h.stride, (leaf, s));
             }
             _ => {
                 let before = stats.root_ops;
@@ -586,26 +599,22 @@ fn open_leaves<'k>(
             }
         }
     }
-    for (kek, idxs) in groups.groups() {
+    for (kek, offs, items) in groups.groups() {
         let key = key_of(kek).ok_or(Error::Unrecoverable {
             key: u64::from(kek),
         })?;
         let prepared = crate::batch::PreparedKek::new(h.scheme, key)?;
-        let at = |j: usize| groups.slots[idxs[j]];
-        let offs: Vec<usize> = (0..idxs.len())
-            .map(|j| at(j).1 as usize * h.stride)
-            .collect();
-        let ctx = |j: usize| h.context(at(j).0, at(j).1, 0);
+        let ctx = |j: usize| h.context(items[j].0, items[j].1, 0);
         let b = crate::batch::Binding {
             ctx: &ctx,
             new_ctx: &ctx,
             nonce: &|_| [0; crate::scheme::NONCE_LEN],
         };
         let len = Hierarchy::wrap_len(h.scheme, 1);
-        crate::batch::unwrap_many(&prepared, &h.payload, &offs, len, &b, &mut |j, k| {
-            sink(at(j).0, k)
+        crate::batch::unwrap_many(&prepared, &h.payload, offs, len, &b, &mut |j, k| {
+            sink(items[j].0, k)
         })?;
-        let n = idxs.len() as u64;
+        let n = items.len() as u64;
         stats.unwraps += n;
         if h.is_root(kek) {
             stats.root_ops += n;

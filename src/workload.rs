@@ -835,9 +835,8 @@ fn redo_run(
             .ok_or(Error::UnwrapFailed)
     };
     // Single-layer wraps, by (KEK, fresh).
-    let mut fresh_groups = crate::generate::KekGroups::default();
-    let mut peel_groups = crate::generate::KekGroups::default();
-    let mut fresh_secrets: Vec<Key256> = Vec::new();
+    let mut fresh_groups: crate::generate::KekGroups<(u32, u32, Key256)> = Default::default();
+    let mut peel_groups: crate::generate::KekGroups<(u32, u32)> = Default::default();
     let record1 = crate::wire::encoded_len(1, Hierarchy::wrap_len(h.scheme, 1)) as u64;
     for r in redo {
         let (n, s) = (r.node, r.slot);
@@ -849,13 +848,11 @@ fn redo_run(
             crate::plan::record_len(h, s) as u64
         };
         if let [k] = ks {
+            let off = (s - slot0) as usize * h.stride;
             if r.fresh {
-                fresh_groups.push(*k, fresh_groups.slots.len());
-                fresh_groups.slots.push((n, s));
-                fresh_secrets.push(secret(n, s)?);
+                fresh_groups.push(*k, off, (n, s, secret(n, s)?));
             } else {
-                peel_groups.push(*k, peel_groups.slots.len());
-                peel_groups.slots.push((n, s));
+                peel_groups.push(*k, off, (n, s));
             }
             continue;
         }
@@ -896,46 +893,34 @@ fn redo_run(
         zeroize::Zeroize::zeroize(&mut cur);
     }
     let len = Hierarchy::wrap_len(h.scheme, 1);
-    for (k, idxs) in fresh_groups.groups() {
+    for (k, offs, items) in fresh_groups.groups() {
         let new = crate::batch::PreparedKek::new(h.scheme, &keys.after(k)?)?;
-        let at = |j: usize| fresh_groups.slots[idxs[j]];
-        let offs: Vec<usize> = (0..idxs.len())
-            .map(|j| (at(j).1 - slot0) as usize * h.stride)
-            .collect();
-        let ctx = |j: usize| h.context(at(j).0, at(j).1, 0);
-        let nonce = |j: usize| prf.nonce(at(j).1, 0, h.generation);
+        let ctx = |j: usize| h.context(items[j].0, items[j].1, 0);
+        let nonce = |j: usize| prf.nonce(items[j].1, 0, h.generation);
         let b = crate::batch::Binding {
             ctx: &ctx,
             new_ctx: &ctx,
             nonce: &nonce,
         };
-        crate::batch::wrap_many(
-            &new,
-            &|j| Ok(fresh_secrets[idxs[j]].clone()),
-            payload,
-            &offs,
-            &b,
-        )?;
-        m.count_many(h, k, idxs.len() as u64, true);
+        crate::batch::wrap_many(&new, &|j| Ok(items[j].2.clone()), payload, offs, &b)?;
+        m.count_many(h, k, items.len() as u64, true);
     }
-    for (k, idxs) in peel_groups.groups() {
+    for (k, offs, items) in peel_groups.groups() {
         let old = crate::batch::PreparedKek::new(h.scheme, &keys.before(k)?)?;
         let new = crate::batch::PreparedKek::new(h.scheme, &keys.after(k)?)?;
-        let at = |j: usize| peel_groups.slots[idxs[j]];
-        let offs: Vec<usize> = (0..idxs.len())
-            .map(|j| (at(j).1 - slot0) as usize * h.stride)
-            .collect();
-        let old_ctx = |j: usize| h.context_with(at(j).0, at(j).1, 0, &|x| keys.old_version(x));
-        let new_ctx = |j: usize| h.context(at(j).0, at(j).1, 0);
-        let nonce = |j: usize| prf.nonce(at(j).1, 0, h.generation);
+        let old_ctx =
+            |j: usize| h.context_with(items[j].0, items[j].1, 0, &|x| keys.old_version(x));
+        let new_ctx = |j: usize| h.context(items[j].0, items[j].1, 0);
+        let nonce = |j: usize| prf.nonce(items[j].1, 0, h.generation);
         let b = crate::batch::Binding {
             ctx: &old_ctx,
             new_ctx: &new_ctx,
             nonce: &nonce,
         };
-        crate::batch::rewrap_many(&old, &new, payload, &offs, len, &b)?;
-        m.count_many(h, k, idxs.len() as u64, false);
-        m.count_many(h, k, idxs.len() as u64, true);
+        crate::batch::rewrap_many(&old, &new, payload, offs, len, &b)?;
+        let n = items.len() as u64;
+        m.count_many(h, k, n, false);
+        m.count_many(h, k, n, true);
     }
     Ok(m.c)
 }
@@ -1035,24 +1020,48 @@ pub fn run_change(
         0,
         global_part,
     )?;
-    let results: Vec<Result<(Counts, u64)>> = bounds[1..]
-        .par_iter()
-        .zip(parts)
-        .map(|(&(lo, hi), part)| {
-            let t0 = Instant::now();
-            let (c, _) = execute_range(
-                h,
-                plan,
-                ring,
-                &old_roots,
-                &prf,
-                Some(&gopened),
-                lo..hi,
-                redo_at(lo, hi),
-                h.slot_start[lo as usize],
-                part,
-            )?;
-            Ok((c, t0.elapsed().as_nanos() as u64))
+    // Tenants in pieces of about equal work (see `crate::par`), one rayon job each.
+    let tenant_bounds = &bounds[1..];
+    let weights: Vec<u64> = tenant_bounds
+        .iter()
+        .map(|&(lo, hi)| {
+            let open = plan.open[lo as usize..hi as usize]
+                .iter()
+                .filter(|&&o| o)
+                .count();
+            (redo_at(lo, hi).len() + open + 1) as u64
+        })
+        .collect();
+    let pieces = crate::par::pieces(
+        &weights,
+        crate::par::target(weights.iter().sum(), REDO_RUN as u64),
+    );
+    let mut parts = parts.into_iter();
+    let piece_parts: Vec<Vec<&mut [u8]>> = pieces
+        .iter()
+        .map(|r| parts.by_ref().take(r.len()).collect())
+        .collect();
+    let results: Vec<Result<(Counts, u64)>> = pieces
+        .into_par_iter()
+        .zip(piece_parts)
+        .with_max_len(1)
+        .flat_map_iter(|(r, parts)| {
+            tenant_bounds[r].iter().zip(parts).map(|(&(lo, hi), part)| {
+                let t0 = Instant::now();
+                let (c, _) = execute_range(
+                    h,
+                    plan,
+                    ring,
+                    &old_roots,
+                    &prf,
+                    Some(&gopened),
+                    lo..hi,
+                    redo_at(lo, hi),
+                    h.slot_start[lo as usize],
+                    part,
+                )?;
+                Ok((c, t0.elapsed().as_nanos() as u64))
+            })
         })
         .collect();
     st.h.payload = payload;

@@ -370,8 +370,98 @@ fn check_random_batch(rng: &mut ChaCha20Rng, len: usize) {
                 };
                 assert_eq!(rewrapped[i], want, "{ctx}: rewrap of key {i}");
             }
+
+            check_arena(
+                rng,
+                backend,
+                (&a, &b),
+                mode,
+                &wrapped,
+                (&opened, &ok),
+                &rewrapped,
+            );
         }
     }
+}
+
+/// The same wraps scattered through an arena at a random stride and order:
+/// `unwrap_at` gives the keys and verdicts of `unwrap_batch`, and `rewrap_at`
+/// rewrites each chunk of 64 whole or not at all.
+fn check_arena(
+    rng: &mut ChaCha20Rng,
+    backend: Backend,
+    (a, b): (&BatchKek, &BatchKek),
+    mode: Mode,
+    wrapped: &[[u8; 40]],
+    (opened, ok): (&[[u8; 32]], &[bool]),
+    rewrapped: &[[u8; 40]],
+) {
+    let len = wrapped.len();
+    let ctx = format!("{backend:?}, {mode:?}, arena batch of {len}");
+    let stride = 40 + rng.next_u32() as usize % 90;
+    let mut slots: Vec<usize> = (0..len).collect();
+    for i in (1..len).rev() {
+        slots.swap(i, rng.next_u32() as usize % (i + 1));
+    }
+    let offs: Vec<usize> = slots.iter().map(|&s| 3 + s * stride).collect();
+    let mut arena = vec![0xA5u8; 3 + len * stride];
+    for (w, &o) in wrapped.iter().zip(&offs) {
+        arena[o..o + 40].copy_from_slice(w);
+    }
+
+    let mut got = vec![([0xEE; 32], false); len];
+    let mut calls = 0;
+    backend
+        .unwrap_at(a, mode, &arena, &offs, &mut |first, keys, flags| {
+            calls += 1;
+            for (j, (k, f)) in keys.iter().zip(flags).enumerate() {
+                got[first + j] = (*k, *f);
+            }
+            Ok(())
+        })
+        .expect("offsets in range");
+    assert_eq!(calls, len.div_ceil(64), "{ctx}: one sink call per chunk");
+    for i in 0..len {
+        assert_eq!(got[i], (opened[i], ok[i]), "{ctx}: unwrap_at key {i}");
+    }
+
+    let before = arena.clone();
+    let res = backend.rewrap_at(a, b, mode, &mut arena, &offs);
+    let first_bad = ok.iter().position(|&o| !o);
+    assert_eq!(
+        res.is_err(),
+        first_bad.is_some(),
+        "{ctx}: rewrap_at verdict"
+    );
+    let done = first_bad.map_or(len, |i| i / 64 * 64);
+    for (i, &o) in offs.iter().enumerate() {
+        let want: &[u8] = if i < done {
+            &rewrapped[i]
+        } else {
+            &before[o..o + 40]
+        };
+        assert_eq!(&arena[o..o + 40], want, "{ctx}: rewrap_at slot {i}");
+    }
+    // bytes between the slots are never touched
+    for (x, (p, q)) in arena.iter().zip(&before).enumerate() {
+        if !offs.iter().any(|&o| (o..o + 40).contains(&x)) {
+            assert_eq!(p, q, "{ctx}: byte {x} outside every slot changed");
+        }
+    }
+
+    // an offset past the end is an error, not a panic
+    let mut short = offs.clone();
+    short.push(arena.len() - 39);
+    assert!(
+        backend
+            .unwrap_at(a, mode, &arena, &short, &mut |_, _, _| Ok(()))
+            .is_err()
+    );
+    assert!(
+        backend
+            .rewrap_at(a, b, mode, &mut arena, &[usize::MAX])
+            .is_err()
+    );
 }
 
 #[test]
