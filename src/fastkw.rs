@@ -96,7 +96,9 @@ impl Mode {
 /// round keys, for the portable path and (where AES-NI is present) for the
 /// intrinsic paths. Zeroized on drop; `Debug` prints nothing of the key.
 pub struct BatchKek {
-    cipher: Aes256,
+    /// The key, kept to build `cipher` on first use (most KEKs never need it).
+    key: [u8; 32],
+    cipher: OnceLock<Aes256>,
     #[cfg(target_arch = "x86_64")]
     x86: Option<x86::RoundKeys>,
 }
@@ -105,16 +107,27 @@ impl BatchKek {
     /// Expands `kek` into round keys. Build it once per KEK and reuse it.
     pub fn new(kek: &[u8; 32]) -> Self {
         BatchKek {
-            cipher: Aes256::new(&(*kek).into()),
+            key: *kek,
+            cipher: OnceLock::new(),
             #[cfg(target_arch = "x86_64")]
             x86: x86::RoundKeys::new(kek),
         }
     }
 }
 
+impl BatchKek {
+    /// The `aes` crate's cipher (the portable path), built on first use: its
+    /// key schedule costs about as much as rewrapping a few keys, and the
+    /// intrinsic backends never need it.
+    fn cipher(&self) -> &Aes256 {
+        self.cipher.get_or_init(|| Aes256::new(&self.key.into()))
+    }
+}
+
 impl Drop for BatchKek {
     fn drop(&mut self) {
         // `Aes256` zeroizes its own round keys on drop (the `zeroize` feature).
+        self.key.zeroize();
         #[cfg(target_arch = "x86_64")]
         self.x86.zeroize();
     }
@@ -326,19 +339,25 @@ impl Backend {
     ) -> Result<()> {
         check_lens("wrap_batch output", keys.len(), &[out.len()])?;
         self.check_available(kek)?;
-        let mut states = [KeyState::default(); CHUNK];
-        for (keys, out) in keys.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
-            let states = &mut states[..keys.len()];
-            for (s, k) in states.iter_mut().zip(keys) {
-                *s = KeyState::from_key(mode.iv_word(), k);
-            }
-            self.run(Op::Wrap(kek), states);
-            for (s, o) in states.iter().zip(out) {
-                s.write_wrapped(u64::MAX, o);
-            }
-        }
-        states.zeroize();
-        Ok(())
+        let iv = mode.iv_word();
+        self.drive(
+            Op::Wrap(kek),
+            keys.len(),
+            None,
+            out,
+            |_, first, states| {
+                for (s, k) in states.iter_mut().zip(keys.iter().skip(first)) {
+                    *s = KeyState::from_key(iv, k);
+                }
+                Ok(())
+            },
+            |out, first, states| {
+                for (s, o) in states.iter().zip(out.iter_mut().skip(first)) {
+                    s.write_wrapped(u64::MAX, o);
+                }
+                Ok(())
+            },
+        )
     }
 
     /// [`unwrap_batch`] on this backend; an error if it is not available here.
@@ -357,14 +376,20 @@ impl Backend {
             ok.fill(false);
             return Err(e);
         }
-        self.unwrap_chunks(
-            kek,
-            mode,
+        let iv = mode.iv_word();
+        self.drive(
+            Op::Unwrap(kek),
             wrapped.len(),
-            |i| Ok(wrapped.get(i).copied().unwrap_or([0; WRAPPED_LEN])),
-            |at, keys, flags| {
-                out.iter_mut().skip(at).zip(keys).for_each(|(o, k)| *o = *k);
-                ok.iter_mut().skip(at).zip(flags).for_each(|(o, f)| *o = *f);
+            None,
+            &mut (out, ok),
+            |_, first, states| load_slice(wrapped, first, states),
+            |(out, ok), first, states| {
+                let slots = out.iter_mut().zip(ok.iter_mut()).skip(first);
+                for (s, (o, ok)) in states.iter().zip(slots) {
+                    let mask = ct_eq_mask(s.a(), iv);
+                    s.write_key(mask, o);
+                    *ok = mask != 0;
+                }
                 Ok(())
             },
         )
@@ -386,46 +411,25 @@ impl Backend {
         sink: &mut KeySink<'_>,
     ) -> Result<()> {
         self.check_available(kek)?;
-        self.unwrap_chunks(
-            kek,
-            mode,
-            offs.len(),
-            |i| wrap_at(arena, offs.get(i).copied().unwrap_or(usize::MAX)),
-            sink,
-        )
-    }
-
-    /// The chunk loop of every unwrap: item `i`'s wrap from `load(i)`.
-    fn unwrap_chunks(
-        self,
-        kek: &BatchKek,
-        mode: Mode,
-        n: usize,
-        mut load: impl FnMut(usize) -> Result<[u8; WRAPPED_LEN]>,
-        mut sink: impl FnMut(usize, &[[u8; KEY_LEN]], &[bool]) -> Result<()>,
-    ) -> Result<()> {
-        let mut states = [KeyState::default(); CHUNK];
+        let iv = mode.iv_word();
         let mut keys = [[0u8; KEY_LEN]; CHUNK];
         let mut ok = [false; CHUNK];
-        let mut run = || -> Result<()> {
-            for first in (0..n).step_by(CHUNK) {
-                let len = CHUNK.min(n - first);
-                let states = &mut states[..len];
-                for (j, s) in states.iter_mut().enumerate() {
-                    *s = KeyState::from_wrapped(&load(first + j)?);
-                }
-                self.run(Op::Unwrap(kek), states);
-                for ((s, o), ok) in states.iter().zip(&mut keys).zip(&mut ok) {
-                    let mask = ct_eq_mask(s.a(), mode.iv_word());
-                    s.write_key(mask, o);
+        let res = self.drive(
+            Op::Unwrap(kek),
+            offs.len(),
+            Some((Span::of(arena), offs)),
+            &mut (&mut keys, &mut ok),
+            |_, first, states| load_arena(arena, offs, first, states),
+            |(keys, ok), first, states| {
+                for (s, (k, ok)) in states.iter().zip(keys.iter_mut().zip(ok.iter_mut())) {
+                    let mask = ct_eq_mask(s.a(), iv);
+                    s.write_key(mask, k);
                     *ok = mask != 0;
                 }
-                sink(first, &keys[..len], &ok[..len])?;
-            }
-            Ok(())
-        };
-        let res = run();
-        states.zeroize();
+                let n = states.len();
+                sink(first, &keys[..n], &ok[..n])
+            },
+        );
         keys.zeroize();
         res
     }
@@ -452,16 +456,20 @@ impl Backend {
             ok.fill(false);
             return Err(e);
         }
-        self.rewrap_chunks(
-            from,
-            to,
-            mode,
+        let iv = mode.iv_word();
+        self.drive(
+            Op::Rewrap { from, to, iv },
             wrapped_in.len(),
-            |i| Ok(wrapped_in.get(i).copied().unwrap_or([0; WRAPPED_LEN])),
-            |at, wraps, flags| {
-                let out = wrapped_out.iter_mut().skip(at).zip(wraps);
-                out.for_each(|(o, w)| *o = *w);
-                ok.iter_mut().skip(at).zip(flags).for_each(|(o, f)| *o = *f);
+            None,
+            &mut (wrapped_out, ok),
+            |_, first, states| load_slice(wrapped_in, first, states),
+            |(out, ok), first, states| {
+                let slots = out.iter_mut().zip(ok.iter_mut()).skip(first);
+                for (s, (o, ok)) in states.iter().zip(slots) {
+                    let mask = ct_eq_mask(s.check, iv);
+                    s.write_wrapped(mask, o);
+                    *ok = mask != 0;
+                }
                 Ok(())
             },
         )
@@ -483,55 +491,56 @@ impl Backend {
     ) -> Result<()> {
         self.check_available(from)?;
         self.check_available(to)?;
-        let arena = core::cell::RefCell::new(arena);
-        self.rewrap_chunks(
-            from,
-            to,
-            mode,
+        let iv = mode.iv_word();
+        self.drive(
+            Op::Rewrap { from, to, iv },
             offs.len(),
-            |i| wrap_at(&arena.borrow(), offs.get(i).copied().unwrap_or(usize::MAX)),
-            |at, wraps, flags| {
-                if !flags.iter().all(|&f| f) {
+            Some((Span::of(arena), offs)),
+            arena,
+            |arena, first, states| load_arena(arena, offs, first, states),
+            |arena, first, states| {
+                // constant time per key; the all-or-nothing decision is per chunk
+                let all = states
+                    .iter()
+                    .fold(u64::MAX, |m, s| m & ct_eq_mask(s.check, iv));
+                if all == 0 {
                     return Err(Error::UnwrapFailed);
                 }
-                let mut arena = arena.borrow_mut();
-                for (w, &o) in wraps.iter().zip(offs.iter().skip(at)) {
-                    *wrap_at_mut(&mut arena, o)? = *w;
+                for (s, &o) in states.iter().zip(offs.iter().skip(first)) {
+                    s.write_wrapped(u64::MAX, wrap_at_mut(arena, o)?);
                 }
                 Ok(())
             },
         )
     }
 
-    /// The chunk loop of every rewrap: item `i`'s wrap from `load(i)`, the
-    /// new wraps (zeroed where the old did not authenticate) to `sink`.
-    fn rewrap_chunks(
+    /// The chunk loop of every batch: for each chunk of up to [`CHUNK`]
+    /// items, `load(ctx, first, states)`, the kernel, `finish(ctx, first,
+    /// states)`. The states are zeroized however it ends.
+    fn drive<C: ?Sized>(
         self,
-        from: &BatchKek,
-        to: &BatchKek,
-        mode: Mode,
+        op: Op<'_>,
         n: usize,
-        mut load: impl FnMut(usize) -> Result<[u8; WRAPPED_LEN]>,
-        mut sink: impl FnMut(usize, &[[u8; WRAPPED_LEN]], &[bool]) -> Result<()>,
+        arena: Option<(Span, &[usize])>,
+        ctx: &mut C,
+        mut load: impl FnMut(&C, usize, &mut [KeyState]) -> Result<()>,
+        mut finish: impl FnMut(&mut C, usize, &[KeyState]) -> Result<()>,
     ) -> Result<()> {
-        let iv = mode.iv_word();
         let mut states = [KeyState::default(); CHUNK];
-        let mut wraps = [[0u8; WRAPPED_LEN]; CHUNK];
-        let mut ok = [false; CHUNK];
         let mut run = || -> Result<()> {
             for first in (0..n).step_by(CHUNK) {
-                let len = CHUNK.min(n - first);
-                let states = &mut states[..len];
-                for (j, s) in states.iter_mut().enumerate() {
-                    *s = KeyState::from_wrapped(&load(first + j)?);
-                }
-                self.run(Op::Rewrap { from, to, iv }, states);
-                for ((s, o), ok) in states.iter().zip(&mut wraps).zip(&mut ok) {
-                    let mask = ct_eq_mask(s.check, iv);
-                    s.write_wrapped(mask, o);
-                    *ok = mask != 0;
-                }
-                sink(first, &wraps[..len], &ok[..len])?;
+                let states = &mut states[..CHUNK.min(n - first)];
+                load(ctx, first, states)?;
+                // the next chunk's wraps come into the cache during this one's AES work
+                let mut ahead = match arena {
+                    Some((span, offs)) => Ahead {
+                        span,
+                        offs: offs.get(first + CHUNK..).unwrap_or(&[]),
+                    },
+                    None => Ahead::default(),
+                };
+                self.run(op, states, &mut ahead);
+                finish(ctx, first, states)?;
             }
             Ok(())
         };
@@ -542,46 +551,121 @@ impl Backend {
 
     /// Runs `op` on every state, on this backend if the CPU has it (checked
     /// by the caller, and again by the kernels), else on the portable path.
-    fn run(self, op: Op<'_>, states: &mut [KeyState]) {
+    fn run(self, op: Op<'_>, states: &mut [KeyState], ahead: &mut Ahead<'_>) {
         #[cfg(target_arch = "x86_64")]
         if let Some(op) = x86::Op::of(op) {
             let done = match self {
-                Backend::AesNi => x86::aesni::run(op, states),
-                Backend::Vaes256 => x86::vaes256::run(op, states),
-                Backend::Vaes512 => x86::vaes512::run(op, states),
+                Backend::AesNi => x86::aesni::run(op, states, ahead),
+                Backend::Vaes256 => x86::vaes256::run(op, states, ahead),
+                Backend::Vaes512 => x86::vaes512::run(op, states, ahead),
                 Backend::Portable => false,
             };
             if done {
                 return;
             }
         }
+        ahead.all();
         portable(op, states);
     }
 }
 
-/// The 40-byte wrap at byte offset `off` of `arena`.
-fn wrap_at(arena: &[u8], off: usize) -> Result<[u8; WRAPPED_LEN]> {
-    arena
-        .get(off..)
-        .and_then(<[u8]>::first_chunk::<WRAPPED_LEN>)
-        .copied()
-        .ok_or(Error::Truncated {
-            what: "wrap in arena",
-            needed: off.saturating_add(WRAPPED_LEN),
-            got: arena.len(),
-        })
+fn truncated(arena: &[u8], off: usize) -> Error {
+    Error::Truncated {
+        what: "wrap in arena",
+        needed: off.saturating_add(WRAPPED_LEN),
+        got: arena.len(),
+    }
+}
+
+/// Where an arena lies in memory: an address and a length, for prefetch
+/// hints only (never dereferenced).
+#[derive(Clone, Copy, Default)]
+struct Span {
+    addr: usize,
+    len: usize,
+}
+
+impl Span {
+    fn of(arena: &[u8]) -> Span {
+        Span {
+            addr: arena.as_ptr() as usize,
+            len: arena.len(),
+        }
+    }
+}
+
+/// Wraps to bring into the cache while a chunk's AES work runs (the next
+/// chunk's): the kernels call [`Ahead::step`] once per step, which hints a
+/// few of them, so that the hints are spread over the AES work and never
+/// queue up behind each other (a burst of them stalls like the loads would).
+#[derive(Default)]
+struct Ahead<'a> {
+    span: Span,
+    offs: &'a [usize],
+}
+
+impl Ahead<'_> {
+    /// Wraps hinted per kernel step: 2 covers a chunk within its first 32
+    /// steps on every backend (the widest runs 32 keys per group, 24 steps).
+    const PER_STEP: usize = 2;
+
+    #[inline]
+    fn step(&mut self) {
+        let (now, rest) = self.offs.split_at(Self::PER_STEP.min(self.offs.len()));
+        for &o in now {
+            self.hint(o);
+            self.hint(o.saturating_add(WRAPPED_LEN - 1));
+        }
+        self.offs = rest;
+    }
+
+    /// Drops what is left (the portable path does not hint).
+    fn all(&mut self) {
+        self.offs = &[];
+    }
+
+    #[inline]
+    fn hint(&self, off: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if off < self.span.len {
+            let p = self.span.addr.wrapping_add(off) as *const i8;
+            // SAFETY: a prefetch is a hint: it neither reads nor writes memory as
+            // far as the program can tell, and never faults, whatever the
+            // address (here one inside the arena); SSE, which it needs, is part
+            // of the x86_64 baseline.
+            unsafe { core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = off;
+    }
+}
+
+/// States from `wrapped[first..]`.
+fn load_slice(wrapped: &[[u8; WRAPPED_LEN]], first: usize, states: &mut [KeyState]) -> Result<()> {
+    for (s, w) in states.iter_mut().zip(wrapped.iter().skip(first)) {
+        *s = KeyState::from_wrapped(w);
+    }
+    Ok(())
+}
+
+/// States from the wraps at `offs[first..]` in `arena`; an error (nothing
+/// loaded) if one runs past its end.
+fn load_arena(arena: &[u8], offs: &[usize], first: usize, states: &mut [KeyState]) -> Result<()> {
+    for (s, &o) in states.iter_mut().zip(offs.iter().skip(first)) {
+        let w = arena.get(o..).and_then(<[u8]>::first_chunk::<WRAPPED_LEN>);
+        *s = KeyState::from_wrapped(w.ok_or_else(|| truncated(arena, o))?);
+    }
+    Ok(())
 }
 
 fn wrap_at_mut(arena: &mut [u8], off: usize) -> Result<&mut [u8; WRAPPED_LEN]> {
-    let got = arena.len();
+    if arena.len() < off.saturating_add(WRAPPED_LEN) {
+        return Err(truncated(arena, off));
+    }
     arena
         .get_mut(off..)
         .and_then(<[u8]>::first_chunk_mut::<WRAPPED_LEN>)
-        .ok_or(Error::Truncated {
-            what: "wrap in arena",
-            needed: off.saturating_add(WRAPPED_LEN),
-            got,
-        })
+        .ok_or(Error::UnwrapFailed)
 }
 
 fn check_lens(what: &'static str, n: usize, others: &[usize]) -> Result<()> {
@@ -675,17 +759,17 @@ pub fn rewrap_at(
 /// The portable path: each op as `aes` backend closures.
 fn portable(op: Op<'_>, states: &mut [KeyState]) {
     match op {
-        Op::Wrap(kek) => kek.cipher.encrypt_with_backend(PortableWrap { states }),
-        Op::Unwrap(kek) => kek.cipher.decrypt_with_backend(PortableUnwrap { states }),
+        Op::Wrap(kek) => kek.cipher().encrypt_with_backend(PortableWrap { states }),
+        Op::Unwrap(kek) => kek.cipher().decrypt_with_backend(PortableUnwrap { states }),
         Op::Rewrap { from, to, iv } => {
-            from.cipher.decrypt_with_backend(PortableUnwrap {
+            from.cipher().decrypt_with_backend(PortableUnwrap {
                 states: &mut *states,
             });
             for s in states.iter_mut() {
                 s.check = s.a();
                 s.set_a(iv);
             }
-            to.cipher.encrypt_with_backend(PortableWrap { states });
+            to.cipher().encrypt_with_backend(PortableWrap { states });
         }
     }
 }
@@ -953,12 +1037,16 @@ mod x86 {
             const _: () = assert!(core::mem::size_of::<V>() == 16 * W);
 
             /// Runs `op` on every state if this CPU has the kernels' features.
-            pub(in crate::fastkw) fn run(op: Op<'_>, states: &mut [KeyState]) -> bool {
+            pub(in crate::fastkw) fn run(
+                op: Op<'_>,
+                states: &mut [KeyState],
+                ahead: &mut super::super::Ahead<'_>,
+            ) -> bool {
                 if !detected() {
                     return false;
                 }
                 // SAFETY: `detected()` just confirmed every target feature `run_detected` is compiled for.
-                unsafe { run_detected(op, states) };
+                unsafe { run_detected(op, states, ahead) };
                 true
             }
 
@@ -977,28 +1065,36 @@ mod x86 {
             }
 
             #[target_feature(enable = $feat)]
-            fn run_detected(op: Op<'_>, states: &mut [KeyState]) {
+            fn run_detected(
+                op: Op<'_>,
+                states: &mut [KeyState],
+                ahead: &mut super::super::Ahead<'_>,
+            ) {
                 for group in states.chunks_mut(P_MAX * W) {
                     match group.len().div_ceil(W) {
-                        1 => run_group::<1>(op, group),
-                        2 => run_group::<2>(op, group),
-                        3..=4 => run_group::<4>(op, group),
-                        _ => run_group::<P_MAX>(op, group),
+                        1 => run_group::<1>(op, group, ahead),
+                        2 => run_group::<2>(op, group, ahead),
+                        3..=4 => run_group::<4>(op, group, ahead),
+                        _ => run_group::<P_MAX>(op, group, ahead),
                     }
                 }
             }
 
             /// `op` on up to `P * W` states.
             #[target_feature(enable = $feat)]
-            fn run_group<const P: usize>(op: Op<'_>, group: &mut [KeyState]) {
+            fn run_group<const P: usize>(
+                op: Op<'_>,
+                group: &mut [KeyState],
+                ahead: &mut super::super::Ahead<'_>,
+            ) {
                 let mut cur = [zero(); P];
                 let mut slot = [[zero(); N]; P];
                 gather(group, &mut cur, &mut slot);
                 match op {
-                    Op::Wrap(keys) => wrap_steps(keys, &mut cur, &mut slot),
-                    Op::Unwrap(keys) => unwrap_steps(keys, &mut cur, &mut slot),
+                    Op::Wrap(keys) => wrap_steps(keys, &mut cur, &mut slot, ahead),
+                    Op::Unwrap(keys) => unwrap_steps(keys, &mut cur, &mut slot, ahead),
                     Op::Rewrap { from, to, iv } => {
-                        unwrap_steps(from, &mut cur, &mut slot);
+                        unwrap_steps(from, &mut cur, &mut slot, ahead);
                         for (p, cur) in cur.iter().enumerate() {
                             let lanes = to_lanes(*cur);
                             for (s, lane) in group.iter_mut().skip(p * W).take(W).zip(lanes) {
@@ -1007,7 +1103,7 @@ mod x86 {
                         }
                         let start = splat([iv, 0]);
                         cur.fill(start);
-                        wrap_steps(to, &mut cur, &mut slot);
+                        wrap_steps(to, &mut cur, &mut slot, ahead);
                     }
                 }
                 scatter(group, &cur, &slot);
@@ -1068,6 +1164,7 @@ mod x86 {
                 keys: &[[u64; 2]; 15],
                 cur: &mut [V; P],
                 slot: &mut [[V; N]; P],
+                ahead: &mut super::super::Ahead<'_>,
             ) {
                 let mut rk = [zero(); 15];
                 for (rk, k) in rk.iter_mut().zip(keys) {
@@ -1077,6 +1174,7 @@ mod x86 {
                     for i in 0..N {
                         // The last round key XOR t: the AES output is then
                         // already (MSB64(B) ^ t) | LSB64(B) = A | R[i].
+                        ahead.step();
                         let last = xor(rk[14], splat([step_word(j, i), 0]));
                         for (x, slot) in cur.iter_mut().zip(slot.iter()) {
                             *x = xor(blend_hi(*x, slot[i]), rk[0]);
@@ -1102,6 +1200,7 @@ mod x86 {
                 keys: &[[u64; 2]; 15],
                 cur: &mut [V; P],
                 slot: &mut [[V; N]; P],
+                ahead: &mut super::super::Ahead<'_>,
             ) {
                 let mut rk = [zero(); 15];
                 for (rk, k) in rk.iter_mut().zip(keys) {
@@ -1110,6 +1209,7 @@ mod x86 {
                 for j in (0..6).rev() {
                     for i in (0..N).rev() {
                         // The first round key XOR t: AES⁻¹ of (A ^ t) | R[i].
+                        ahead.step();
                         let first = xor(rk[0], splat([step_word(j, i), 0]));
                         for (x, slot) in cur.iter_mut().zip(slot.iter()) {
                             *x = xor(blend_hi(*x, slot[i]), first);
@@ -1458,7 +1558,7 @@ pub mod bench_support {
                 return Ok(());
             }
         }
-        kek.cipher
+        kek.cipher()
             .encrypt_blocks(Array::cast_slice_from_core_mut(blocks));
         Ok(())
     }

@@ -74,6 +74,9 @@ pub struct Redo {
     pub from_layer: u8,
     /// The content is new (re-keyed or re-shared key): wrap from the secret, unwrap nothing.
     pub fresh: bool,
+    /// The KEK of a single-layer slot (the batched path), as a slot index
+    /// lists the wraps under each KEK; `None` for a nested slot.
+    pub kek: Option<u32>,
 }
 
 /// What a rotation or revocation must do.
@@ -181,6 +184,10 @@ impl ChangePlan {
                     slot: s,
                     from_layer: from as u8,
                     fresh,
+                    kek: match keks {
+                        [k] => Some(*k),
+                        _ => None,
+                    },
                 });
                 for &k in &keks[from..] {
                     // unchanged non-root KEKs are needed to wrap; changed non-root KEKs'

@@ -840,22 +840,19 @@ fn redo_run(
     let record1 = crate::wire::encoded_len(1, Hierarchy::wrap_len(h.scheme, 1)) as u64;
     for r in redo {
         let (n, s) = (r.node, r.slot);
-        let ks = h.slot_keks(s);
         m.c.wraps_rewritten += 1;
-        m.c.bytes_rewritten += if ks.len() == 1 {
-            record1
-        } else {
-            crate::plan::record_len(h, s) as u64
-        };
-        if let [k] = ks {
+        if let Some(k) = r.kek {
+            m.c.bytes_rewritten += record1;
             let off = (s - slot0) as usize * h.stride;
             if r.fresh {
-                fresh_groups.push(*k, off, (n, s, secret(n, s)?));
+                fresh_groups.push(k, off, (n, s, secret(n, s)?));
             } else {
-                peel_groups.push(*k, off, (n, s));
+                peel_groups.push(k, off, (n, s));
             }
             continue;
         }
+        let ks = h.slot_keks(s);
+        m.c.bytes_rewritten += crate::plan::record_len(h, s) as u64;
         let from = usize::from(r.from_layer);
         let mut cur: Vec<u8> = if r.fresh {
             secret(n, s)?.expose().to_vec()
