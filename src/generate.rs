@@ -481,6 +481,7 @@ pub struct KekGroups<T> {
     index: std::collections::HashMap<u32, usize>,
     last: Option<(u32, usize)>,
     groups: Vec<(u32, Vec<usize>, Vec<T>)>,
+    first_capacity: usize,
 }
 
 impl<T> Default for KekGroups<T> {
@@ -489,11 +490,19 @@ impl<T> Default for KekGroups<T> {
             index: std::collections::HashMap::new(),
             last: None,
             groups: Vec::new(),
+            first_capacity: 0,
         }
     }
 }
 
 impl<T> KekGroups<T> {
+    /// Room for `n` items under the first KEK (the usual case: one KEK per run).
+    pub fn with_capacity(n: usize) -> Self {
+        let mut g = KekGroups::default();
+        g.first_capacity = n;
+        g
+    }
+
     /// Files the wrap at arena offset `off`, with `item`, under `kek`
     /// (consecutive pushes under one KEK skip the hash).
     pub fn push(&mut self, kek: u32, off: usize, item: T) {
@@ -503,7 +512,9 @@ impl<T> KekGroups<T> {
                 let next = self.groups.len();
                 let g = *self.index.entry(kek).or_insert(next);
                 if g == next {
-                    self.groups.push((kek, Vec::new(), Vec::new()));
+                    let cap = core::mem::take(&mut self.first_capacity);
+                    self.groups
+                        .push((kek, Vec::with_capacity(cap), Vec::with_capacity(cap)));
                 }
                 self.last = Some((kek, g));
                 g

@@ -197,6 +197,13 @@ impl Hierarchy {
         self.slot_start[n as usize]..self.slot_start[n as usize + 1]
     }
 
+    /// The node slot `s` belongs to (a binary search: for the reference
+    /// schemes' contexts, not for a hot loop).
+    pub fn node_of_slot(&self, s: u32) -> u32 {
+        // slot_start is non-decreasing; the node is the last one starting at or before s
+        (self.slot_start.partition_point(|&start| start <= s) as u32).saturating_sub(1)
+    }
+
     /// The KEKs of slot `s`, innermost first.
     pub fn slot_keks(&self, s: u32) -> &[u32] {
         let row = &self.keks[s as usize * self.max_layers..][..self.max_layers];

@@ -564,26 +564,38 @@ fn open_leaves<'k>(
     let role = &h.design.roles[usize::from(h.design.leaf_role())];
     let (mut ok, mut bad) = (0u64, 0u64);
     let mut cache = KekCache::new();
-    let mut groups: crate::generate::KekGroups<(u32, u32)> = Default::default();
+    let mut groups: crate::generate::KekGroups<u32> =
+        crate::generate::KekGroups::with_capacity(leaves.len());
     // Consecutive leaves mostly sit under the same KEK: remember the last one known open.
-    let mut last_open: Option<u32> = None;
-    let mut is_open = |k: u32| {
-        if last_open == Some(k) {
+    let last_open: core::cell::Cell<Option<u32>> = core::cell::Cell::new(None);
+    let is_open = |k: u32| {
+        if last_open.get() == Some(k) {
             return true;
         }
         let open = key_of(k).is_some();
         if open {
-            last_open = Some(k);
+            last_open.set(Some(k));
         }
         open
     };
+    let single = role.threshold == 1;
     for leaf in leaves {
+        // The usual case first: the leaf's first slot is one layer under the KEK
+        // the leaf before used (then it is the first usable slot, as below).
+        let s0 = h.slot_start[leaf as usize];
+        if single
+            && let [k] = h.slot_keks(s0)
+            && last_open.get() == Some(*k)
+        {
+            groups.push(*k, s0 as usize * h.stride, leaf);
+            continue;
+        }
         let first = h
             .slots_of(leaf)
             .find(|&s| h.slot_keks(s).iter().all(|&k| is_open(k)));
         match first {
             Some(s) if role.threshold == 1 && h.slot_keks(s).len() == 1 => {
-                groups.push(h.slot_keks(s)[0], s as usize * h.stride, (leaf, s));
+                groups.push(h.slot_keks(s)[0], s as usize * h.stride, leaf);
             }
             _ => {
                 let before = stats.root_ops;
@@ -604,7 +616,7 @@ fn open_leaves<'k>(
             key: u64::from(kek),
         })?;
         let prepared = crate::batch::PreparedKek::new(h.scheme, key)?;
-        let ctx = |j: usize| h.context(items[j].0, items[j].1, 0);
+        let ctx = |j: usize| h.context(items[j], (offs[j] / h.stride) as u32, 0);
         let b = crate::batch::Binding {
             ctx: &ctx,
             new_ctx: &ctx,
@@ -612,7 +624,7 @@ fn open_leaves<'k>(
         };
         let len = Hierarchy::wrap_len(h.scheme, 1);
         crate::batch::unwrap_many(&prepared, &h.payload, offs, len, &b, &mut |j, k| {
-            sink(items[j].0, k)
+            sink(items[j], k)
         })?;
         let n = items.len() as u64;
         stats.unwraps += n;
