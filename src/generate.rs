@@ -498,9 +498,10 @@ impl<T> Default for KekGroups<T> {
 impl<T> KekGroups<T> {
     /// Room for `n` items under the first KEK (the usual case: one KEK per run).
     pub fn with_capacity(n: usize) -> Self {
-        let mut g = KekGroups::default();
-        g.first_capacity = n;
-        g
+        KekGroups {
+            first_capacity: n,
+            ..KekGroups::default()
+        }
     }
 
     /// Files the wrap at arena offset `off`, with `item`, under `kek`
