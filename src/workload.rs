@@ -946,6 +946,34 @@ fn redo_run(
     Ok(m.c)
 }
 
+/// The range of `redo` (sorted by node) in each node range of `bounds`
+/// (consecutive and in order): one galloping search from where the last
+/// range ended, so that thousands of tenants cost about as much as a pass
+/// over their boundaries, not a binary search of the whole plan each.
+fn redo_ranges(redo: &[Redo], bounds: &[(u32, u32)]) -> Vec<core::ops::Range<usize>> {
+    let mut at = 0;
+    // first index at or after `from` whose node is at least `node`
+    let seek = |from: usize, node: u32| {
+        let mut step = 1;
+        let mut lo = from;
+        while lo + step <= redo.len() && redo[lo + step - 1].node < node {
+            lo += step;
+            step *= 2;
+        }
+        let hi = (lo + step).min(redo.len());
+        lo + redo[lo..hi].partition_point(|r| r.node < node)
+    };
+    bounds
+        .iter()
+        .map(|&(lo, hi)| {
+            let a = seek(at, lo);
+            let b = seek(a, hi);
+            at = b;
+            a..b
+        })
+        .collect()
+}
+
 fn write_slot(payload: &mut [u8], slot0: u32, stride: usize, s: u32, w: &[u8]) -> Result<()> {
     let off = (s - slot0) as usize * stride;
     let got = payload.len();
@@ -995,10 +1023,8 @@ pub fn run_change(
     // Versions first, then new root material.
     let mut old_roots: HashMap<u32, Key256> = HashMap::new();
     st.h.generation = st.h.generation.wrapping_add(1);
-    for n in 0..st.h.nodes() {
-        if plan.rekey[n as usize] {
-            st.h.version[n as usize] += 1;
-        }
+    for (v, &rekey) in st.h.version.iter_mut().zip(&plan.rekey) {
+        *v += u32::from(rekey);
     }
     for &r in &plan.replaced_roots {
         st.h.version[r as usize] += 1;
@@ -1022,11 +1048,9 @@ pub fn run_change(
     let mut payload = std::mem::take(&mut st.h.payload);
     let h = &st.h;
     let mut parts = split_parts(&mut payload, lens.into_iter());
-    let redo_at = |lo: u32, hi: u32| {
-        let a = plan.redo.partition_point(|r| r.node < lo);
-        let b = plan.redo.partition_point(|r| r.node < hi);
-        &plan.redo[a..b]
-    };
+    // Each range's stored wraps to redo (the plan lists them by node).
+    let redo_ranges = redo_ranges(&plan.redo, &bounds);
+    let redo_at = |i: usize| &plan.redo[redo_ranges[i].clone()];
     let ring = &st.ring;
     let global_part = parts.remove(0);
     let (gc, gopened) = execute_range(
@@ -1037,7 +1061,7 @@ pub fn run_change(
         &prf,
         None,
         bounds[0].0..bounds[0].1,
-        redo_at(bounds[0].0, bounds[0].1),
+        redo_at(0),
         0,
         global_part,
     )?;
@@ -1045,12 +1069,13 @@ pub fn run_change(
     let tenant_bounds = &bounds[1..];
     let weights: Vec<u64> = tenant_bounds
         .iter()
-        .map(|&(lo, hi)| {
+        .enumerate()
+        .map(|(t, &(lo, hi))| {
             let open = plan.open[lo as usize..hi as usize]
                 .iter()
                 .filter(|&&o| o)
                 .count();
-            (redo_at(lo, hi).len() + open + 1) as u64
+            (redo_at(t + 1).len() + open + 1) as u64
         })
         .collect();
     let pieces = crate::par::pieces(
@@ -1067,22 +1092,28 @@ pub fn run_change(
         .zip(piece_parts)
         .with_max_len(1)
         .flat_map_iter(|(r, parts)| {
-            tenant_bounds[r].iter().zip(parts).map(|(&(lo, hi), part)| {
-                let t0 = Instant::now();
-                let (c, _) = execute_range(
-                    h,
-                    plan,
-                    ring,
-                    &old_roots,
-                    &prf,
-                    Some(&gopened),
-                    lo..hi,
-                    redo_at(lo, hi),
-                    h.slot_start[lo as usize],
-                    part,
-                )?;
-                Ok((c, t0.elapsed().as_nanos() as u64))
-            })
+            let first = r.start;
+            let (old_roots, prf, gopened, redo_at) = (&old_roots, &prf, &gopened, &redo_at);
+            tenant_bounds[r]
+                .iter()
+                .zip(parts)
+                .enumerate()
+                .map(move |(i, (&(lo, hi), part))| {
+                    let t0 = Instant::now();
+                    let (c, _) = execute_range(
+                        h,
+                        plan,
+                        ring,
+                        old_roots,
+                        prf,
+                        Some(gopened),
+                        lo..hi,
+                        redo_at(first + i + 1),
+                        h.slot_start[lo as usize],
+                        part,
+                    )?;
+                    Ok((c, t0.elapsed().as_nanos() as u64))
+                })
         })
         .collect();
     st.h.payload = payload;
@@ -1447,6 +1478,35 @@ fn reencrypt_data(leaves: u64, opts: &RunOptions) -> Result<DataReencryption> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redo_ranges_equal_binary_searches() {
+        let redo = |node: u32| Redo {
+            node,
+            slot: node,
+            from_layer: 0,
+            fresh: false,
+            kek: None,
+        };
+        // nodes with gaps, repeats and long runs
+        let nodes: Vec<u32> = [0, 0, 3, 4, 4, 4, 9]
+            .into_iter()
+            .chain(10..300)
+            .chain([300, 300, 1000])
+            .collect();
+        let plan: Vec<Redo> = nodes.iter().map(|&n| redo(n)).collect();
+        let cuts = [
+            0u32, 1, 2, 4, 5, 9, 10, 11, 50, 299, 300, 301, 999, 1000, 1001, 2000,
+        ];
+        let bounds: Vec<(u32, u32)> = cuts.windows(2).map(|w| (w[0], w[1])).collect();
+        let got = redo_ranges(&plan, &bounds);
+        for (&(lo, hi), r) in bounds.iter().zip(&got) {
+            let a = plan.partition_point(|x| x.node < lo);
+            let b = plan.partition_point(|x| x.node < hi);
+            assert_eq!(*r, a..b, "nodes {lo}..{hi}");
+        }
+        assert!(redo_ranges(&[], &bounds).iter().all(|r| r.is_empty()));
+    }
 
     #[test]
     fn fingerprint_changes_with_any_change_confined_to_one_word() {
