@@ -533,10 +533,7 @@ impl Backend {
                 load(ctx, first, states)?;
                 // the next chunk's wraps come into the cache during this one's AES work
                 let mut ahead = match arena {
-                    Some((span, offs)) => Ahead {
-                        span,
-                        offs: offs.get(first + CHUNK..).unwrap_or(&[]),
-                    },
+                    Some((span, offs)) => Ahead::after(span, offs, first),
                     None => Ahead::default(),
                 };
                 self.run(op, states, &mut ahead);
@@ -598,19 +595,57 @@ impl Span {
 /// chunk's): the kernels call [`Ahead::step`] once per step, which hints a
 /// few of them, so that the hints are spread over the AES work and never
 /// queue up behind each other (a burst of them stalls like the loads would).
+///
+/// During a batch's last chunk, the lines just after its last wrap are
+/// hinted instead (`tail`): engines work through their arena in order, so
+/// that is where the next batch's wraps lie, and that batch's first chunk
+/// would otherwise start with every load a miss.
 #[derive(Default)]
 struct Ahead<'a> {
     span: Span,
     offs: &'a [usize],
+    /// Next line to hint past the batch, and how many lines are left.
+    tail: (usize, usize),
 }
 
-impl Ahead<'_> {
+impl<'a> Ahead<'a> {
     /// Wraps hinted per kernel step: 2 covers a chunk within its first 32
     /// steps on every backend (the widest runs 32 keys per group, 24 steps).
     const PER_STEP: usize = 2;
 
+    /// Lines hinted past a batch: about a chunk of wraps at the strides the
+    /// engines use.
+    const TAIL_LINES: usize = 128;
+
+    /// The next chunk of `offs` after the chunk at `first`, or, if there is
+    /// none, the lines after the batch's last wrap.
+    fn after(span: Span, offs: &'a [usize], first: usize) -> Ahead<'a> {
+        match offs.get(first + CHUNK..) {
+            Some(next) if !next.is_empty() => Ahead {
+                span,
+                offs: next,
+                tail: (0, 0),
+            },
+            _ => Ahead {
+                span,
+                offs: &[],
+                tail: offs.last().map_or((0, 0), |&o| {
+                    (o.saturating_add(WRAPPED_LEN), Self::TAIL_LINES)
+                }),
+            },
+        }
+    }
+
     #[inline]
     fn step(&mut self) {
+        if self.offs.is_empty() {
+            let n = self.tail.1.min(2 * Self::PER_STEP);
+            for i in 0..n {
+                self.hint(self.tail.0.saturating_add(64 * i));
+            }
+            self.tail = (self.tail.0.saturating_add(64 * n), self.tail.1 - n);
+            return;
+        }
         let (now, rest) = self.offs.split_at(Self::PER_STEP.min(self.offs.len()));
         for &o in now {
             self.hint(o);
@@ -622,17 +657,20 @@ impl Ahead<'_> {
     /// Drops what is left (the portable path does not hint).
     fn all(&mut self) {
         self.offs = &[];
+        self.tail = (0, 0);
     }
 
+    /// Hints the line at byte `off` of the arena, or up to [`Self::TAIL_LINES`]
+    /// lines past its end (where an engine's next part of the arena lies).
     #[inline]
     fn hint(&self, off: usize) {
         #[cfg(target_arch = "x86_64")]
-        if off < self.span.len {
+        if off < self.span.len.saturating_add(64 * Self::TAIL_LINES) {
             let p = self.span.addr.wrapping_add(off) as *const i8;
             // SAFETY: a prefetch is a hint: it neither reads nor writes memory as
             // far as the program can tell, and never faults, whatever the
-            // address (here one inside the arena); SSE, which it needs, is part
-            // of the x86_64 baseline.
+            // address (here one inside the arena or just past it); SSE, which it
+            // needs, is part of the x86_64 baseline.
             unsafe { core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p) }
         }
         #[cfg(not(target_arch = "x86_64"))]
