@@ -121,7 +121,10 @@ fn cmd_perf(a: PerfArgs) -> anyhow::Result<ExitCode> {
     let works = if a.preset == "none" {
         Vec::new()
     } else {
-        spinner.set_message(format!("workloads on flat {}", a.preset));
+        spinner.set_message(format!(
+            "workloads on flat {} beside the primitive, {} rounds",
+            a.preset, a.runs
+        ));
         keyhier::perf::workloads(&a.preset, a.runs)?
     };
     spinner.finish_and_clear();

@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::fastkw::{self, Backend, BatchKek, Mode};
 
 /// Keys per timing.
-const KEYS: usize = 4096;
+pub const KEYS: usize = 4096;
 
 /// One measured implementation.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -274,14 +274,37 @@ fn peers<'a>(jobs: &mut Vec<(String, String, usize, Job<'a>)>, fx: &'a Fixture) 
     }
 }
 
-/// The bulk workloads of the issue, at 1 and 2 threads: keys per second per
-/// thread, median of `runs`, workload alone (verification off).
+/// Keys of the arena measurement (as many as `flat medium` has leaves).
+const ARENA_KEYS: usize = 1 << 20;
+/// Keys per call there: what one tenant's run hands the batch layer at most.
+const ARENA_CALL: usize = 4096;
+
+/// One measurement of the engine rounds: a label pair and its time per key.
+type Timed<'a> = (
+    String,
+    String,
+    usize,
+    usize,
+    Box<dyn FnMut() -> Result<f64> + 'a>,
+);
+
+/// The bulk workloads of the issue and what they are compared with, all in
+/// the same rounds (each round times each of them once, in turn, so a load
+/// that comes and goes hits them alike; the report takes ratios round by
+/// round):
+///
+/// - `beside rewrap` / `beside unwrap`: the batched primitive on
+///   [`KEYS`] keys in cache (batch 256), the selected backend;
+/// - `arena rewrap` / `arena unwrap`: the same calls ([`ARENA_CALL`] keys
+///   each) on a 1M-key arena in place, wraps packed (stride 40) and spaced
+///   as `flat` lays them out (stride 120: a leaf's three slots, one touched);
+/// - `flat PRESET: rotate-root ck1 all` and `unwrap-all` through `keyhier
+///   run` (verification off), at 1 and 2 threads: ns per key per thread.
 pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
     use crate::analysis::Extent;
     use crate::design::Design;
     use crate::generate::{GenSpec, generate};
     use crate::workload::{RunOptions, State, Workload, run};
-    let mut out = Vec::new();
     let spec = GenSpec {
         design: Design::by_name("flat")?,
         shape: crate::shape::Shape::preset(preset)?,
@@ -304,6 +327,103 @@ pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
                 .map_err(|e| crate::Error::InvalidShape(e.to_string()))
         })
         .collect::<Result<Vec<_>>>()?;
+    let f = Fixture::new();
+    let (a, b) = (BatchKek::new(&f.kek_a), BatchKek::new(&f.kek_b));
+    let backend = Backend::selected();
+    let name = backend.name();
+    let mut jobs: Vec<Timed<'_>> = Vec::new();
+
+    // the primitive in cache, batch 256
+    let (fx, ka, kb) = (&f, &a, &b);
+    jobs.push((
+        "beside rewrap".into(),
+        format!("fastkw {name}"),
+        256,
+        1,
+        Box::new(move || {
+            let (mut out, mut ok) = ([[0u8; 40]; 256], [false; 256]);
+            let start = Instant::now();
+            for w in fx.wrapped.chunks(256) {
+                let n = w.len();
+                backend.rewrap_batch(ka, kb, Mode::Kw, w, &mut out[..n], &mut ok[..n])?;
+            }
+            Ok(start.elapsed().as_nanos() as f64 / KEYS as f64)
+        }),
+    ));
+    jobs.push((
+        "beside unwrap".into(),
+        format!("fastkw {name}"),
+        256,
+        1,
+        Box::new(move || {
+            let (mut out, mut ok) = ([[0u8; 32]; 256], [false; 256]);
+            let start = Instant::now();
+            for w in fx.wrapped.chunks(256) {
+                let n = w.len();
+                backend.unwrap_batch(ka, Mode::Kw, w, &mut out[..n], &mut ok[..n])?;
+            }
+            out.iter_mut().for_each(zeroize::Zeroize::zeroize);
+            Ok(start.elapsed().as_nanos() as f64 / KEYS as f64)
+        }),
+    ));
+
+    // the same calls on a large arena, in place
+    for stride in [40usize, 120] {
+        let arena = std::rc::Rc::new(core::cell::RefCell::new(vec![0u8; ARENA_KEYS * stride]));
+        let offs: std::rc::Rc<Vec<usize>> =
+            std::rc::Rc::new((0..ARENA_KEYS).map(|i| i * stride).collect());
+        {
+            let mut ar = arena.borrow_mut();
+            for (i, &o) in offs.iter().enumerate() {
+                if let Some(w) = f.wrapped.get(i % KEYS) {
+                    ar[o..o + 40].copy_from_slice(w);
+                }
+            }
+        }
+        let (ar, of) = (arena.clone(), offs.clone());
+        jobs.push((
+            "arena rewrap".into(),
+            format!("fastkw {name} stride {stride}"),
+            ARENA_CALL,
+            1,
+            Box::new(move || {
+                // there and back: the arena ends each round as it began
+                let mut ar = ar.borrow_mut();
+                let start = Instant::now();
+                for (from, to) in [(ka, kb), (kb, ka)] {
+                    for c in of.chunks(ARENA_CALL) {
+                        backend.rewrap_at(from, to, Mode::Kw, &mut ar, c)?;
+                    }
+                }
+                Ok(start.elapsed().as_nanos() as f64 / (2 * ARENA_KEYS) as f64)
+            }),
+        ));
+        jobs.push((
+            "arena unwrap".into(),
+            format!("fastkw {name} stride {stride}"),
+            ARENA_CALL,
+            1,
+            Box::new(move || {
+                let ar = arena.borrow();
+                let mut sum = 0u64;
+                let start = Instant::now();
+                for c in offs.chunks(ARENA_CALL) {
+                    backend.unwrap_at(ka, Mode::Kw, &ar, c, &mut |_, keys, ok| {
+                        // consume every key, as a caller would
+                        sum = keys.iter().zip(ok).fold(sum, |s, (k, &ok)| {
+                            s.wrapping_add(u64::from(k[0]) + u64::from(ok))
+                        });
+                        Ok(())
+                    })?;
+                }
+                core::hint::black_box(sum);
+                Ok(start.elapsed().as_nanos() as f64 / ARENA_KEYS as f64)
+            }),
+        ));
+    }
+
+    // the workloads, at 1 and 2 threads
+    let (h, ring, opts) = (&h, &ring, &opts);
     for w in [
         Workload::RotateRoot {
             role: "ck1".into(),
@@ -312,33 +432,47 @@ pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
         },
         Workload::UnwrapAll { cold: false },
     ] {
-        // 1 and 2 threads alternate run by run, so a passing load hits both alike.
-        let mut times: Vec<Vec<f64>> = vec![Vec::new(); pools.len()];
-        let mut items = 0;
-        for _ in 0..runs {
-            for ((threads, pool), t) in pools.iter().zip(&mut times) {
-                let mut st = State {
-                    h: h.clone(),
-                    ring: ring.clone(),
-                    gen_seed: Some(1),
-                };
-                let row = pool.install(|| run(&mut st, &w, &opts))?;
-                items = row.items;
-                t.push(row.seconds * 1e9 / row.items.max(1) as f64 * *threads as f64);
-            }
+        for (threads, pool) in &pools {
+            let w = w.clone();
+            let threads = *threads;
+            jobs.push((
+                format!("flat {preset}: {}", w.label()),
+                "keyhier run".into(),
+                h.leaves() as usize,
+                threads,
+                Box::new(move || {
+                    let mut st = State {
+                        h: h.clone(),
+                        ring: ring.clone(),
+                        gen_seed: Some(1),
+                    };
+                    let row = pool.install(|| run(&mut st, &w, opts))?;
+                    Ok(row.seconds * 1e9 / row.items.max(1) as f64 * threads as f64)
+                }),
+            ));
         }
-        for ((threads, _), mut t) in pools.iter().zip(times) {
-            let ns = median(&mut t);
-            out.push(PerfRow {
-                what: format!("flat {preset}: {}", w.label()),
-                implementation: "keyhier run".into(),
-                batch: items as usize,
+    }
+
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); jobs.len()];
+    for _ in 0..runs {
+        for (job, t) in jobs.iter_mut().zip(&mut times) {
+            t.push((job.4)()?);
+        }
+    }
+    Ok(jobs
+        .iter()
+        .zip(times)
+        .map(|((what, imp, batch, threads, _), t)| {
+            let ns = median(&mut t.clone());
+            PerfRow {
+                what: what.clone(),
+                implementation: imp.clone(),
+                batch: *batch,
                 threads: *threads,
                 ns_per_key: ns,
                 keys_per_s_per_thread: 1e9 / ns,
                 rounds: t,
-            });
-        }
-    }
-    Ok(out)
+            }
+        })
+        .collect())
 }

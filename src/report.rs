@@ -966,33 +966,54 @@ pub fn write_perf(
             .map_or(f64::NAN, |r| r.ns_per_key);
         let _ = writeln!(s, "| {imp} | {w:.1} | {u:.1} |");
     }
-    if !works.is_empty() {
+    // Rows of the engine rounds: the primitive beside, the arena, the workloads.
+    let beside = |what: &str| works.iter().find(|r| r.what == what);
+    let arena: Vec<&crate::perf::PerfRow> = works
+        .iter()
+        .filter(|r| r.what.starts_with("arena"))
+        .collect();
+    let runs: Vec<&crate::perf::PerfRow> = works
+        .iter()
+        .filter(|r| !r.what.starts_with("arena") && !r.what.starts_with("beside"))
+        .collect();
+    // median over rounds of a / b (the rows were timed in the same rounds)
+    let ratio = |a: &crate::perf::PerfRow, b: &crate::perf::PerfRow| {
+        let mut v: Vec<f64> = a.rounds.iter().zip(&b.rounds).map(|(x, y)| x / y).collect();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let primitive_of = |what: &str| {
+        beside(if what.contains("rotate") {
+            "beside rewrap"
+        } else {
+            "beside unwrap"
+        })
+    };
+    if !runs.is_empty() {
         let _ = writeln!(s, "\n## The engine around it: bulk workloads on `flat`\n");
         let _ = writeln!(
             s,
-            "`keyhier run` with verification off (what is timed is the workload), median of runs. Per-thread cost per key, against the batched primitive's rate (rewrap for rotation, unwrap for unwrap-all), and the speed-up of 2 threads over 1.\n"
+            "`keyhier run` with verification off (what is timed is the workload), 1 and 2 threads, in the same rounds as the batched primitive on {KEYS} keys in cache (batch 256, the selected backend: rewrap for rotation, unwrap for unwrap-all) and the arena passes below. Per-thread cost per key (median over rounds); the ratios are taken round by round, then their median.\n",
+            KEYS = crate::perf::KEYS
         );
         let _ = writeln!(
             s,
             "| workload | threads | ns per key per thread | keys/s | ÷ batched primitive | × aes-kw loop per thread | 2 threads ÷ 1 |"
         );
         let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
-        for r in works {
+        for r in &runs {
             let prim = if r.what.contains("rotate") {
                 "rewrap"
             } else {
                 "unwrap"
             };
-            let best = find(prim, "fastkw").map_or(f64::NAN, |p| p.ns_per_key);
             let loop_ns = find(prim, "aes-kw loop").map_or(f64::NAN, |p| p.ns_per_key);
-            let one = works
-                .iter()
-                .find(|o| o.what == r.what && o.threads == 1)
-                .map_or(f64::NAN, |o| o.ns_per_key);
-            let scaling = if r.threads == 1 {
-                "—".to_string()
-            } else {
-                format!("{:.2}×", one / r.ns_per_key * r.threads as f64)
+            let vs_prim = primitive_of(&r.what).map_or(f64::NAN, |p| ratio(r, p));
+            let scaling = match runs.iter().find(|o| o.what == r.what && o.threads == 1) {
+                Some(one) if r.threads > 1 => {
+                    format!("{:.2}×", ratio(one, r) * r.threads as f64)
+                }
+                _ => "—".to_string(),
             };
             let _ = writeln!(
                 s,
@@ -1001,10 +1022,71 @@ pub fn write_perf(
                 r.threads,
                 r.ns_per_key,
                 1e9 / r.ns_per_key * r.threads as f64,
-                r.ns_per_key / best,
+                vs_prim,
                 loop_ns / r.ns_per_key
             );
         }
+    }
+    if !arena.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n## Where the engine's time goes (one thread)\n\nFrom the primitive in cache to the engine, one step at a time, all in the same rounds: the same batched calls ({} keys each) on a 1M-key arena in place, the wraps packed and then spaced as `flat` lays them out; then the workload itself. ns per key, and ÷ the primitive round by round.\n",
+            arena[0].batch
+        );
+        let _ = writeln!(
+            s,
+            "| stage | rewrap (rotate-root) | ÷ primitive | unwrap (unwrap-all) | ÷ primitive |\n|---|---:|---:|---:|---:|"
+        );
+        let cell = |r: Option<&crate::perf::PerfRow>, p: Option<&crate::perf::PerfRow>| match (r, p)
+        {
+            (Some(r), Some(p)) => format!("{:.1} | {:.2}", r.ns_per_key, ratio(r, p)),
+            (Some(r), None) => format!("{:.1} | —", r.ns_per_key),
+            _ => "— | —".into(),
+        };
+        let (pr, pu) = (beside("beside rewrap"), beside("beside unwrap"));
+        let _ = writeln!(
+            s,
+            "| primitive, {} keys in cache, batch 256 | {} | {} |",
+            crate::perf::KEYS,
+            cell(pr, pr),
+            cell(pu, pu)
+        );
+        let mut strides: Vec<&str> = Vec::new();
+        for r in &arena {
+            let st = r.implementation.rsplit(' ').next().unwrap_or("");
+            if !strides.contains(&st) {
+                strides.push(st);
+            }
+        }
+        for st in strides {
+            let of = |what: &str| {
+                arena
+                    .iter()
+                    .find(|r| r.what == what && r.implementation.ends_with(&format!(" {st}")))
+                    .copied()
+            };
+            let _ = writeln!(
+                s,
+                "| on a 1M-key arena, wraps {st} bytes apart | {} | {} |",
+                cell(of("arena rewrap"), pr),
+                cell(of("arena unwrap"), pu)
+            );
+        }
+        let engine = |w: &str| {
+            runs.iter()
+                .find(|r| r.threads == 1 && r.what.contains(w))
+                .copied()
+        };
+        let _ = writeln!(
+            s,
+            "| the workload (`flat`, table above) | {} | {} |",
+            cell(engine("rotate-root"), pr),
+            cell(engine("unwrap-all"), pu)
+        );
+        let _ = writeln!(
+            s,
+            "\nThe arena rows add memory traffic: the arena is far larger than the caches, and at `flat`'s spacing every cache line of the leaves' slots is read (and, for a rewrap, written back) for one wrap in three; the kernels hint the next chunk's wraps during the current one, and the lines past a batch during its last chunk, which hides most of it. The last row adds the engine's own work: per tenant, its batches by KEK and two key schedules; per leaf, finding its slot and (unwrap-all) checking the key against a fingerprint of the expected one; and tenants too small to fill the AES pipeline."
+        );
     }
     let _ = writeln!(s, "\n![{plot}]({plot})\n");
     put("summary.md", &s)?;
@@ -1014,4 +1096,91 @@ pub fn write_perf(
         "env.json".into(),
         plot,
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::perf::PerfRow;
+
+    fn row(what: &str, imp: &str, threads: usize, rounds: &[f64]) -> PerfRow {
+        let mut t = rounds.to_vec();
+        t.sort_by(f64::total_cmp);
+        PerfRow {
+            what: what.into(),
+            implementation: imp.into(),
+            batch: 256,
+            threads,
+            ns_per_key: t[t.len() / 2],
+            keys_per_s_per_thread: 1e9 / t[t.len() / 2],
+            rounds: rounds.to_vec(),
+        }
+    }
+
+    /// Ratios are taken round by round: a machine that halves its speed in
+    /// some rounds changes the medians, not the ratios.
+    #[test]
+    fn perf_summary_takes_ratios_round_by_round() {
+        let dir = std::env::temp_dir().join(format!("keyhier-perf-test-{}", std::process::id()));
+        let prims = vec![row("rewrap", "aes-kw loop", 1, &[1000.0, 2000.0, 1000.0])];
+        // slow rounds (the second) double everything; every ratio stays the same
+        let works = vec![
+            row("beside rewrap", "fastkw x", 1, &[50.0, 100.0, 50.0]),
+            row("beside unwrap", "fastkw x", 1, &[30.0, 60.0, 30.0]),
+            row(
+                "arena rewrap",
+                "fastkw x stride 120",
+                1,
+                &[55.0, 110.0, 55.0],
+            ),
+            row(
+                "arena unwrap",
+                "fastkw x stride 120",
+                1,
+                &[33.0, 66.0, 33.0],
+            ),
+            row(
+                "flat medium: rotate-root ck1 all",
+                "keyhier run",
+                1,
+                &[70.0, 140.0, 70.0],
+            ),
+            row(
+                "flat medium: rotate-root ck1 all",
+                "keyhier run",
+                2,
+                &[80.0, 160.0, 80.0],
+            ),
+            row(
+                "flat medium: unwrap-all",
+                "keyhier run",
+                1,
+                &[45.0, 90.0, 45.0],
+            ),
+            row(
+                "flat medium: unwrap-all",
+                "keyhier run",
+                2,
+                &[50.0, 100.0, 50.0],
+            ),
+        ];
+        let env = serde_json::json!({});
+        super::write_perf(&dir, &prims, &works, "keyhier perf", &env).expect("written");
+        let s = std::fs::read_to_string(dir.join("summary.md")).expect("summary");
+        let _ = std::fs::remove_dir_all(&dir);
+        // 70 / 50 = 1.40; 2 threads: 70 / 80 * 2 = 1.75
+        assert!(
+            s.contains("| flat medium: rotate-root ck1 all | 1 | 70.0 | 14285714 | 1.40 |"),
+            "{s}"
+        );
+        assert!(s.contains("| 1.75× |"), "{s}");
+        // 45 / 30 = 1.50; 55 / 50 = 1.10
+        assert!(
+            s.contains("| flat medium: unwrap-all | 1 | 45.0 | 22222222 | 1.50 |"),
+            "{s}"
+        );
+        assert!(
+            s.contains("| on a 1M-key arena, wraps 120 bytes apart | 55.0 | 1.10 | 33.0 | 1.10 |"),
+            "{s}"
+        );
+    }
 }
