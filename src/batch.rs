@@ -124,7 +124,7 @@ pub fn unwrap_many(
     offs: &[usize],
     len: usize,
     b: &Binding<'_>,
-    sink: &mut dyn FnMut(usize, &Key256),
+    mut sink: impl FnMut(usize, &Key256),
 ) -> Result<()> {
     if let Some((mode, fast)) = &kek.fast
         && len == WRAPPED_LEN
@@ -178,7 +178,7 @@ pub fn wrap_many(
         };
         let res = run();
         // every secret copied above, also when `secret` or the wrap failed part-way
-        zeroize::Zeroize::zeroize(&mut keys);
+        zeroize::Zeroize::zeroize(keys.as_flattened_mut());
         return res;
     }
     let mut buf = [0u8; 256];

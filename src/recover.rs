@@ -623,7 +623,7 @@ fn open_leaves<'k>(
             nonce: &|_| [0; crate::scheme::NONCE_LEN],
         };
         let len = Hierarchy::wrap_len(h.scheme, 1);
-        crate::batch::unwrap_many(&prepared, &h.payload, offs, len, &b, &mut |j, k| {
+        crate::batch::unwrap_many(&prepared, &h.payload, offs, len, &b, |j, k: &Key256| {
             sink(items[j], k)
         })?;
         let n = items.len() as u64;
