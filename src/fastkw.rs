@@ -533,11 +533,12 @@ impl Backend {
                 let states = &mut states[..CHUNK.min(n - first)];
                 load(ctx, first, states)?;
                 // the next chunk's wraps come into the cache during this one's AES work
-                let mut ahead = match arena {
-                    Some((span, offs)) => Ahead::after(span, offs, first),
-                    None => Ahead::default(),
-                };
-                self.run(op, states, &mut ahead);
+                match arena {
+                    Some((span, offs)) => {
+                        self.run(op, states, &mut Ahead::after(span, offs, first))
+                    }
+                    None => self.run(op, states, &mut NoHints),
+                }
                 finish(ctx, first, states)?;
             }
             Ok(())
@@ -552,7 +553,7 @@ impl Backend {
 
     /// Runs `op` on every state, on this backend if the CPU has it (checked
     /// by the caller, and again by the kernels), else on the portable path.
-    fn run(self, op: Op<'_>, states: &mut [KeyState], ahead: &mut Ahead<'_>) {
+    fn run<H: Hints>(self, op: Op<'_>, states: &mut [KeyState], ahead: &mut H) {
         #[cfg(target_arch = "x86_64")]
         if let Some(op) = x86::Op::of(op) {
             let done = match self {
@@ -596,14 +597,33 @@ impl Span {
 }
 
 /// Wraps to bring into the cache while a chunk's AES work runs (the next
-/// chunk's): the kernels call [`Ahead::step`] once per step, which hints a
-/// few of them, so that the hints are spread over the AES work and never
-/// queue up behind each other (a burst of them stalls like the loads would).
+/// chunk's): the kernels call [`Hints::step`] once per round of four steps,
+/// which hints a few of them, so that the hints are spread over the AES work
+/// and never queue up behind each other (a burst of them stalls like the
+/// loads would).
 ///
 /// During a batch's last chunk, the lines just after its last wrap are
 /// hinted instead (`tail`): engines work through their arena in order, so
 /// that is where the next batch's wraps lie, and that batch's first chunk
 /// would otherwise start with every load a miss.
+/// What the kernels call once per round of steps: [`Ahead`] on arenas,
+/// [`NoHints`] (compiled away) on slices.
+trait Hints {
+    fn step(&mut self);
+    /// Drops what is left (the portable path does not hint).
+    fn all(&mut self);
+}
+
+/// No hints: slices the caller already holds in cache.
+struct NoHints;
+
+impl Hints for NoHints {
+    #[inline(always)]
+    fn step(&mut self) {}
+    #[inline(always)]
+    fn all(&mut self) {}
+}
+
 #[derive(Default)]
 struct Ahead<'a> {
     span: Span,
@@ -613,9 +633,10 @@ struct Ahead<'a> {
 }
 
 impl<'a> Ahead<'a> {
-    /// Wraps hinted per kernel step: 2 covers a chunk within its first 32
-    /// steps on every backend (the widest runs 32 keys per group, 24 steps).
-    const PER_STEP: usize = 2;
+    /// Wraps hinted per call of [`Hints::step`] (once per round of four
+    /// steps: more often slows the narrower kernels): 8 covers a chunk within
+    /// 8 rounds on every backend (the widest runs 32 keys per group, 6 rounds).
+    const PER_STEP: usize = 8;
 
     /// Lines hinted past a batch: about a chunk of wraps at the strides the
     /// engines use.
@@ -640,6 +661,25 @@ impl<'a> Ahead<'a> {
         }
     }
 
+    /// Hints the line at byte `off` of the arena, or up to [`Self::TAIL_LINES`]
+    /// lines past its end (where an engine's next part of the arena lies).
+    #[inline]
+    fn hint(&self, off: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if off < self.span.len.saturating_add(64 * Self::TAIL_LINES) {
+            let p = self.span.addr.wrapping_add(off) as *const i8;
+            // SAFETY: a prefetch is a hint: it neither reads nor writes memory as
+            // far as the program can tell, and never faults, whatever the
+            // address (here one inside the arena or just past it); SSE, which it
+            // needs, is part of the x86_64 baseline.
+            unsafe { core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = off;
+    }
+}
+
+impl Hints for Ahead<'_> {
     #[inline]
     fn step(&mut self) {
         if self.offs.is_empty() {
@@ -658,27 +698,9 @@ impl<'a> Ahead<'a> {
         self.offs = rest;
     }
 
-    /// Drops what is left (the portable path does not hint).
     fn all(&mut self) {
         self.offs = &[];
         self.tail = (0, 0);
-    }
-
-    /// Hints the line at byte `off` of the arena, or up to [`Self::TAIL_LINES`]
-    /// lines past its end (where an engine's next part of the arena lies).
-    #[inline]
-    fn hint(&self, off: usize) {
-        #[cfg(target_arch = "x86_64")]
-        if off < self.span.len.saturating_add(64 * Self::TAIL_LINES) {
-            let p = self.span.addr.wrapping_add(off) as *const i8;
-            // SAFETY: a prefetch is a hint: it neither reads nor writes memory as
-            // far as the program can tell, and never faults, whatever the
-            // address (here one inside the arena or just past it); SSE, which it
-            // needs, is part of the x86_64 baseline.
-            unsafe { core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p) }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = off;
     }
 }
 
@@ -1079,10 +1101,10 @@ mod x86 {
             const _: () = assert!(core::mem::size_of::<V>() == 16 * W);
 
             /// Runs `op` on every state if this CPU has the kernels' features.
-            pub(in crate::fastkw) fn run(
+            pub(in crate::fastkw) fn run<H: super::super::Hints>(
                 op: Op<'_>,
                 states: &mut [KeyState],
-                ahead: &mut super::super::Ahead<'_>,
+                ahead: &mut H,
             ) -> bool {
                 if !detected() {
                     return false;
@@ -1107,27 +1129,27 @@ mod x86 {
             }
 
             #[target_feature(enable = $feat)]
-            fn run_detected(
+            fn run_detected<H: super::super::Hints>(
                 op: Op<'_>,
                 states: &mut [KeyState],
-                ahead: &mut super::super::Ahead<'_>,
+                ahead: &mut H,
             ) {
                 for group in states.chunks_mut(P_MAX * W) {
                     match group.len().div_ceil(W) {
-                        1 => run_group::<1>(op, group, ahead),
-                        2 => run_group::<2>(op, group, ahead),
-                        3..=4 => run_group::<4>(op, group, ahead),
-                        _ => run_group::<P_MAX>(op, group, ahead),
+                        1 => run_group::<1, H>(op, group, ahead),
+                        2 => run_group::<2, H>(op, group, ahead),
+                        3..=4 => run_group::<4, H>(op, group, ahead),
+                        _ => run_group::<P_MAX, H>(op, group, ahead),
                     }
                 }
             }
 
             /// `op` on up to `P * W` states.
             #[target_feature(enable = $feat)]
-            fn run_group<const P: usize>(
+            fn run_group<const P: usize, H: super::super::Hints>(
                 op: Op<'_>,
                 group: &mut [KeyState],
-                ahead: &mut super::super::Ahead<'_>,
+                ahead: &mut H,
             ) {
                 let mut cur = [zero(); P];
                 let mut slot = [[zero(); N]; P];
@@ -1202,21 +1224,21 @@ mod x86 {
             /// W: step `(j, i)` encrypts `A | R[i]`.
             #[inline]
             #[target_feature(enable = $feat)]
-            fn wrap_steps<const P: usize>(
+            fn wrap_steps<const P: usize, H: super::super::Hints>(
                 keys: &[[u64; 2]; 15],
                 cur: &mut [V; P],
                 slot: &mut [[V; N]; P],
-                ahead: &mut super::super::Ahead<'_>,
+                ahead: &mut H,
             ) {
                 let mut rk = [zero(); 15];
                 for (rk, k) in rk.iter_mut().zip(keys) {
                     *rk = splat(*k);
                 }
                 for j in 0..6 {
+                    ahead.step();
                     for i in 0..N {
                         // The last round key XOR t: the AES output is then
                         // already (MSB64(B) ^ t) | LSB64(B) = A | R[i].
-                        ahead.step();
                         let last = xor(rk[14], splat([step_word(j, i), 0]));
                         for (x, slot) in cur.iter_mut().zip(slot.iter()) {
                             *x = xor(blend_hi(*x, slot[i]), rk[0]);
@@ -1238,20 +1260,20 @@ mod x86 {
             /// W⁻¹: step `(j, i)` decrypts `(A ^ t) | R[i]`.
             #[inline]
             #[target_feature(enable = $feat)]
-            fn unwrap_steps<const P: usize>(
+            fn unwrap_steps<const P: usize, H: super::super::Hints>(
                 keys: &[[u64; 2]; 15],
                 cur: &mut [V; P],
                 slot: &mut [[V; N]; P],
-                ahead: &mut super::super::Ahead<'_>,
+                ahead: &mut H,
             ) {
                 let mut rk = [zero(); 15];
                 for (rk, k) in rk.iter_mut().zip(keys) {
                     *rk = splat(*k);
                 }
                 for j in (0..6).rev() {
+                    ahead.step();
                     for i in (0..N).rev() {
                         // The first round key XOR t: AES⁻¹ of (A ^ t) | R[i].
-                        ahead.step();
                         let first = xor(rk[0], splat([step_word(j, i), 0]));
                         for (x, slot) in cur.iter_mut().zip(slot.iter()) {
                             *x = xor(blend_hi(*x, slot[i]), first);
