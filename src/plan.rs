@@ -22,7 +22,7 @@
 
 use crate::analysis::{Extent, select_keys};
 use crate::design::RoleId;
-use crate::model::Hierarchy;
+use crate::model::{Hierarchy, NO_KEK};
 use crate::recover::reach;
 
 /// Operation counts of a workload.
@@ -75,8 +75,9 @@ pub struct Redo {
     /// The content is new (re-keyed or re-shared key): wrap from the secret, unwrap nothing.
     pub fresh: bool,
     /// The KEK of a single-layer slot (the batched path), as a slot index
-    /// lists the wraps under each KEK; `None` for a nested slot.
-    pub kek: Option<u32>,
+    /// lists the wraps under each KEK; [`NO_KEK`] for a nested slot (a plain
+    /// `u32`, not an `Option`, keeps a plan entry at 16 bytes).
+    pub kek: u32,
 }
 
 /// What a rotation or revocation must do.
@@ -185,8 +186,8 @@ impl ChangePlan {
                     from_layer: from as u8,
                     fresh,
                     kek: match keks {
-                        [k] => Some(*k),
-                        _ => None,
+                        [k] => *k,
+                        _ => NO_KEK,
                     },
                 });
                 for &k in &keks[from..] {

@@ -862,7 +862,8 @@ fn redo_run(
     for r in redo {
         let (n, s) = (r.node, r.slot);
         m.c.wraps_rewritten += 1;
-        if let Some(k) = r.kek {
+        if r.kek != crate::model::NO_KEK {
+            let k = r.kek;
             m.c.bytes_rewritten += record1;
             let off = (s - slot0) as usize * h.stride;
             if r.fresh {
@@ -1486,7 +1487,7 @@ mod tests {
             slot: node,
             from_layer: 0,
             fresh: false,
-            kek: None,
+            kek: crate::model::NO_KEK,
         };
         // nodes with gaps, repeats and long runs
         let nodes: Vec<u32> = [0, 0, 3, 4, 4, 4, 9]
