@@ -128,16 +128,7 @@ fn cmd_perf(a: PerfArgs) -> anyhow::Result<ExitCode> {
         keyhier::perf::workloads(&a.preset, a.runs)?
     };
     spinner.finish_and_clear();
-    let command: Vec<String> = std::env::args().collect();
-    let command = format!(
-        "keyhier {}",
-        command
-            .iter()
-            .skip(1)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    let command = command_line();
     let env = keyhier::report::env_json(
         1,
         1,
@@ -275,16 +266,7 @@ fn cmd_compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
         })
     })?;
     pb.finish_and_clear();
-    let command: Vec<String> = std::env::args().collect();
-    let command = format!(
-        "keyhier {}",
-        command
-            .iter()
-            .skip(1)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    let command = command_line();
     let env = keyhier::report::env_json(
         a.seed,
         threads,
@@ -770,4 +752,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compare(a) => cmd_compare(a),
         Command::Perf(a) => cmd_perf(a),
     }
+}
+
+/// This invocation as `keyhier ARGS...`, for the results it writes.
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    format!("keyhier {}", args.join(" "))
 }

@@ -76,33 +76,54 @@ impl Fixture {
     }
 }
 
+/// A job timed from outside: it returns the keys it did.
 type Job<'a> = Box<dyn FnMut() -> usize + 'a>;
 
-/// Times every job once per round, in turn; returns the median ns per key of each.
-fn rounds(jobs: &mut [(String, String, usize, Job<'_>)], n: usize) -> Vec<PerfRow> {
+/// One row to measure: what, implementation, batch, threads, and the job,
+/// which returns its own time per key (per thread, for a workload).
+type Timed<'a> = (
+    String,
+    String,
+    usize,
+    usize,
+    Box<dyn FnMut() -> Result<f64> + 'a>,
+);
+
+/// A one-thread row for a job timed from outside.
+fn timed<'a>((what, imp, batch, mut job): (String, String, usize, Job<'a>)) -> Timed<'a> {
+    let run = move || {
+        let start = Instant::now();
+        let keys = job();
+        Ok(start.elapsed().as_nanos() as f64 / keys.max(1) as f64)
+    };
+    (what, imp, batch, 1, Box::new(run))
+}
+
+/// Times every job once per round, in turn; each row keeps every round and
+/// their median.
+fn rounds(jobs: &mut [Timed<'_>], n: usize) -> Result<Vec<PerfRow>> {
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); jobs.len()];
     for _ in 0..n {
-        for (i, (_, _, _, job)) in jobs.iter_mut().enumerate() {
-            let start = Instant::now();
-            let keys = job();
-            times[i].push(start.elapsed().as_nanos() as f64 / keys.max(1) as f64);
+        for (job, t) in jobs.iter_mut().zip(&mut times) {
+            t.push((job.4)()?);
         }
     }
-    jobs.iter()
+    Ok(jobs
+        .iter()
         .zip(times)
-        .map(|((what, imp, batch, _), mut t)| {
-            let ns = median(&mut t);
+        .map(|((what, imp, batch, threads, _), t)| {
+            let ns = median(&mut t.clone());
             PerfRow {
                 what: what.clone(),
                 implementation: imp.clone(),
                 batch: *batch,
-                threads: 1,
+                threads: *threads,
                 ns_per_key: ns,
                 keys_per_s_per_thread: 1e9 / ns,
                 rounds: t,
             }
         })
-        .collect()
+        .collect())
 }
 
 /// Batch sizes of the sweep.
@@ -232,7 +253,8 @@ pub fn primitives(round_count: usize) -> Result<Vec<PerfRow>> {
     }
     #[cfg(feature = "peers")]
     peers(&mut jobs, fx);
-    Ok(rounds(&mut jobs, round_count))
+    let mut jobs: Vec<Timed<'_>> = jobs.into_iter().map(timed).collect();
+    rounds(&mut jobs, round_count)
 }
 
 #[cfg(feature = "peers")]
@@ -283,15 +305,6 @@ const ARENA_CALL: usize = 4096;
 /// like the rows it is compared with, not one.
 const BESIDE_PASSES: usize = 64;
 
-/// One measurement of the engine rounds: a label pair and its time per key.
-type Timed<'a> = (
-    String,
-    String,
-    usize,
-    usize,
-    Box<dyn FnMut() -> Result<f64> + 'a>,
-);
-
 /// The bulk workloads of the issue and what they are compared with, all in
 /// the same rounds (each round times each of them once, in turn, so a load
 /// that comes and goes hits them alike; the report takes ratios round by
@@ -336,120 +349,45 @@ pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
     let (a, b) = (BatchKek::new(&f.kek_a), BatchKek::new(&f.kek_b));
     let backend = Backend::selected();
     let name = backend.name();
-    let small = core::cell::RefCell::new(f.wrapped.concat());
-    let small_offs: Vec<usize> = (0..KEYS).map(|i| i * 40).collect();
-    let mut jobs: Vec<Timed<'_>> = Vec::new();
-
-    // the primitive in cache: the same in-place calls on the fixture's
-    // KEYS wraps (160 KB, in L2), 256 keys a call
-    let (sm, so, ka, kb) = (&small, &small_offs, &a, &b);
-    jobs.push((
-        "beside rewrap".into(),
-        format!("fastkw {name}"),
-        256,
-        1,
-        Box::new(move || {
-            let mut ar = sm.borrow_mut();
-            let mut pass = |from, to| -> Result<()> {
-                for c in so.chunks(256) {
-                    backend.rewrap_at(from, to, Mode::Kw, &mut ar, c)?;
-                }
-                Ok(())
-            };
-            pass(ka, kb)?; // warm; then there and back, ending as it began
-            let start = Instant::now();
-            for i in 0..BESIDE_PASSES {
-                let (from, to) = if i % 2 == 0 { (kb, ka) } else { (ka, kb) };
-                pass(from, to)?;
-            }
-            let ns = start.elapsed().as_nanos() as f64 / (BESIDE_PASSES * KEYS) as f64;
-            pass(kb, ka)?;
-            Ok(ns)
-        }),
-    ));
-    jobs.push((
-        "beside unwrap".into(),
-        format!("fastkw {name}"),
-        256,
-        1,
-        Box::new(move || {
-            let ar = sm.borrow();
-            let mut sum = 0u64;
-            let mut pass = || -> Result<()> {
-                for c in so.chunks(256) {
-                    backend.unwrap_at(ka, Mode::Kw, &ar, c, &mut |_, keys, ok| {
-                        sum = keys.iter().zip(ok).fold(sum, |s, (k, &ok)| {
-                            s.wrapping_add(u64::from(k[0]) + u64::from(ok))
-                        });
-                        Ok(())
-                    })?;
-                }
-                Ok(())
-            };
-            pass()?; // warm
-            let start = Instant::now();
-            for _ in 0..BESIDE_PASSES {
-                pass()?;
-            }
-            let ns = start.elapsed().as_nanos() as f64 / (BESIDE_PASSES * KEYS) as f64;
-            core::hint::black_box(sum);
-            Ok(ns)
-        }),
-    ));
-
-    // the same calls on a large arena, in place
-    for stride in [40usize, 120] {
-        let arena = std::rc::Rc::new(core::cell::RefCell::new(vec![0u8; ARENA_KEYS * stride]));
-        let offs: std::rc::Rc<Vec<usize>> =
-            std::rc::Rc::new((0..ARENA_KEYS).map(|i| i * stride).collect());
-        {
-            let mut ar = arena.borrow_mut();
-            for (i, &o) in offs.iter().enumerate() {
-                if let Some(w) = f.wrapped.get(i % KEYS) {
-                    ar[o..o + 40].copy_from_slice(w);
-                }
+    // the primitive in cache: in-place calls on the fixture's KEYS wraps
+    // (160 KB, in L2), 256 keys a call; then the same calls on a large arena,
+    // the wraps packed and spaced as `flat` lays them out
+    let arena = |stride: usize, keys: usize| {
+        let offs: Vec<usize> = (0..keys).map(|i| i * stride).collect();
+        let mut ar = vec![0u8; keys * stride];
+        for (i, &o) in offs.iter().enumerate() {
+            if let Some(w) = f.wrapped.get(i % KEYS) {
+                ar[o..o + 40].copy_from_slice(w);
             }
         }
-        let (ar, of) = (arena.clone(), offs.clone());
-        jobs.push((
-            "arena rewrap".into(),
-            format!("fastkw {name} stride {stride}"),
+        (core::cell::RefCell::new(ar), offs)
+    };
+    let small = arena(40, KEYS);
+    let large = [40usize, 120].map(|stride| (stride, arena(stride, ARENA_KEYS)));
+    let mut jobs: Vec<Timed<'_>> = Vec::new();
+    let keks = (&a, &b);
+    in_place_jobs(
+        &mut jobs,
+        "beside",
+        format!("fastkw {name}"),
+        backend,
+        keks,
+        (&small.0, &small.1),
+        256,
+        (2, BESIDE_PASSES),
+    );
+    for (stride, (ar, offs)) in &large {
+        let imp = format!("fastkw {name} stride {stride}");
+        in_place_jobs(
+            &mut jobs,
+            "arena",
+            imp,
+            backend,
+            keks,
+            (ar, offs),
             ARENA_CALL,
-            1,
-            Box::new(move || {
-                // there and back: the arena ends each round as it began
-                let mut ar = ar.borrow_mut();
-                let start = Instant::now();
-                for (from, to) in [(ka, kb), (kb, ka)] {
-                    for c in of.chunks(ARENA_CALL) {
-                        backend.rewrap_at(from, to, Mode::Kw, &mut ar, c)?;
-                    }
-                }
-                Ok(start.elapsed().as_nanos() as f64 / (2 * ARENA_KEYS) as f64)
-            }),
-        ));
-        jobs.push((
-            "arena unwrap".into(),
-            format!("fastkw {name} stride {stride}"),
-            ARENA_CALL,
-            1,
-            Box::new(move || {
-                let ar = arena.borrow();
-                let mut sum = 0u64;
-                let start = Instant::now();
-                for c in offs.chunks(ARENA_CALL) {
-                    backend.unwrap_at(ka, Mode::Kw, &ar, c, &mut |_, keys, ok| {
-                        // consume every key, as a caller would
-                        sum = keys.iter().zip(ok).fold(sum, |s, (k, &ok)| {
-                            s.wrapping_add(u64::from(k[0]) + u64::from(ok))
-                        });
-                        Ok(())
-                    })?;
-                }
-                core::hint::black_box(sum);
-                Ok(start.elapsed().as_nanos() as f64 / ARENA_KEYS as f64)
-            }),
-        ));
+            (0, 2),
+        );
     }
 
     // the workloads, at 1 and 2 threads
@@ -483,26 +421,71 @@ pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
         }
     }
 
-    let mut times: Vec<Vec<f64>> = vec![Vec::new(); jobs.len()];
-    for _ in 0..runs {
-        for (job, t) in jobs.iter_mut().zip(&mut times) {
-            t.push((job.4)()?);
-        }
-    }
-    Ok(jobs
-        .iter()
-        .zip(times)
-        .map(|((what, imp, batch, threads, _), t)| {
-            let ns = median(&mut t.clone());
-            PerfRow {
-                what: what.clone(),
-                implementation: imp.clone(),
-                batch: *batch,
-                threads: *threads,
-                ns_per_key: ns,
-                keys_per_s_per_thread: 1e9 / ns,
-                rounds: t,
-            }
-        })
-        .collect())
+    rounds(&mut jobs, runs)
+}
+
+/// `PREFIX rewrap` and `PREFIX unwrap` rows: the wraps at `offs` in `arena`
+/// (under `a`), rewrapped in place and unwrapped, `call` keys a call;
+/// `passes.1` passes a timing after `passes.0` untimed ones. Rewraps go
+/// from `a` to `b` and back, so the arena ends each timing as it began
+/// (both counts are even).
+#[allow(clippy::too_many_arguments)]
+fn in_place_jobs<'a>(
+    jobs: &mut Vec<Timed<'a>>,
+    prefix: &str,
+    imp: String,
+    backend: Backend,
+    (a, b): (&'a BatchKek, &'a BatchKek),
+    (arena, offs): (&'a core::cell::RefCell<Vec<u8>>, &'a [usize]),
+    call: usize,
+    (warm, passes): (usize, usize),
+) {
+    let keys = (passes * offs.len()).max(1) as f64;
+    jobs.push((
+        format!("{prefix} rewrap"),
+        imp.clone(),
+        call,
+        1,
+        Box::new(move || {
+            let mut ar = arena.borrow_mut();
+            let mut pass = |i: usize| -> Result<()> {
+                let (from, to) = if i.is_multiple_of(2) { (a, b) } else { (b, a) };
+                for c in offs.chunks(call) {
+                    backend.rewrap_at(from, to, Mode::Kw, &mut ar, c)?;
+                }
+                Ok(())
+            };
+            (0..warm).try_for_each(&mut pass)?;
+            let start = Instant::now();
+            (0..passes).try_for_each(&mut pass)?;
+            Ok(start.elapsed().as_nanos() as f64 / keys)
+        }),
+    ));
+    jobs.push((
+        format!("{prefix} unwrap"),
+        imp,
+        call,
+        1,
+        Box::new(move || {
+            let ar = arena.borrow();
+            let mut sum = 0u64;
+            let mut pass = |_| -> Result<()> {
+                for c in offs.chunks(call) {
+                    backend.unwrap_at(a, Mode::Kw, &ar, c, &mut |_, keys, ok| {
+                        // consume every key, as a caller would
+                        sum = keys.iter().zip(ok).fold(sum, |s, (k, &ok)| {
+                            s.wrapping_add(u64::from(k[0]) + u64::from(ok))
+                        });
+                        Ok(())
+                    })?;
+                }
+                Ok(())
+            };
+            (0..warm).try_for_each(&mut pass)?;
+            let start = Instant::now();
+            (0..passes).try_for_each(&mut pass)?;
+            core::hint::black_box(sum);
+            Ok(start.elapsed().as_nanos() as f64 / keys)
+        }),
+    ));
 }

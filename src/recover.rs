@@ -580,22 +580,21 @@ fn open_leaves<'k>(
     };
     let single = role.threshold == 1;
     for leaf in leaves {
-        // The usual case first: the leaf's first slot is one layer under the KEK
-        // the leaf before used (then it is the first usable slot, as below).
-        let s0 = h.slot_start[leaf as usize];
-        if single
-            && let [k] = h.slot_keks(s0)
-            && last_open.get() == Some(*k)
+        // The first slot whose KEKs are all open; usually the leaf's first slot,
+        // under the KEK the leaf before used (checked first: no search).
+        let slots = h.slots_of(leaf);
+        let first = if !slots.is_empty()
+            && matches!(h.slot_keks(slots.start), [k] if last_open.get() == Some(*k))
         {
-            groups.push(*k, s0 as usize * h.stride, leaf);
-            continue;
-        }
-        let first = h
-            .slots_of(leaf)
-            .find(|&s| h.slot_keks(s).iter().all(|&k| is_open(k)));
-        match first {
-            Some(s) if role.threshold == 1 && h.slot_keks(s).len() == 1 => {
-                groups.push(h.slot_keks(s)[0], s as usize * h.stride, leaf);
+            Some(slots.start)
+        } else {
+            slots
+                .clone()
+                .find(|&s| h.slot_keks(s).iter().all(|&k| is_open(k)))
+        };
+        match first.map(|s| (s, h.slot_keks(s))) {
+            Some((s, [k])) if single => {
+                groups.push(*k, s as usize * h.stride, leaf);
             }
             _ => {
                 let before = stats.root_ops;

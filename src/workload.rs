@@ -1005,16 +1005,15 @@ pub fn run_change(
     if let Some(r) = missing_root(&st.h, &st.ring, plan) {
         return Err(Error::Unrecoverable { key: u64::from(r) });
     }
-    // Expected keys and the attacker's view are taken before the change (verification).
+    // Expected keys and the attacker's view are taken before the change (verification
+    // only: without it, neither is needed).
     let vstart = Instant::now();
-    let (mut expected, mut v_unwraps) = Expected::of(st)?;
-    let hostile = if opts.verify {
-        hostile_keys(st, plan, compromise, &mut v_unwraps)?
+    let before = if opts.verify {
+        let (expected, mut v_unwraps) = Expected::of(st)?;
+        let hostile = hostile_keys(st, plan, compromise, &mut v_unwraps)?;
+        Some((expected, hostile, v_unwraps))
     } else {
-        Hostile {
-            keys: HashMap::new(),
-            shares: Vec::new(),
-        }
+        None
     };
     let vsecs = vstart.elapsed().as_secs_f64();
 
@@ -1160,9 +1159,9 @@ pub fn run_change(
 
     // Verification: survivors recover to their expected keys (re-keyed leaves to their new
     // material), and the hostile keys open nothing in the new state.
-    if !opts.verify {
+    let Some((mut expected, hostile, v_unwraps)) = before else {
         return Ok(());
-    }
+    };
     let vstart = Instant::now();
     for n in 0..st.h.nodes() {
         if plan.rekey[n as usize] && st.h.is_leaf(n) {
@@ -1335,7 +1334,12 @@ fn run_shred(st: &mut State, tenant: u32, opts: &RunOptions, row: &mut RunRow) -
         )));
     }
     let vstart = Instant::now();
-    let (mut expected, v_unwraps) = Expected::of(st)?;
+    // expected keys: verification only
+    let before = if opts.verify {
+        Some(Expected::of(st)?)
+    } else {
+        None
+    };
     let vsecs = vstart.elapsed().as_secs_f64();
     let start = Instant::now();
     let owned: Vec<u32> = (h.tenant_node_start[tenant as usize]
@@ -1378,13 +1382,13 @@ fn run_shred(st: &mut State, tenant: u32, opts: &RunOptions, row: &mut RunRow) -
     row.wraps_to_delete = Some(to_delete.len() as u64);
     // Verification: other tenants intact; this tenant's leaves recover only as the
     // reach analysis says, and not at all once those wraps are deleted.
+    let Some((mut expected, v_unwraps)) = before else {
+        return Ok(());
+    };
     for n in range.clone() {
         if h.is_leaf(n) && left == 0 {
             expected.keys[n as usize] = None;
         }
-    }
-    if !opts.verify {
-        return Ok(());
     }
     let mut v = verify_leaves(st, &expected, &|_| true)?;
     let mut notes = vec![];
