@@ -284,10 +284,10 @@ pub struct KekCache {
 }
 
 impl KekCache {
-    /// An empty cache.
+    /// An empty cache (it allocates on its first miss: many callers never miss).
     pub fn new() -> Self {
         KekCache {
-            entries: Vec::with_capacity(8),
+            entries: Vec::new(),
         }
     }
 
@@ -480,7 +480,9 @@ pub fn fill_wraps_metered(
 pub struct KekGroups<T> {
     index: std::collections::HashMap<u32, usize>,
     last: Option<(u32, usize)>,
+    /// The first `used` are in use; the rest are kept (empty) for reuse.
     groups: Vec<(u32, Vec<usize>, Vec<T>)>,
+    used: usize,
     first_capacity: usize,
 }
 
@@ -490,6 +492,7 @@ impl<T> Default for KekGroups<T> {
             index: std::collections::HashMap::new(),
             last: None,
             groups: Vec::new(),
+            used: 0,
             first_capacity: 0,
         }
     }
@@ -504,32 +507,61 @@ impl<T> KekGroups<T> {
         }
     }
 
+    /// Empties the groups, keeping their memory for the next use.
+    pub fn clear(&mut self) {
+        for (_, offs, items) in &mut self.groups[..self.used] {
+            offs.clear();
+            items.clear();
+        }
+        self.used = 0;
+        self.index.clear();
+        self.last = None;
+    }
+
     /// Files the wrap at arena offset `off`, with `item`, under `kek`
     /// (consecutive pushes under one KEK skip the hash).
     pub fn push(&mut self, kek: u32, off: usize, item: T) {
+        self.extend(kek, [off].into_iter(), [item].into_iter());
+    }
+
+    /// Files wraps at arena offsets `offs`, with `items` (one each, in order),
+    /// under `kek`. A stretch filed at once streams into the group's buffers.
+    pub fn extend(
+        &mut self,
+        kek: u32,
+        offs: impl ExactSizeIterator<Item = usize>,
+        items: impl ExactSizeIterator<Item = T>,
+    ) {
+        debug_assert_eq!(offs.len(), items.len());
         let g = match self.last {
             Some((k, g)) if k == kek => g,
             _ => {
-                let next = self.groups.len();
+                let next = self.used;
                 let g = *self.index.entry(kek).or_insert(next);
                 if g == next {
-                    let cap = core::mem::take(&mut self.first_capacity);
-                    self.groups
-                        .push((kek, Vec::with_capacity(cap), Vec::with_capacity(cap)));
+                    if let Some(slot) = self.groups.get_mut(next) {
+                        slot.0 = kek;
+                    } else {
+                        let cap = core::mem::take(&mut self.first_capacity);
+                        self.groups
+                            .push((kek, Vec::with_capacity(cap), Vec::with_capacity(cap)));
+                    }
+                    self.used += 1;
                 }
                 self.last = Some((kek, g));
                 g
             }
         };
-        if let Some((_, offs, items)) = self.groups.get_mut(g) {
-            offs.push(off);
-            items.push(item);
+        if let Some((_, o, i)) = self.groups.get_mut(g) {
+            let n = offs.len().min(items.len());
+            o.extend(offs.take(n));
+            i.extend(items.take(n));
         }
     }
 
     /// The groups: each KEK with its offsets and items, in first-seen order.
     pub fn groups(&self) -> impl Iterator<Item = (u32, &[usize], &[T])> {
-        self.groups
+        self.groups[..self.used]
             .iter()
             .map(|(k, o, i)| (*k, o.as_slice(), i.as_slice()))
     }

@@ -62,6 +62,15 @@ impl Keyring {
         self.roots.get(&node).map(|(v, k)| (*v, k))
     }
 
+    /// The roots held among `nodes`, in order, with their versions: one
+    /// search for the whole range, where [`Keyring::get`] searches per root.
+    pub fn range(
+        &self,
+        nodes: core::ops::Range<u32>,
+    ) -> impl Iterator<Item = (u32, u32, &Key256)> + '_ {
+        self.roots.range(nodes).map(|(n, (v, k))| (*n, *v, k))
+    }
+
     /// Sets (or replaces) root `node` at `version`.
     pub fn insert(&mut self, node: u32, version: u32, key: Key256) {
         self.roots.insert(node, (version, key));

@@ -214,6 +214,22 @@ impl Hierarchy {
         &row[..used]
     }
 
+    /// The single KEK of node `n`'s first slot, if that slot is one wrap
+    /// (the check on the hot path of a bulk recovery: two loads, no search).
+    pub fn single_first_slot(&self, n: u32) -> Option<u32> {
+        let s = *self.slot_start.get(n as usize)? as usize;
+        if s >= *self.slot_start.get(n as usize + 1)? as usize {
+            return None;
+        }
+        match self
+            .keks
+            .get(s * self.max_layers..(s + 1) * self.max_layers)?
+        {
+            [k] | [k, NO_KEK, ..] if *k != NO_KEK => Some(*k),
+            _ => None,
+        }
+    }
+
     /// Share index (x-coordinate) of slot `s` of node `n`: position + 1 for a
     /// share-based role, 0 otherwise.
     pub fn share_of(&self, n: u32, s: u32) -> u8 {

@@ -369,142 +369,36 @@ pub fn recover_leaves(
                 + 1
         })
         .collect();
-    let pieces = crate::par::pieces(
-        &weights,
-        crate::par::target(weights.iter().sum(), u64::from(LEAF_RUN)),
-    );
-    let per: Vec<Result<Outcome>> = pieces
+    let target = crate::par::target(weights.iter().sum(), u64::from(LEAF_RUN));
+    let pieces = crate::par::pieces(&weights, target);
+    // Each piece's tenants run in turn on one thread, reusing its buffers.
+    let per: Vec<Result<(Outcome, Vec<u64>)>> = pieces
         .into_par_iter()
         .with_max_len(1)
-        .flat_map_iter(|r| r.map(|t| t as u32))
-        .map(|t| {
-            let start = std::time::Instant::now();
-            let mut stats = OpenStats::default();
-            let mut root_ops = vec![0u64; h.design.roles.len()];
-            // Cold mode keeps nothing: every leaf opens its own path from the roots.
-            let tenant = if mode == CacheMode::Cached {
-                open_range(h, ring, available, h.tenant_head(t), &globals, &mut stats)?
-            } else {
-                HashMap::new()
-            };
-            // Groups, and runs of leaves within a giant group, in parallel.
-            let work: Vec<(u32, core::ops::Range<u32>)> = (h.tenant_group_start[t as usize]
-                ..h.tenant_group_start[t as usize + 1])
-                .flat_map(|g| {
-                    let r = h.group_leaf_range(g);
-                    (r.start..r.end)
-                        .step_by(LEAF_RUN as usize)
-                        .map(move |a| (g, a..(a + LEAF_RUN).min(r.end)))
-                })
-                .collect();
-            let groups: HashMap<u32, KeyMap> = if mode == CacheMode::Cached {
-                let opened: Vec<Result<(u32, KeyMap, Outcome)>> = (h.tenant_group_start[t as usize]
-                    ..h.tenant_group_start[t as usize + 1])
-                    .into_par_iter()
-                    .map(|g| {
-                        let head = h.group_node_start[g as usize]..h.group_leaf_range(g).start;
-                        let (mut st, mut ro) =
-                            (OpenStats::default(), vec![0u64; h.design.roles.len()]);
-                        let m = open_range_with(
-                            h,
-                            ring,
-                            available,
-                            head,
-                            &[&globals, &tenant],
-                            &mut KekCache::new(),
-                            &mut st,
-                            &mut ro,
-                        )?;
-                        Ok((
-                            g,
-                            m,
-                            Outcome {
-                                stats: st,
-                                root_ops: ro,
-                                ..Outcome::default()
-                            },
-                        ))
-                    })
-                    .collect();
-                let mut out = HashMap::new();
-                for r in opened {
-                    let (g, m, o) = r?;
-                    stats.add(&o.stats);
-                    root_ops
-                        .iter_mut()
-                        .zip(o.root_ops)
-                        .for_each(|(a, b)| *a += b);
-                    out.insert(g, m);
-                }
-                out
-            } else {
-                HashMap::new()
-            };
-            let empty = HashMap::new();
-            let runs: Vec<Result<Outcome>> = work
-                .into_par_iter()
-                .map(|(g, leaves)| {
-                    let (mut st, mut ro) = (OpenStats::default(), vec![0u64; h.design.roles.len()]);
-                    let (ok, bad) = if mode == CacheMode::Cached {
-                        let group = groups.get(&g).unwrap_or(&empty);
-                        let key_of = |k: u32| {
-                            group
-                                .get(&k)
-                                .or_else(|| tenant.get(&k))
-                                .or_else(|| globals.get(&k))
-                        };
-                        open_leaves(h, leaves, &key_of, &mut st, &mut ro, sink)?
-                    } else {
-                        let (mut ok, mut bad) = (0, 0);
-                        for leaf in leaves {
-                            // Cold: open the leaf's whole path from the roots, nothing kept.
-                            match open_path(
-                                h,
-                                ring,
-                                available,
-                                leaf,
-                                &mut KekCache::new(),
-                                &mut st,
-                                &mut ro,
-                            ) {
-                                Ok(k) => {
-                                    ok += 1;
-                                    sink(leaf, &k);
-                                }
-                                Err(Error::Unrecoverable { .. }) => bad += 1,
-                                Err(e) => return Err(e),
-                            }
-                        }
-                        (ok, bad)
-                    };
-                    Ok(Outcome {
-                        stats: st,
-                        ok,
-                        bad,
-                        root_ops: ro,
-                        ns: 0,
-                    })
-                })
-                .collect();
-            let (mut ok, mut bad) = (0u64, 0u64);
-            for r in runs {
-                let o = r?;
-                stats.add(&o.stats);
-                ok += o.ok;
-                bad += o.bad;
-                root_ops
-                    .iter_mut()
-                    .zip(o.root_ops)
-                    .for_each(|(a, b)| *a += b);
+        .map(|r| {
+            let mut o = Outcome::new(h);
+            let mut ns = Vec::with_capacity(r.len());
+            let mut scratch = Scratch::new(h);
+            for t in r {
+                let start = std::time::Instant::now();
+                // A tenant heavier than a piece is split further: its groups
+                // and runs of leaves become rayon jobs.
+                let split = weights[t] > target;
+                recover_tenant(
+                    h,
+                    ring,
+                    available,
+                    mode,
+                    &globals,
+                    t as u32,
+                    split,
+                    &mut scratch,
+                    &mut o,
+                    sink,
+                )?;
+                ns.push(start.elapsed().as_nanos() as u64);
             }
-            let ns = start.elapsed().as_nanos() as u64;
-            Ok(Outcome {
-                stats,
-                ok,
-                bad,
-                root_ops,
-                ns,
-            })
+            Ok((o, ns))
         })
         .collect();
     let mut out = BulkStats {
@@ -513,14 +407,14 @@ pub fn recover_leaves(
     };
     let mut by_role = vec![0u64; h.design.roles.len()];
     for r in per {
-        let o = r?;
+        let (o, ns) = r?;
         out.ops.add(&o.stats);
         out.leaves_recovered += o.ok;
         out.leaves_unrecoverable += o.bad;
         for (a, b) in by_role.iter_mut().zip(o.root_ops) {
             *a += b;
         }
-        out.per_tenant_ns.push(o.ns);
+        out.per_tenant_ns.extend(ns);
     }
     out.root_ops_by_role = h
         .design
@@ -542,78 +436,319 @@ struct Outcome {
     stats: OpenStats,
     ok: u64,
     bad: u64,
+    /// Root operations by role.
     root_ops: Vec<u64>,
-    ns: u64,
+}
+
+impl Outcome {
+    fn new(h: &Hierarchy) -> Self {
+        Outcome {
+            root_ops: vec![0; h.design.roles.len()],
+            ..Outcome::default()
+        }
+    }
+
+    fn add(&mut self, o: &Outcome) {
+        self.stats.add(&o.stats);
+        self.ok += o.ok;
+        self.bad += o.bad;
+        for (a, b) in self.root_ops.iter_mut().zip(&o.root_ops) {
+            *a += b;
+        }
+    }
 }
 
 /// Leaves per parallel run within a group.
 const LEAF_RUN: u32 = 4096;
 
-/// Opens the leaves of `leaves` from their parents' keys (`key_of`), calling
-/// `sink` for each. Leaves whose chosen slot is a single wrap are grouped by
-/// KEK and opened in batches ([`crate::batch`]); the others one by one.
-/// Returns (recovered, unrecoverable).
-fn open_leaves<'k>(
+/// Buffers a thread reuses from one tenant to the next: most tenants are
+/// small, and allocating these per tenant cost more than opening its leaves.
+struct Scratch {
+    /// The tenant's head keys.
+    tenant: KeyMap,
+    /// Each group's head keys, by group index within the tenant.
+    maps: Vec<KeyMap>,
+    /// Runs of leaves: (group, leaves).
+    runs: Vec<(u32, core::ops::Range<u32>)>,
+    /// Leaves filed by KEK.
+    groups: crate::generate::KekGroups<u32>,
+    /// Root operations of tenant heads (not attributed to a role).
+    head_root_ops: Vec<u64>,
+}
+
+impl Scratch {
+    fn new(h: &Hierarchy) -> Self {
+        Scratch {
+            tenant: KeyMap::new(),
+            maps: Vec::new(),
+            runs: Vec::new(),
+            groups: crate::generate::KekGroups::default(),
+            head_root_ops: vec![0; h.design.roles.len()],
+        }
+    }
+}
+
+/// Recovers the leaves of tenant `t` into `o`. With `split`, its groups and
+/// runs of [`LEAF_RUN`] leaves are rayon jobs (a tenant heavier than a piece
+/// of work); without, one pass opens them all, batching by KEK across groups.
+#[allow(clippy::too_many_arguments)]
+fn recover_tenant(
     h: &Hierarchy,
-    leaves: core::ops::Range<u32>,
-    key_of: &dyn Fn(u32) -> Option<&'k Key256>,
-    stats: &mut OpenStats,
-    by_role: &mut [u64],
+    ring: &Keyring,
+    available: &(dyn Fn(u32) -> bool + Sync),
+    mode: CacheMode,
+    globals: &KeyMap,
+    t: u32,
+    split: bool,
+    s: &mut Scratch,
+    o: &mut Outcome,
     sink: &(dyn Fn(u32, &Key256) + Sync),
-) -> Result<(u64, u64)> {
-    let role = &h.design.roles[usize::from(h.design.leaf_role())];
-    let (mut ok, mut bad) = (0u64, 0u64);
-    let mut cache = KekCache::new();
-    let mut groups: crate::generate::KekGroups<u32> =
-        crate::generate::KekGroups::with_capacity(leaves.len());
-    // Consecutive leaves mostly sit under the same KEK: remember the last one known open.
-    let last_open: core::cell::Cell<Option<u32>> = core::cell::Cell::new(None);
-    let is_open = |k: u32| {
-        if last_open.get() == Some(k) {
-            return true;
-        }
-        let open = key_of(k).is_some();
-        if open {
-            last_open.set(Some(k));
-        }
-        open
-    };
-    let single = role.threshold == 1;
-    for leaf in leaves {
-        // The first slot whose KEKs are all open; usually the leaf's first slot,
-        // under the KEK the leaf before used (checked first: no search).
-        let slots = h.slots_of(leaf);
-        let first = if !slots.is_empty()
-            && matches!(h.slot_keks(slots.start), [k] if last_open.get() == Some(*k))
-        {
-            Some(slots.start)
+) -> Result<()> {
+    let groups = h.tenant_group_start[t as usize]..h.tenant_group_start[t as usize + 1];
+    // Runs of leaves: whole groups, or pieces of them when split.
+    s.runs.clear();
+    s.runs.extend(groups.clone().flat_map(|g| {
+        let r = h.group_leaf_range(g);
+        let step = if split {
+            LEAF_RUN
         } else {
-            slots
-                .clone()
-                .find(|&s| h.slot_keks(s).iter().all(|&k| is_open(k)))
+            r.len().max(1) as u32
         };
-        match first.map(|s| (s, h.slot_keks(s))) {
-            Some((s, [k])) if single => {
-                groups.push(*k, s as usize * h.stride, leaf);
-            }
-            _ => {
-                let before = stats.root_ops;
-                match open_node(h, &mut cache, leaf, key_of, stats) {
+        (r.start..r.end)
+            .step_by(step as usize)
+            .map(move |a| (g, a..a.saturating_add(step).min(r.end)))
+    }));
+    if mode == CacheMode::Cold {
+        // Every leaf opens its own path from the roots; nothing is kept.
+        let cold = |leaves: core::ops::Range<u32>, o: &mut Outcome| -> Result<()> {
+            for leaf in leaves {
+                let mut cache = KekCache::new();
+                match open_path(
+                    h,
+                    ring,
+                    available,
+                    leaf,
+                    &mut cache,
+                    &mut o.stats,
+                    &mut o.root_ops,
+                ) {
                     Ok(k) => {
-                        count_root_ops(h, leaf, key_of, stats.root_ops - before, by_role);
-                        ok += 1;
+                        o.ok += 1;
                         sink(leaf, &k);
                     }
-                    Err(Error::Unrecoverable { .. }) => bad += 1,
+                    Err(Error::Unrecoverable { .. }) => o.bad += 1,
                     Err(e) => return Err(e),
                 }
             }
+            Ok(())
+        };
+        if split {
+            let parts: Vec<Result<Outcome>> = s
+                .runs
+                .par_iter()
+                .map(|(_, r)| {
+                    let mut po = Outcome::new(h);
+                    cold(r.clone(), &mut po).map(|()| po)
+                })
+                .collect();
+            for p in parts {
+                o.add(&p?);
+            }
+        } else {
+            for (_, r) in &s.runs {
+                cold(r.clone(), o)?;
+            }
+        }
+        return Ok(());
+    }
+    s.tenant.clear();
+    open_range_with(
+        h,
+        ring,
+        available,
+        h.tenant_head(t),
+        &[globals],
+        &mut KekCache::new(),
+        &mut o.stats,
+        &mut s.head_root_ops,
+        &mut s.tenant,
+    )?;
+    // Each group's head (the keys its leaves sit under).
+    s.maps.truncate(groups.len());
+    s.maps.iter_mut().for_each(KeyMap::clear);
+    s.maps.resize_with(groups.len(), KeyMap::new);
+    let tenant = &s.tenant;
+    let open_group = |g: u32, m: &mut KeyMap, o: &mut Outcome| -> Result<()> {
+        let head = h.group_node_start[g as usize]..h.group_leaf_range(g).start;
+        if head.is_empty() {
+            return Ok(());
+        }
+        open_range_with(
+            h,
+            ring,
+            available,
+            head,
+            &[tenant, globals],
+            &mut KekCache::new(),
+            &mut o.stats,
+            &mut o.root_ops,
+            m,
+        )
+    };
+    if split {
+        let parts: Vec<Result<Outcome>> = groups
+            .clone()
+            .into_par_iter()
+            .zip(s.maps.par_iter_mut())
+            .map(|(g, m)| {
+                let mut po = Outcome::new(h);
+                open_group(g, m, &mut po).map(|()| po)
+            })
+            .collect();
+        for p in parts {
+            o.add(&p?);
+        }
+    } else {
+        for (g, m) in groups.clone().zip(s.maps.iter_mut()) {
+            open_group(g, m, o)?;
+        }
+    }
+    let outer = [&s.tenant, globals];
+    if split {
+        let parts: Vec<Result<Outcome>> = s
+            .runs
+            .par_iter()
+            .map(|run| {
+                let mut po = Outcome::new(h);
+                let mut kg = crate::generate::KekGroups::default();
+                let found = open_leaves(
+                    h,
+                    core::slice::from_ref(run),
+                    &s.maps,
+                    groups.start,
+                    &outer,
+                    &mut kg,
+                    &mut po,
+                    sink,
+                );
+                found.map(|()| po)
+            })
+            .collect();
+        for p in parts {
+            o.add(&p?);
+        }
+    } else {
+        open_leaves(
+            h,
+            &s.runs,
+            &s.maps,
+            groups.start,
+            &outer,
+            &mut s.groups,
+            o,
+            sink,
+        )?;
+    }
+    Ok(())
+}
+
+/// Opens the leaves of `runs` (group, leaves) into `o`, calling `sink` for
+/// each: group `g`'s head keys are `maps[g - first_group]`, the keys above
+/// are in `outer`. Leaves whose chosen slot is a single wrap are filed by KEK
+/// in `groups`, across all the runs, and opened in batches
+/// ([`crate::batch`]); the others one by one.
+#[allow(clippy::too_many_arguments)]
+fn open_leaves(
+    h: &Hierarchy,
+    runs: &[(u32, core::ops::Range<u32>)],
+    maps: &[KeyMap],
+    first_group: u32,
+    outer: &[&KeyMap],
+    groups: &mut crate::generate::KekGroups<u32>,
+    o: &mut Outcome,
+    sink: &(dyn Fn(u32, &Key256) + Sync),
+) -> Result<()> {
+    let role = &h.design.roles[usize::from(h.design.leaf_role())];
+    let single = role.threshold == 1;
+    let mut cache = KekCache::new();
+    groups.clear();
+    let in_outer = |k: u32| outer.iter().find_map(|m| m.get(&k));
+    let empty = KeyMap::new();
+    for (g, leaves) in runs {
+        let here = maps.get((g - first_group) as usize).unwrap_or(&empty);
+        let key_of = |k: u32| here.get(&k).or_else(|| in_outer(k));
+        // Consecutive leaves mostly sit under the same KEK: remember the last one known open.
+        let last_open: core::cell::Cell<Option<u32>> = core::cell::Cell::new(None);
+        let is_open = |k: u32| {
+            if last_open.get() == Some(k) {
+                return true;
+            }
+            let open = key_of(k).is_some();
+            if open {
+                last_open.set(Some(k));
+            }
+            open
+        };
+        let mut leaf = leaves.start;
+        while leaf < leaves.end {
+            // The usual case first: a stretch of leaves whose first slot is a
+            // single wrap under the KEK the leaf before used (no search, no
+            // lookup), filed at once.
+            if single && let Some(k) = last_open.get() {
+                let stretch = leaf..(leaf..leaves.end)
+                    .find(|&l| h.single_first_slot(l) != Some(k))
+                    .unwrap_or(leaves.end);
+                if !stretch.is_empty() {
+                    let starts = &h.slot_start[stretch.start as usize..stretch.end as usize];
+                    groups.extend(
+                        k,
+                        starts.iter().map(|&s| s as usize * h.stride),
+                        stretch.clone(),
+                    );
+                    leaf = stretch.end;
+                    continue;
+                }
+            }
+            // Otherwise the first slot whose KEKs are all open.
+            let first = h
+                .slots_of(leaf)
+                .find(|&s| h.slot_keks(s).iter().all(|&k| is_open(k)));
+            match first.map(|s| (s, h.slot_keks(s))) {
+                Some((s, [k])) if single => {
+                    groups.push(*k, s as usize * h.stride, leaf);
+                }
+                _ => {
+                    let before = o.stats.root_ops;
+                    match open_node(h, &mut cache, leaf, &key_of, &mut o.stats) {
+                        Ok(k) => {
+                            count_root_ops(
+                                h,
+                                leaf,
+                                &key_of,
+                                o.stats.root_ops - before,
+                                &mut o.root_ops,
+                            );
+                            o.ok += 1;
+                            sink(leaf, &k);
+                        }
+                        Err(Error::Unrecoverable { .. }) => o.bad += 1,
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            leaf += 1;
         }
     }
     for (kek, offs, items) in groups.groups() {
-        let key = key_of(kek).ok_or(Error::Unrecoverable {
-            key: u64::from(kek),
-        })?;
+        let key = runs
+            .iter()
+            .filter_map(|(g, _)| maps.get((g - first_group) as usize))
+            .filter(|m| !m.is_empty())
+            .find_map(|m| m.get(&kek))
+            .or_else(|| in_outer(kek))
+            .ok_or(Error::Unrecoverable {
+                key: u64::from(kek),
+            })?;
         let prepared = crate::batch::PreparedKek::new(h.scheme, key)?;
         let ctx = |j: usize| h.context(items[j], (offs[j] / h.stride) as u32, 0);
         let b = crate::batch::Binding {
@@ -626,14 +761,14 @@ fn open_leaves<'k>(
             sink(items[j], k)
         })?;
         let n = items.len() as u64;
-        stats.unwraps += n;
+        o.stats.unwraps += n;
         if h.is_root(kek) {
-            stats.root_ops += n;
-            by_role[usize::from(h.role[kek as usize])] += n;
+            o.stats.root_ops += n;
+            o.root_ops[usize::from(h.role[kek as usize])] += n;
         }
-        ok += n;
+        o.ok += n;
     }
-    Ok((ok, bad))
+    Ok(())
 }
 
 fn count_root_ops<'k>(
@@ -664,6 +799,7 @@ fn open_range(
     stats: &mut OpenStats,
 ) -> Result<HashMap<u32, Key256>> {
     let mut by_role = vec![0u64; h.design.roles.len()];
+    let mut here = HashMap::new();
     open_range_with(
         h,
         ring,
@@ -673,9 +809,12 @@ fn open_range(
         &mut KekCache::new(),
         stats,
         &mut by_role,
-    )
+        &mut here,
+    )?;
+    Ok(here)
 }
 
+/// [`open_range`] into `here`, with the keys above in `outer`.
 #[allow(clippy::too_many_arguments)]
 fn open_range_with(
     h: &Hierarchy,
@@ -686,11 +825,14 @@ fn open_range_with(
     cache: &mut KekCache,
     stats: &mut OpenStats,
     by_role: &mut [u64],
-) -> Result<HashMap<u32, Key256>> {
-    let mut here: HashMap<u32, Key256> = HashMap::new();
+    here: &mut HashMap<u32, Key256>,
+) -> Result<()> {
+    // The range's roots, found in one search of the ring.
+    let mut roots = ring.range(range.clone()).peekable();
     for n in range {
         if h.is_root(n) {
-            if let Some((v, k)) = ring.get(n)
+            while roots.next_if(|&(m, _, _)| m < n).is_some() {}
+            if let Some((_, v, k)) = roots.next_if(|&(m, _, _)| m == n)
                 && available(n)
                 && v == h.version[n as usize]
             {
@@ -712,7 +854,7 @@ fn open_range_with(
             Err(e) => return Err(e),
         }
     }
-    Ok(here)
+    Ok(())
 }
 
 /// Opens `n` from the roots alone, opening every key on the way (cold path).

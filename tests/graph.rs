@@ -163,6 +163,86 @@ fn real_unwrapping_agrees_with_the_promise_and_returns_the_right_keys() {
     }
 }
 
+/// A tenant heavier than a piece of work is split: its groups and runs of
+/// leaves become separate jobs, while small tenants are opened in one pass,
+/// batched by KEK across their groups. Both paths, on one and two threads,
+/// cached and cold, must open the promised leaves to the right keys with the
+/// counts of the model.
+#[test]
+fn giant_and_small_tenants_open_the_same_way_on_any_thread_count() {
+    let shape = Shape {
+        tenants: 4,
+        groups: Dist::Fixed(3),
+        // tenant 0: 3 groups of 3000, 1500, 1000 leaves (more than one run of
+        // 4096 in all, so it is split); the others a few hundred each
+        leaves: Dist::parse("zipf:1:3000").unwrap(),
+    };
+    for design in DESIGN_NAMES {
+        let spec = GenSpec {
+            design: Design::by_name(design).unwrap(),
+            shape,
+            scheme: SchemeId::Kw,
+            seed: 5,
+        };
+        let (h, ring) = generate(&spec, &|_| {}).unwrap();
+        assert!(
+            h.tenant_leaves(0) > 4096,
+            "{design}: tenant 0 must be split"
+        );
+        let prf = Prf::new(5);
+        let r = roots(&h);
+        let drop_ck1: Vec<u32> = r
+            .list
+            .iter()
+            .copied()
+            .filter(|&n| h.design.roles[usize::from(h.role[n as usize])].name == "ck1")
+            .collect();
+        let all = |_: u32| true;
+        let no_ck1 = |n: u32| !drop_ck1.contains(&n);
+        let avails: [&(dyn Fn(u32) -> bool + Sync); 2] = [&all, &no_ck1];
+        for (ai, avail) in avails.into_iter().enumerate() {
+            let want: Vec<u32> = (0..h.groups())
+                .flat_map(|g| h.group_leaf_range(g).map(move |n| (n, g)))
+                .filter(|&(n, g)| promise(design, &r, avail, h.tenant_of(n), g))
+                .map(|(n, _)| n)
+                .collect();
+            for threads in [1, 2] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                for mode in [CacheMode::Cached, CacheMode::Cold] {
+                    let got = std::sync::Mutex::new(Vec::new());
+                    let stats = pool
+                        .install(|| {
+                            recover_leaves(&h, &ring, avail, mode, &|n, k| {
+                                assert_eq!(*k, prf.node_key(n, 1), "{design}: leaf {n}");
+                                got.lock().unwrap().push(n);
+                            })
+                        })
+                        .unwrap();
+                    let mut got = got.into_inner().unwrap();
+                    got.sort_unstable();
+                    let what = format!("{design}, availability {ai}, {threads} threads, {mode:?}");
+                    assert_eq!(got, want, "{what}");
+                    assert_eq!(stats.leaves_recovered, want.len() as u64, "{what}");
+                    assert_eq!(
+                        stats.leaves_recovered + stats.leaves_unrecoverable,
+                        h.leaves(),
+                        "{what}"
+                    );
+                    assert_eq!(stats.per_tenant_ns.len(), h.tenants() as usize, "{what}");
+                    if ai == 0 {
+                        let model = keyhier::plan::unwrap_all_counts(&h, mode == CacheMode::Cold);
+                        assert_eq!(stats.ops.unwraps, model.unwraps, "{what}");
+                        assert_eq!(stats.ops.root_ops, model.root_ops, "{what}");
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn recover_key_names_the_roots_it_used() {
     let (h, ring) = tiny("m365", SchemeId::Gcm);
