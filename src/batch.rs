@@ -35,7 +35,8 @@ pub fn batched(scheme: SchemeId) -> Option<Mode> {
 pub struct PreparedKek {
     scheme: SchemeId,
     key: Key256,
-    reference: OnceLock<Kek>,
+    /// Boxed: it is large, seldom built under `kw`, and the struct is moved on creation.
+    reference: OnceLock<Box<Kek>>,
     fast: Option<(Mode, BatchKek)>,
 }
 
@@ -51,7 +52,7 @@ impl PreparedKek {
         let fast = batched(scheme).map(|m| (m, BatchKek::new(key.expose())));
         let reference = OnceLock::new();
         if fast.is_none() {
-            let _ = reference.set(Kek::new(scheme, key.expose())?);
+            let _ = reference.set(Box::new(Kek::new(scheme, key.expose())?));
         }
         Ok(PreparedKek {
             scheme,
@@ -67,7 +68,7 @@ impl PreparedKek {
             return Ok(k);
         }
         let k = Kek::new(self.scheme, self.key.expose())?;
-        Ok(self.reference.get_or_init(|| k))
+        Ok(self.reference.get_or_init(|| Box::new(k)))
     }
 }
 

@@ -98,7 +98,8 @@ impl Mode {
 pub struct BatchKek {
     /// The key, kept to build `cipher` on first use (most KEKs never need it).
     key: [u8; 32],
-    cipher: OnceLock<Aes256>,
+    /// Boxed: it is large, seldom built, and the struct is moved on creation.
+    cipher: OnceLock<Box<Aes256>>,
     #[cfg(target_arch = "x86_64")]
     x86: Option<x86::RoundKeys>,
 }
@@ -120,7 +121,8 @@ impl BatchKek {
     /// key schedule costs about as much as rewrapping a few keys, and the
     /// intrinsic backends never need it.
     fn cipher(&self) -> &Aes256 {
-        self.cipher.get_or_init(|| Aes256::new(&self.key.into()))
+        self.cipher
+            .get_or_init(|| Box::new(Aes256::new(&self.key.into())))
     }
 }
 
@@ -544,10 +546,13 @@ impl Backend {
             Ok(())
         };
         let res = run();
-        // SAFETY: `states` is an array of plain integers (all zeros is a valid
-        // value) borrowed exclusively here; this zeroizes its bytes in bulk
-        // rather than with one volatile write per field.
-        unsafe { zeroize::zeroize_flat_type(&mut states) };
+        // Only the first `n` states ever held a key (a small batch uses a few).
+        for s in &mut states[..n.min(CHUNK)] {
+            // SAFETY: a `KeyState` is plain integers (all zeros is a valid
+            // value), borrowed exclusively here; this zeroizes its bytes in
+            // bulk rather than with one volatile write per field.
+            unsafe { zeroize::zeroize_flat_type(s) };
+        }
         res
     }
 
