@@ -76,6 +76,41 @@ impl Keyring {
         self.roots.insert(node, (version, key));
     }
 
+    /// Sets each `(node, version, key)` of `new`, handing every root it
+    /// replaces to `old` as `(node, version, key)`. When `new` is in
+    /// increasing node order (a plan's replaced roots are), this is one walk
+    /// over the ring's range, not a search per root.
+    pub fn replace_all(
+        &mut self,
+        new: Vec<(u32, u32, Key256)>,
+        old: &mut dyn FnMut(u32, u32, Key256),
+    ) {
+        let sorted = new.windows(2).all(|w| w[0].0 < w[1].0);
+        let ends = new.first().map(|x| x.0).zip(new.last().map(|x| x.0));
+        let (Some((first, last)), true) = (ends, sorted) else {
+            for (n, v, k) in new {
+                if let Some((ov, ok)) = self.roots.insert(n, (v, k)) {
+                    old(n, ov, ok);
+                }
+            }
+            return;
+        };
+        let mut absent = Vec::new();
+        let mut new = new.into_iter().peekable();
+        for (&n, slot) in self.roots.range_mut(first..=last) {
+            while let Some(x) = new.next_if(|&(m, _, _)| m < n) {
+                absent.push(x);
+            }
+            if let Some((_, v, k)) = new.next_if(|&(m, _, _)| m == n) {
+                let (ov, ok) = core::mem::replace(slot, (v, k));
+                old(n, ov, ok);
+            }
+        }
+        for (n, v, k) in absent.into_iter().chain(new) {
+            self.roots.insert(n, (v, k));
+        }
+    }
+
     /// Destroys root `node` (its key is zeroized on drop).
     pub fn destroy(&mut self, node: u32) -> bool {
         self.roots.remove(&node).is_some()
@@ -197,5 +232,51 @@ impl Keyring {
         let res = Keyring::decode(&bytes);
         zeroize::Zeroize::zeroize(&mut bytes);
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u32, v: u32) -> Key256 {
+        Key256::from_bytes(core::array::from_fn(|i| (n as u8) ^ (v as u8) ^ (i as u8)))
+    }
+
+    #[test]
+    fn replace_all_equals_inserting_one_by_one() {
+        let mut base = Keyring::default();
+        for n in [2u32, 4, 6, 8, 10] {
+            base.insert(n, 1, key(n, 1));
+        }
+        let cases: [&[u32]; 6] = [
+            &[],
+            &[4],
+            &[2, 4, 6, 8, 10],
+            &[1, 4, 5, 10, 11], // some absent, before, between and after
+            &[8, 2, 6],         // out of order
+            &[3, 7],            // none present
+        ];
+        for nodes in cases {
+            let mut want = base.clone();
+            let mut want_old = Vec::new();
+            for &n in nodes {
+                if let Some((v, _)) = want.get(n) {
+                    want_old.push((n, v));
+                }
+                want.insert(n, 2, key(n, 2));
+            }
+            let mut got = base.clone();
+            let mut got_old = Vec::new();
+            let new = nodes.iter().map(|&n| (n, 2, key(n, 2))).collect();
+            got.replace_all(new, &mut |n, v, k| {
+                assert_eq!(k, key(n, v));
+                got_old.push((n, v));
+            });
+            assert!(got == want, "{nodes:?}");
+            want_old.sort_unstable();
+            got_old.sort_unstable();
+            assert_eq!(got_old, want_old, "{nodes:?}");
+        }
     }
 }

@@ -952,7 +952,9 @@ fn redo_run(
 /// range ended, so that thousands of tenants cost about as much as a pass
 /// over their boundaries, not a binary search of the whole plan each.
 fn redo_ranges(redo: &[Redo], bounds: &[(u32, u32)]) -> Vec<core::ops::Range<usize>> {
-    let mut at = 0;
+    let mut at = bounds
+        .first()
+        .map_or(0, |&(lo, _)| redo.partition_point(|r| r.node < lo));
     // first index at or after `from` whose node is at least `node`
     let seek = |from: usize, node: u32| {
         let mut step = 1;
@@ -1021,19 +1023,32 @@ pub fn run_change(
     let prf = Prf::new(opts.seed ^ 0x6b65_7968_6965_7200); // new material: distinct from the generation stream
     let start = Instant::now();
     // Versions first, then new root material.
-    let mut old_roots: HashMap<u32, Key256> = HashMap::new();
+    // (The serial part of a run, kept short: no pass over every node's
+    // version unless some key is re-keyed, one AES call per 128 new roots,
+    // one walk over the keyring.)
+    let mut old_roots: HashMap<u32, Key256> = HashMap::with_capacity(plan.replaced_roots.len());
     st.h.generation = st.h.generation.wrapping_add(1);
-    for (v, &rekey) in st.h.version.iter_mut().zip(&plan.rekey) {
-        *v += u32::from(rekey);
+    for (v, rekey) in st.h.version.chunks_mut(64).zip(plan.rekey.chunks(64)) {
+        if rekey.iter().fold(false, |a, &b| a | b) {
+            v.iter_mut()
+                .zip(rekey)
+                .for_each(|(v, &r)| *v += u32::from(r));
+        }
     }
+    let mut bumped = Vec::with_capacity(plan.replaced_roots.len());
     for &r in &plan.replaced_roots {
         st.h.version[r as usize] += 1;
-        if let Some((_, k)) = st.ring.get(r) {
-            old_roots.insert(r, k.clone());
-        }
-        let v = st.h.version[r as usize];
-        st.ring.insert(r, v, prf.node_key(r, v));
+        bumped.push((r, st.h.version[r as usize]));
     }
+    let keys = prf.node_keys(&bumped);
+    let new_roots = bumped
+        .iter()
+        .zip(keys)
+        .map(|(&(r, v), k)| (r, v, k))
+        .collect();
+    st.ring.replace_all(new_roots, &mut |r, _, k| {
+        old_roots.insert(r, k);
+    });
     let immediate = start.elapsed().as_secs_f64();
     // Split redo and payload by tenant.
     let tenants = st.h.tenants() as usize;
@@ -1049,7 +1064,10 @@ pub fn run_change(
     let h = &st.h;
     let mut parts = split_parts(&mut payload, lens.into_iter());
     // Each range's stored wraps to redo (the plan lists them by node).
-    let redo_ranges = redo_ranges(&plan.redo, &bounds);
+    let redo_ranges: Vec<core::ops::Range<usize>> = bounds
+        .par_chunks(1024)
+        .flat_map_iter(|b| redo_ranges(&plan.redo, b))
+        .collect();
     let redo_at = |i: usize| &plan.redo[redo_ranges[i].clone()];
     let ring = &st.ring;
     let global_part = parts.remove(0);
@@ -1068,7 +1086,7 @@ pub fn run_change(
     // Tenants in pieces of about equal work (see `crate::par`), one rayon job each.
     let tenant_bounds = &bounds[1..];
     let weights: Vec<u64> = tenant_bounds
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(t, &(lo, hi))| {
             let open = plan.open[lo as usize..hi as usize]
@@ -1504,11 +1522,16 @@ mod tests {
             0u32, 1, 2, 4, 5, 9, 10, 11, 50, 299, 300, 301, 999, 1000, 1001, 2000,
         ];
         let bounds: Vec<(u32, u32)> = cuts.windows(2).map(|w| (w[0], w[1])).collect();
-        let got = redo_ranges(&plan, &bounds);
-        for (&(lo, hi), r) in bounds.iter().zip(&got) {
-            let a = plan.partition_point(|x| x.node < lo);
-            let b = plan.partition_point(|x| x.node < hi);
-            assert_eq!(*r, a..b, "nodes {lo}..{hi}");
+        // the whole list, and any run of it on its own (the engine splits it over threads)
+        for from in 0..bounds.len() {
+            let part = &bounds[from..];
+            let got = redo_ranges(&plan, part);
+            assert_eq!(got.len(), part.len());
+            for (&(lo, hi), r) in part.iter().zip(&got) {
+                let a = plan.partition_point(|x| x.node < lo);
+                let b = plan.partition_point(|x| x.node < hi);
+                assert_eq!(*r, a..b, "nodes {lo}..{hi}, from bound {from}");
+            }
         }
         assert!(redo_ranges(&[], &bounds).iter().all(|r| r.is_empty()));
     }
