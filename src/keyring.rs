@@ -95,19 +95,28 @@ impl Keyring {
             }
             return;
         };
-        let mut absent = Vec::new();
-        let mut new = new.into_iter().peekable();
+        // Each match swaps the new version and key into the ring in place, and
+        // the old ones into `new` (keys are not moved through an iterator).
+        let mut new = new;
+        let mut matched = vec![false; new.len()];
+        let mut i = 0;
         for (&n, slot) in self.roots.range_mut(first..=last) {
-            while let Some(x) = new.next_if(|&(m, _, _)| m < n) {
-                absent.push(x);
+            while new.get(i).is_some_and(|e| e.0 < n) {
+                i += 1;
             }
-            if let Some((_, v, k)) = new.next_if(|&(m, _, _)| m == n) {
-                let (ov, ok) = core::mem::replace(slot, (v, k));
-                old(n, ov, ok);
+            if let Some(e) = new.get_mut(i).filter(|e| e.0 == n) {
+                core::mem::swap(&mut slot.0, &mut e.1);
+                core::mem::swap(&mut slot.1, &mut e.2);
+                matched[i] = true;
+                i += 1;
             }
         }
-        for (n, v, k) in absent.into_iter().chain(new) {
-            self.roots.insert(n, (v, k));
+        for ((n, v, k), was) in new.into_iter().zip(matched) {
+            if was {
+                old(n, v, k);
+            } else {
+                self.roots.insert(n, (v, k));
+            }
         }
     }
 

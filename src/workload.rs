@@ -1064,11 +1064,9 @@ pub fn run_change(
     let h = &st.h;
     let mut parts = split_parts(&mut payload, lens.into_iter());
     // Each range's stored wraps to redo (the plan lists them by node).
-    let redo_ranges: Vec<core::ops::Range<usize>> = bounds
-        .par_chunks(1024)
-        .flat_map_iter(|b| redo_ranges(&plan.redo, b))
-        .collect();
-    let redo_at = |i: usize| &plan.redo[redo_ranges[i].clone()];
+    // (Each piece of tenants finds its own ranges, on its thread: for the
+    // whole plan at once, here, that was the largest serial step.)
+    let global_redo = redo_ranges(&plan.redo, &bounds[..1]).remove(0);
     let ring = &st.ring;
     let global_part = parts.remove(0);
     let (gc, gopened) = execute_range(
@@ -1079,21 +1077,20 @@ pub fn run_change(
         &prf,
         None,
         bounds[0].0..bounds[0].1,
-        redo_at(0),
+        &plan.redo[global_redo],
         0,
         global_part,
     )?;
     // Tenants in pieces of about equal work (see `crate::par`), one rayon job each.
     let tenant_bounds = &bounds[1..];
+    // A tenant's weight is its slots and nodes (its wraps to redo are a part
+    // of its slots): known without a pass over the plan.
     let weights: Vec<u64> = tenant_bounds
-        .par_iter()
-        .enumerate()
-        .map(|(t, &(lo, hi))| {
-            let open = plan.open[lo as usize..hi as usize]
-                .iter()
-                .filter(|&&o| o)
-                .count();
-            (redo_at(t + 1).len() + open + 1) as u64
+        .iter()
+        .map(|&(lo, hi)| {
+            u64::from(h.slot_start[hi as usize] - h.slot_start[lo as usize])
+                + u64::from(hi - lo)
+                + 1
         })
         .collect();
     let pieces = crate::par::pieces(
@@ -1105,35 +1102,34 @@ pub fn run_change(
         .iter()
         .map(|r| parts.by_ref().take(r.len()).collect())
         .collect();
-    let results: Vec<Result<(Counts, u64)>> = pieces
-        .into_par_iter()
-        .zip(piece_parts)
-        .with_max_len(1)
-        .flat_map_iter(|(r, parts)| {
-            let first = r.start;
-            let (old_roots, prf, gopened, redo_at) = (&old_roots, &prf, &gopened, &redo_at);
-            tenant_bounds[r]
-                .iter()
-                .zip(parts)
-                .enumerate()
-                .map(move |(i, (&(lo, hi), part))| {
-                    let t0 = Instant::now();
-                    let (c, _) = execute_range(
-                        h,
-                        plan,
-                        ring,
-                        old_roots,
-                        prf,
-                        Some(gopened),
-                        lo..hi,
-                        redo_at(first + i + 1),
-                        h.slot_start[lo as usize],
-                        part,
-                    )?;
-                    Ok((c, t0.elapsed().as_nanos() as u64))
-                })
-        })
-        .collect();
+    let results: Vec<Result<(Counts, u64)>> =
+        pieces
+            .into_par_iter()
+            .zip(piece_parts)
+            .with_max_len(1)
+            .flat_map_iter(|(r, parts)| {
+                let (old_roots, prf, gopened) = (&old_roots, &prf, &gopened);
+                let ranges = redo_ranges(&plan.redo, &tenant_bounds[r.clone()]);
+                tenant_bounds[r].iter().zip(parts).zip(ranges).map(
+                    move |((&(lo, hi), part), redo)| {
+                        let t0 = Instant::now();
+                        let (c, _) = execute_range(
+                            h,
+                            plan,
+                            ring,
+                            old_roots,
+                            prf,
+                            Some(gopened),
+                            lo..hi,
+                            &plan.redo[redo],
+                            h.slot_start[lo as usize],
+                            part,
+                        )?;
+                        Ok((c, t0.elapsed().as_nanos() as u64))
+                    },
+                )
+            })
+            .collect();
     st.h.payload = payload;
     let mut measured = gc;
     let mut per_tenant = Vec::with_capacity(tenants);
