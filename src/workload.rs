@@ -350,7 +350,8 @@ fn percentiles(ns: &mut [u64]) -> (f64, f64, f64) {
     (at(0.5), at(0.99), *ns.last().unwrap_or(&0) as f64 / 1e6)
 }
 
-/// Runs `w` on `st`, verifying the result.
+/// Runs `w` on `st`, verifying the result. On an error from a workload that
+/// changes keys, `st` may be partly changed (see [`run_change`]): reload it.
 pub fn run(st: &mut State, w: &Workload, opts: &RunOptions) -> Result<RunRow> {
     let h0 = &st.h;
     let mut row = RunRow {
@@ -994,6 +995,12 @@ fn write_slot(payload: &mut [u8], slot0: u32, stride: usize, s: u32, w: &[u8]) -
 /// adversary also holds everything the replaced roots opened through the old
 /// wraps) or as a routine rotation. Public so tests can show that verification
 /// catches a plan that does too little.
+///
+/// A plan that needs a root the keyring lacks is refused before anything
+/// changes. A stored wrap that fails its integrity check part-way (a tampered
+/// hierarchy) returns the error with `st` partly re-keyed: the hierarchy keeps
+/// all its bytes, but it must be reloaded, not used further. [`run`] has the
+/// same contract; the CLI writes nothing after an error.
 pub fn run_change(
     st: &mut State,
     plan: &ChangePlan,
@@ -1069,7 +1076,7 @@ pub fn run_change(
     let global_redo = redo_ranges(&plan.redo, &bounds[..1]).remove(0);
     let ring = &st.ring;
     let global_part = parts.remove(0);
-    let (gc, gopened) = execute_range(
+    let global = execute_range(
         h,
         plan,
         ring,
@@ -1080,7 +1087,17 @@ pub fn run_change(
         &plan.redo[global_redo],
         0,
         global_part,
-    )?;
+    );
+    // On failure the payload goes back into the hierarchy before returning,
+    // so that an error never leaves it empty.
+    let (gc, gopened) = match global {
+        Ok(x) => x,
+        Err(e) => {
+            drop(parts);
+            st.h.payload = payload;
+            return Err(e);
+        }
+    };
     // Tenants in pieces of about equal work (see `crate::par`), one rayon job each.
     let tenant_bounds = &bounds[1..];
     // A tenant's weight is its slots and nodes (its wraps to redo are a part
