@@ -468,10 +468,10 @@ struct Scratch {
     tenant: KeyMap,
     /// Each group's head keys, by group index within the tenant.
     maps: Vec<KeyMap>,
-    /// Runs of leaves: (group, leaves).
-    runs: Vec<(u32, core::ops::Range<u32>)>,
+    /// Runs of leaves.
+    runs: Vec<Run>,
     /// Leaves filed by KEK.
-    groups: crate::generate::KekGroups<u32>,
+    groups: ByKek,
     /// Root operations of tenant heads (not attributed to a role).
     head_root_ops: Vec<u64>,
 }
@@ -482,7 +482,7 @@ impl Scratch {
             tenant: KeyMap::new(),
             maps: Vec::new(),
             runs: Vec::new(),
-            groups: crate::generate::KekGroups::default(),
+            groups: ByKek::default(),
             head_root_ops: vec![0; h.design.roles.len()],
         }
     }
@@ -542,24 +542,9 @@ fn recover_tenant(
             }
             Ok(())
         };
-        if split {
-            let parts: Vec<Result<Outcome>> = s
-                .runs
-                .par_iter()
-                .map(|(_, r)| {
-                    let mut po = Outcome::new(h);
-                    cold(r.clone(), &mut po).map(|()| po)
-                })
-                .collect();
-            for p in parts {
-                o.add(&p?);
-            }
-        } else {
-            for (_, r) in &s.runs {
-                cold(r.clone(), o)?;
-            }
-        }
-        return Ok(());
+        return over_runs(h, split, &s.runs, &mut s.groups, o, |runs, _, o| {
+            runs.iter().try_for_each(|(_, r)| cold(r.clone(), o))
+        });
     }
     s.tenant.clear();
     open_range_with(
@@ -613,41 +598,42 @@ fn recover_tenant(
             open_group(g, m, o)?;
         }
     }
-    let outer = [&s.tenant, globals];
-    if split {
-        let parts: Vec<Result<Outcome>> = s
-            .runs
-            .par_iter()
-            .map(|run| {
-                let mut po = Outcome::new(h);
-                let mut kg = crate::generate::KekGroups::default();
-                let found = open_leaves(
-                    h,
-                    core::slice::from_ref(run),
-                    &s.maps,
-                    groups.start,
-                    &outer,
-                    &mut kg,
-                    &mut po,
-                    sink,
-                );
-                found.map(|()| po)
-            })
-            .collect();
-        for p in parts {
-            o.add(&p?);
-        }
-    } else {
-        open_leaves(
-            h,
-            &s.runs,
-            &s.maps,
-            groups.start,
-            &outer,
-            &mut s.groups,
-            o,
-            sink,
-        )?;
+    let (first_group, outer, maps) = (groups.start, [&s.tenant, globals], &s.maps);
+    over_runs(h, split, &s.runs, &mut s.groups, o, |runs, by_kek, o| {
+        open_leaves(h, runs, maps, first_group, &outer, by_kek, o, sink)
+    })
+}
+
+/// Runs of leaves: (group, leaves).
+type Run = (u32, core::ops::Range<u32>);
+
+/// Leaves filed by the KEK of their chosen slot.
+type ByKek = crate::generate::KekGroups<u32>;
+
+/// Calls `f` on all of `runs` at once, into `o` with the reused `groups`;
+/// or, with `split`, on each run as a rayon job of its own (each with its
+/// own `Outcome`, added to `o`, and its own `KekGroups`).
+fn over_runs(
+    h: &Hierarchy,
+    split: bool,
+    runs: &[Run],
+    groups: &mut ByKek,
+    o: &mut Outcome,
+    f: impl Fn(&[Run], &mut ByKek, &mut Outcome) -> Result<()> + Sync,
+) -> Result<()> {
+    if !split {
+        return f(runs, groups, o);
+    }
+    let parts: Vec<Result<Outcome>> = runs
+        .par_iter()
+        .map(|run| {
+            let mut po = Outcome::new(h);
+            let mut kg = ByKek::default();
+            f(core::slice::from_ref(run), &mut kg, &mut po).map(|()| po)
+        })
+        .collect();
+    for p in parts {
+        o.add(&p?);
     }
     Ok(())
 }
@@ -660,11 +646,11 @@ fn recover_tenant(
 #[allow(clippy::too_many_arguments)]
 fn open_leaves(
     h: &Hierarchy,
-    runs: &[(u32, core::ops::Range<u32>)],
+    runs: &[Run],
     maps: &[KeyMap],
     first_group: u32,
     outer: &[&KeyMap],
-    groups: &mut crate::generate::KekGroups<u32>,
+    groups: &mut ByKek,
     o: &mut Outcome,
     sink: &(dyn Fn(u32, &Key256) + Sync),
 ) -> Result<()> {

@@ -976,10 +976,15 @@ pub fn write_perf(
         .iter()
         .filter(|r| !r.what.starts_with("arena") && !r.what.starts_with("beside"))
         .collect();
-    // median over rounds of a / b (the rows were timed in the same rounds)
-    let ratio = |a: &crate::perf::PerfRow, b: &crate::perf::PerfRow| {
+    // a / b round by round (the rows were timed in the same rounds), sorted
+    let per_round = |a: &crate::perf::PerfRow, b: &crate::perf::PerfRow| {
         let mut v: Vec<f64> = a.rounds.iter().zip(&b.rounds).map(|(x, y)| x / y).collect();
         v.sort_by(f64::total_cmp);
+        v
+    };
+    // their median
+    let ratio = |a: &crate::perf::PerfRow, b: &crate::perf::PerfRow| {
+        let v = per_round(a, b);
         v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
     };
     let primitive_of = |what: &str| {
@@ -1127,13 +1132,7 @@ pub fn write_perf(
         .filter(|r| r.threads == 2)
         .filter_map(|r| {
             let one = runs.iter().find(|o| o.what == r.what && o.threads == 1)?;
-            let mut v: Vec<f64> = one
-                .rounds
-                .iter()
-                .zip(&r.rounds)
-                .map(|(a, b)| 2.0 * a / b)
-                .collect();
-            v.sort_by(f64::total_cmp);
+            let v: Vec<f64> = per_round(one, r).into_iter().map(|x| 2.0 * x).collect();
             let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
             let best = one.rounds.iter().copied().fold(f64::INFINITY, f64::min);
             let two: Vec<f64> = one
