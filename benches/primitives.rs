@@ -2,7 +2,7 @@
 //! (unwrap under KEK A, wrap under KEK B) of 32-byte keys under AES-256 KEKs.
 //!
 //! - `aes-kw` one key at a time (`KwAes256`), the reference;
-//! - `keyhier::fastkw` batched, on every backend this CPU has, at batch sizes
+//! - `keyhier::internal::crypto::fastkw` batched, on every backend this CPU has, at batch sizes
 //!   1 to 1024;
 //! - with `--features peers`: aws-lc-rs (`key_wrap::AesKek`, whose `wrap` and
 //!   `unwrap` consume the KEK, so each call pays a key schedule) and OpenSSL
@@ -22,7 +22,7 @@ use std::hint::black_box;
 
 use aes_kw::{KeyInit, KwAes256};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use keyhier::fastkw::{Backend, BatchKek, Mode, bench_support};
+use keyhier::internal::crypto::fastkw::{Backend, BatchKek, Mode, bench_support};
 use keyhier::{Kek, SchemeId, WrapContext};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};

@@ -10,11 +10,11 @@
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use keyhier::SchemeId;
-use keyhier::analysis::Extent;
-use keyhier::design::{DESIGN_NAMES, Design};
-use keyhier::generate::{GenSpec, generate};
-use keyhier::shape::Shape;
-use keyhier::workload::{RunOptions, State, Workload, run};
+use keyhier::internal::engine::generate::{GenSpec, generate};
+use keyhier::internal::engine::workload::{RunOptions, State, Workload, run};
+use keyhier::internal::graph::design::{DESIGN_NAMES, Design};
+use keyhier::internal::graph::reach::Extent;
+use keyhier::internal::graph::shape::Shape;
 
 fn workloads() -> Vec<Workload> {
     vec![

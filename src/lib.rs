@@ -1,61 +1,88 @@
 //! keyhier: a benchmark and fuzzing harness for envelope-encryption key hierarchies.
 //!
-//! # Architecture
+//! # The map
 //!
-//! Data flows one way, and the modules say so:
+//! Data flows one way; each folder is a layer and imports only from the layers
+//! above it in this list (`ARCHITECTURE.md` says where a new design, workload,
+//! scheme, store or report goes):
 //!
 //! ```text
-//! scheme, wire        how one key is wrapped under another; how one wrap is stored
-//!   -> model          the key graph: keys, slots, thresholds, arenas of stored wraps
-//!   -> design         designs as data (m365, flat, dke, threshold, sharepoint, tree:...)
-//!   -> generate       a design + a shape + a seed -> a hierarchy (parallel, deterministic)
-//!   -> recover        open keys from available roots; analysis of exposure and availability
-//!   -> workload       provision, unwrap-all, rotate-root, revoke, shred (typed rows)
-//!   -> report         rows to csv / json / markdown / svg
-//!   -> cli            the `keyhier` binary
+//! error, stats, sysinfo  foundation: the one Error, medians and quantiles, this machine
+//! crypto/    secrets, wrap schemes, wire format of one wrap, Shamir, PRF,
+//!            batching by KEK (over the `batchwrap` kernel crate), known answers
+//!                                              (knows no tenants or designs)
+//! graph/     designs as data, shapes, the struct-of-arrays hierarchy, skeletons,
+//!            crypto-free reach, operation counts      (no cryptography)
+//! store/     hierarchy files, keyrings, atomic writes (what is kept on disk)
+//! engine/    generate, recover, plan (the analytic model), workloads, key-service costs
+//! analysis/  exposure and availability                (graph reasoning over designs)
+//! suite/     compare (every design × workload), perf (timed rounds)
+//! report/    rows to CSV / JSON / markdown / SVG      (never measures anything)
+//! fuzzing/   the body of every fuzz target (through [`internal`])
+//! main.rs    the `keyhier` CLI (src/cli/: one file per subcommand)
 //! ```
 //!
-//! - [`scheme`] knows nothing of tenants or designs; [`wire`] only encodes and
-//!   decodes one stored wrap.
-//! - Key material lives in [`secret`] newtypes that zeroize on drop and never
-//!   print their bytes.
+//! The public interface is the re-exports below; [`internal`] is for the fuzz
+//! targets, tests and benchmarks, and is not a stable API.
+//!
+//! - Key material lives in newtypes that zeroize on drop and never print
+//!   their bytes.
 //! - Every decoder of untrusted bytes returns [`Error`]; none panics.
-//! - [`fuzzing`] holds the body of every fuzz target, so `cargo fuzz` and the
-//!   stable `cargo test` corpus replay run the same code.
-// `deny`, not `forbid`: `fastkw` is the one module allowed `core::arch` intrinsics
-// (it opts in with `#![allow(unsafe_code)]`); everything else stays safe.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod analysis;
-pub mod batch;
-pub mod compare;
-pub mod cost;
-pub mod design;
-pub mod error;
-pub mod fastkw;
-#[doc(hidden)]
-pub mod fuzzing;
-pub mod generate;
-pub mod hfile;
-pub mod keyring;
-pub mod model;
-pub mod par;
-pub mod perf;
-pub mod plan;
-pub mod plot;
-pub mod prf;
-pub mod recover;
-pub mod report;
-pub mod scheme;
-pub mod secret;
-pub mod shamir;
-pub mod shape;
-pub mod sysinfo;
-pub mod vectors;
-pub mod wire;
-pub mod workload;
+mod analysis;
+mod crypto;
+mod engine;
+mod error;
+mod fuzzing;
+mod graph;
+mod report;
+mod store;
+mod suite;
+mod sysinfo;
 
+pub use crypto::scheme::{Kek, SchemeId, WrapContext};
+pub use crypto::secret::{Key256, SecretBytes};
 pub use error::{Error, Result};
-pub use scheme::{Kek, SchemeId, WrapContext};
-pub use secret::{Key256, SecretBytes};
+
+/// What the fuzz targets, the tests and the benchmarks reach. Not a stable API.
+#[doc(hidden)]
+pub mod internal {
+    /// Cryptography: schemes, secrets, wire format, batching.
+    pub mod crypto {
+        pub use crate::crypto::*;
+    }
+    /// The key graph.
+    pub mod graph {
+        pub use crate::graph::*;
+    }
+    /// Files on disk.
+    pub mod store {
+        pub use crate::store::*;
+    }
+    /// Generation, recovery, plans, workloads.
+    pub mod engine {
+        pub use crate::engine::*;
+    }
+    /// Exposure and availability.
+    pub mod analysis {
+        pub use crate::analysis::*;
+    }
+    /// Suites of runs.
+    pub mod suite {
+        pub use crate::suite::*;
+    }
+    /// Output.
+    pub mod report {
+        pub use crate::report::*;
+    }
+    /// Fuzz target bodies.
+    pub mod fuzzing {
+        pub use crate::fuzzing::*;
+    }
+    /// This machine.
+    pub mod sysinfo {
+        pub use crate::sysinfo::*;
+    }
+}

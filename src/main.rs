@@ -6,10 +6,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use keyhier::design::{DESIGN_NAMES, Design};
-use keyhier::generate::{GenSpec, generate};
-use keyhier::shape::{Dist, Shape};
-use keyhier::{SchemeId, analysis, hfile, sysinfo};
+use keyhier::SchemeId;
+use keyhier::internal::analysis::exposure as analysis;
+use keyhier::internal::engine::generate::{GenSpec, generate};
+use keyhier::internal::graph::design::{DESIGN_NAMES, Design};
+use keyhier::internal::graph::shape::{Dist, Shape};
+use keyhier::internal::store::hfile;
+use keyhier::internal::sysinfo;
 
 /// keyhier: measure, compare and fuzz envelope-encryption key hierarchies.
 ///
@@ -117,7 +120,7 @@ fn cmd_perf(a: PerfArgs) -> anyhow::Result<ExitCode> {
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.enable_steady_tick(std::time::Duration::from_millis(200));
     spinner.set_message("primitives, side by side");
-    let prims = keyhier::perf::primitives(a.rounds)?;
+    let prims = keyhier::internal::suite::perf::primitives(a.rounds)?;
     let works = if a.preset == "none" {
         Vec::new()
     } else {
@@ -125,17 +128,18 @@ fn cmd_perf(a: PerfArgs) -> anyhow::Result<ExitCode> {
             "workloads on flat {} beside the primitive, {} rounds",
             a.preset, a.runs
         ));
-        keyhier::perf::workloads(&a.preset, a.runs)?
+        keyhier::internal::suite::perf::workloads(&a.preset, a.runs)?
     };
     spinner.finish_and_clear();
     let command = command_line();
-    let env = keyhier::report::env_json(
+    let env = keyhier::internal::report::summary::env_json(
         1,
         1,
         &command,
-        serde_json::json!({ "rounds": a.rounds, "preset": a.preset, "runs": a.runs, "peers": cfg!(feature = "peers"), "fastkw_selected": keyhier::fastkw::backend_name() }),
+        serde_json::json!({ "rounds": a.rounds, "preset": a.preset, "runs": a.runs, "peers": cfg!(feature = "peers"), "fastkw_selected": keyhier::internal::crypto::fastkw::backend_name() }),
     );
-    let files = keyhier::report::write_perf(&dir, &prims, &works, &command, &env)?;
+    let files =
+        keyhier::internal::report::summary::write_perf(&dir, &prims, &works, &command, &env)?;
     println!("wrote {}: {}", dir.display(), files.join(", "));
     Ok(ExitCode::SUCCESS)
 }
@@ -179,11 +183,13 @@ struct CompareArgs {
     root_ops_per_s: Option<f64>,
 }
 
-fn compare_workloads(specs: &[String]) -> anyhow::Result<Vec<keyhier::workload::Workload>> {
-    use keyhier::analysis::Extent;
-    use keyhier::workload::Workload;
+fn compare_workloads(
+    specs: &[String],
+) -> anyhow::Result<Vec<keyhier::internal::engine::workload::Workload>> {
+    use keyhier::internal::engine::workload::Workload;
+    use keyhier::internal::graph::reach::Extent;
     if specs.is_empty() {
-        return Ok(keyhier::compare::default_workloads());
+        return Ok(keyhier::internal::suite::compare::default_workloads());
     }
     let mut out = Vec::new();
     for spec in specs {
@@ -228,13 +234,13 @@ fn compare_workloads(specs: &[String]) -> anyhow::Result<Vec<keyhier::workload::
 }
 
 fn cmd_compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
-    let plan = keyhier::compare::ComparePlan {
+    let plan = keyhier::internal::suite::compare::ComparePlan {
         designs: designs_arg(&a.designs)?,
         workloads: compare_workloads(&a.workloads)?,
         preset: a.preset.clone(),
         shape: Shape::preset(&a.preset)?,
         scheme: SchemeId::from_name(&a.scheme)?,
-        opts: keyhier::workload::RunOptions {
+        opts: keyhier::internal::engine::workload::RunOptions {
             seed: a.seed,
             data_bytes_per_leaf: a.data_bytes_per_leaf,
             root_ops_per_s: a.root_ops_per_s,
@@ -257,17 +263,20 @@ fn cmd_compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
     };
     let pool = pool(a.threads)?;
     let threads = pool.current_num_threads();
-    let pb = progress_bar(keyhier::compare::run_count(&plan), "comparing");
+    let pb = progress_bar(
+        keyhier::internal::suite::compare::run_count(&plan),
+        "comparing",
+    );
     let start = std::time::Instant::now();
     let res = pool.install(|| {
-        keyhier::compare::compare(&plan, &|label| {
+        keyhier::internal::suite::compare::compare(&plan, &|label| {
             pb.set_message(label.to_owned());
             pb.inc(1);
         })
     })?;
     pb.finish_and_clear();
     let command = command_line();
-    let env = keyhier::report::env_json(
+    let env = keyhier::internal::report::summary::env_json(
         a.seed,
         threads,
         &command,
@@ -279,7 +288,8 @@ fn cmd_compare(a: CompareArgs) -> anyhow::Result<ExitCode> {
         plan.workloads.len(),
         a.preset
     );
-    let files = keyhier::report::write_compare(&dir, &res, &title, &command, &env)?;
+    let files =
+        keyhier::internal::report::summary::write_compare(&dir, &res, &title, &command, &env)?;
     let verified = res
         .rows
         .iter()
@@ -450,10 +460,10 @@ struct RunArgs {
     json: bool,
 }
 
-fn workload_arg(a: &RunArgs) -> anyhow::Result<keyhier::workload::Workload> {
-    use keyhier::workload::Workload;
+fn workload_arg(a: &RunArgs) -> anyhow::Result<keyhier::internal::engine::workload::Workload> {
+    use keyhier::internal::engine::workload::Workload;
     let extent = || {
-        keyhier::analysis::Extent::from_name(&a.scope).ok_or_else(|| {
+        keyhier::internal::graph::reach::Extent::from_name(&a.scope).ok_or_else(|| {
             anyhow::anyhow!("--scope must be one, tenant or all (got {:?})", a.scope)
         })
     };
@@ -487,10 +497,10 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<ExitCode> {
     let mut st = match (&a.from, &a.keyring) {
         (Some(f), Some(k)) => {
             let h = hfile::read_file(f)?;
-            let ring = keyhier::keyring::Keyring::read_file(k)?;
+            let ring = keyhier::internal::store::keyring::Keyring::read_file(k)?;
             ring.check_against(&h)
                 .with_context(|| format!("keyring {} does not fit {}", k.display(), f.display()))?;
-            keyhier::workload::State {
+            keyhier::internal::engine::workload::State {
                 h,
                 ring,
                 gen_seed: None,
@@ -506,14 +516,14 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<ExitCode> {
             let pb = progress_bar(estimate_nodes(&spec)?, "generating");
             let (h, ring) = pool.install(|| generate(&spec, &|n| pb.inc(n)))?;
             pb.finish_and_clear();
-            keyhier::workload::State {
+            keyhier::internal::engine::workload::State {
                 h,
                 ring,
                 gen_seed: Some(spec.seed),
             }
         }
     };
-    let opts = keyhier::workload::RunOptions {
+    let opts = keyhier::internal::engine::workload::RunOptions {
         seed: a.shape.seed,
         data_bytes_per_leaf: a.data_bytes_per_leaf,
         root_ops_per_s: a.root_ops_per_s,
@@ -522,7 +532,7 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<ExitCode> {
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.set_message(format!("{} on {}", w.label(), st.h.design.name));
     spinner.enable_steady_tick(std::time::Duration::from_millis(200));
-    let mut row = pool.install(|| keyhier::workload::run(&mut st, &w, &opts))?;
+    let mut row = pool.install(|| keyhier::internal::engine::workload::run(&mut st, &w, &opts))?;
     spinner.finish_and_clear();
     row.shape = match &a.from {
         Some(f) => format!("from {}", f.display()),
@@ -531,7 +541,7 @@ fn cmd_run(a: RunArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&row)?);
     } else {
-        print!("{}", keyhier::report::run_text(&row));
+        print!("{}", keyhier::internal::report::summary::run_text(&row));
     }
     Ok(if row.verification.verified {
         ExitCode::SUCCESS
@@ -689,7 +699,7 @@ fn cmd_gen(a: GenArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn estimate_nodes(spec: &GenSpec) -> anyhow::Result<u64> {
-    let layout = keyhier::model::Layout::of(&spec.design);
+    let layout = keyhier::internal::graph::hierarchy::Layout::of(&spec.design);
     let mut n = 0u64;
     for t in 0..spec.shape.tenants {
         for j in 0..spec.shape.groups_of(t, spec.seed) {
@@ -706,8 +716,9 @@ fn cmd_blast(a: BlastArgs) -> anyhow::Result<ExitCode> {
     let pool = pool(a.threads)?;
     let mut all = analysis::Blast::default();
     for design in designs {
-        let h =
-            pool.install(|| keyhier::generate::skeleton(&design, &shape, scheme, a.shape.seed))?;
+        let h = pool.install(|| {
+            keyhier::internal::graph::skeleton::skeleton(&design, &shape, scheme, a.shape.seed)
+        })?;
         let b = pool.install(|| analysis::blast(&h));
         all.exposure.extend(b.exposure);
         all.availability.extend(b.availability);
@@ -715,7 +726,10 @@ fn cmd_blast(a: BlastArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&all)?);
     } else {
-        print!("{}", keyhier::report::blast_markdown(&all));
+        print!(
+            "{}",
+            keyhier::internal::report::summary::blast_markdown(&all)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -734,7 +748,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Vectors { paths } => {
-            let report = keyhier::vectors::run_paths(&paths)?;
+            let report = keyhier::internal::crypto::vectors::run_paths(&paths)?;
             print!("{report}");
             Ok(if report.failed() == 0 {
                 ExitCode::SUCCESS
@@ -746,7 +760,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Blast(a) => cmd_blast(a),
         Command::Run(a) => cmd_run(a),
         Command::Corpus { out } => {
-            keyhier::fuzzing::write_seed_corpus(&out)?;
+            keyhier::internal::fuzzing::write_seed_corpus(&out)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Compare(a) => cmd_compare(a),

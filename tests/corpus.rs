@@ -1,5 +1,5 @@
 //! Replays the committed fuzz corpus on stable: every file of every
-//! `corpus/<target>/` directory goes through the same `keyhier::fuzzing`
+//! `corpus/<target>/` directory goes through the same `keyhier::internal::fuzzing`
 //! function the fuzz target calls, so a crash once found (kept as
 //! `corpus/<target>/regression-<cause>`, explained in `corpus/REGRESSIONS.md`)
 //! stays fixed.
@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use keyhier::fuzzing;
+use keyhier::internal::fuzzing;
 
 /// The body of a fuzz target.
 type Target = fn(&[u8]);
@@ -69,7 +69,7 @@ fn every_target_has_a_function_a_corpus_and_a_fuzz_binary() {
         .collect();
     assert_eq!(
         library, table,
-        "keyhier::fuzzing::TARGET_NAMES and the TARGETS table differ"
+        "keyhier::internal::fuzzing::TARGET_NAMES and the TARGETS table differ"
     );
 }
 

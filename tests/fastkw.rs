@@ -1,10 +1,10 @@
-//! `keyhier::fastkw` against `aes-kw` and known answers, on every backend this
+//! `keyhier::internal::crypto::fastkw` against `aes-kw` and known answers, on every backend this
 //! CPU has: RFC 3394 §4.6, the NIST CAVP KW/KWP files, an independent KWP
 //! vector, random batches of every size 1..=70 and a few large ones with
 //! corrupted wraps, and the fuzz body on random inputs.
 
 use aes_kw::{KeyInit, KwAes256, KwpAes256};
-use keyhier::fastkw::{self, Backend, BatchKek, KEY_LEN, Mode, WRAPPED_LEN};
+use keyhier::internal::crypto::fastkw::{self, Backend, BatchKek, KEY_LEN, Mode, WRAPPED_LEN};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 

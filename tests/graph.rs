@@ -7,16 +7,18 @@
 
 use std::collections::HashMap;
 
-use keyhier::design::{DESIGN_NAMES, Design};
-use keyhier::generate::{GenSpec, generate};
-use keyhier::model::Hierarchy;
-use keyhier::prf::Prf;
-use keyhier::recover::{CacheMode, reach, recover_key, recover_leaves};
-use keyhier::scheme::GLOBAL_TENANT;
-use keyhier::shape::{Dist, Shape};
-use keyhier::{Error, SchemeId, hfile};
+use keyhier::internal::crypto::prf::Prf;
+use keyhier::internal::crypto::scheme::GLOBAL_TENANT;
+use keyhier::internal::engine::generate::{GenSpec, generate};
+use keyhier::internal::engine::recover::{CacheMode, recover_key, recover_leaves};
+use keyhier::internal::graph::design::{DESIGN_NAMES, Design};
+use keyhier::internal::graph::hierarchy::Hierarchy;
+use keyhier::internal::graph::reach::reach;
+use keyhier::internal::graph::shape::{Dist, Shape};
+use keyhier::internal::store::hfile;
+use keyhier::{Error, SchemeId};
 
-fn tiny(design: &str, scheme: SchemeId) -> (Hierarchy, keyhier::keyring::Keyring) {
+fn tiny(design: &str, scheme: SchemeId) -> (Hierarchy, keyhier::internal::store::keyring::Keyring) {
     let spec = GenSpec {
         design: Design::by_name(design).unwrap(),
         shape: Shape::preset("tiny").unwrap(),
@@ -233,7 +235,10 @@ fn giant_and_small_tenants_open_the_same_way_on_any_thread_count() {
                     );
                     assert_eq!(stats.per_tenant_ns.len(), h.tenants() as usize, "{what}");
                     if ai == 0 {
-                        let model = keyhier::plan::unwrap_all_counts(&h, mode == CacheMode::Cold);
+                        let model = keyhier::internal::engine::plan::unwrap_all_counts(
+                            &h,
+                            mode == CacheMode::Cold,
+                        );
                         assert_eq!(stats.ops.unwraps, model.unwraps, "{what}");
                         assert_eq!(stats.ops.root_ops, model.root_ops, "{what}");
                     }
@@ -331,7 +336,7 @@ fn file_round_trips_and_the_structure_checks() {
             assert_eq!(back, h);
             assert_eq!(hfile::encode(&back).unwrap(), bytes);
             ring.check_against(&back).unwrap();
-            let ring2 = keyhier::keyring::Keyring::decode(&ring.encode()).unwrap();
+            let ring2 = keyhier::internal::store::keyring::Keyring::decode(&ring.encode()).unwrap();
             assert_eq!(ring2, ring);
         }
     }

@@ -8,7 +8,7 @@
 
 use aes_kw::aes::cipher::{Block, BlockCipherEncrypt, KeyInit};
 use aes_kw::{KwAes128, KwpAes128};
-use keyhier::scheme::{NONCE_LEN, SEMIBLOCK};
+use keyhier::internal::crypto::scheme::{NONCE_LEN, SEMIBLOCK};
 use keyhier::{Error, Kek, SchemeId, WrapContext};
 
 const SENTINEL: u8 = 0xA5;

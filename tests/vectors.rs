@@ -1,5 +1,5 @@
 //! Known-answer vectors, through the same code as `keyhier vectors`
-//! ([`keyhier::vectors::run_paths`]), and the runner's handling of files that
+//! ([`keyhier::internal::crypto::vectors::run_paths`]), and the runner's handling of files that
 //! are malformed, deliberately wrong, or of kinds it does not run.
 //!
 //! The vector files live in `../shared/vectors` (see its README); hand-made
@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use keyhier::Error;
-use keyhier::vectors::{FileReport, Format, Report, run_paths};
+use keyhier::internal::crypto::vectors::{FileReport, Format, Report, run_paths};
 use keyhier::{Kek, SchemeId};
 
 fn shared() -> PathBuf {

@@ -2,13 +2,14 @@
 //! hand-derived counts for the reference designs, verification that holds
 //! and verification that catches a change doing too little.
 
-use keyhier::analysis::Extent;
-use keyhier::design::{DESIGN_NAMES, Design};
-use keyhier::generate::{GenSpec, generate};
-use keyhier::plan::ChangePlan;
-use keyhier::shape::{Dist, Shape};
-use keyhier::workload::{RunOptions, RunRow, State, Workload, run, run_change};
-use keyhier::{SchemeId, hfile};
+use keyhier::SchemeId;
+use keyhier::internal::engine::generate::{GenSpec, generate};
+use keyhier::internal::engine::plan::ChangePlan;
+use keyhier::internal::engine::workload::{RunOptions, RunRow, State, Workload, run, run_change};
+use keyhier::internal::graph::design::{DESIGN_NAMES, Design};
+use keyhier::internal::graph::reach::Extent;
+use keyhier::internal::graph::shape::{Dist, Shape};
+use keyhier::internal::store::hfile;
 
 fn state(design: &str, shape: Shape, scheme: SchemeId) -> State {
     let spec = GenSpec {

@@ -1,2 +1,2 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| keyhier::fuzzing::decode_hierarchy(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| keyhier::internal::fuzzing::decode_hierarchy(data));

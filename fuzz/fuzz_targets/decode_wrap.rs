@@ -1,2 +1,2 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| keyhier::fuzzing::decode_wrap(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| keyhier::internal::fuzzing::decode_wrap(data));

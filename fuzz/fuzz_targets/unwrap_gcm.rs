@@ -1,2 +1,2 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| keyhier::fuzzing::unwrap_gcm(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| keyhier::internal::fuzzing::unwrap_gcm(data));

@@ -1,8 +1,8 @@
 //! The decoder targets: a stored wrap and a hierarchy file, from arbitrary bytes.
 
-use crate::hfile;
-use crate::recover;
-use crate::wire::StoredWrap;
+use crate::store::hfile;
+
+use crate::crypto::wire::StoredWrap;
 
 /// [`StoredWrap::decode`]: never panics; whatever decodes re-encodes to the
 /// same bytes (and its prefix reading agrees), and names a context per layer.
@@ -55,7 +55,7 @@ pub fn decode_wrap(data: &[u8]) {
 }
 
 /// [`hfile::decode`]: never panics; whatever decodes passes
-/// [`crate::model::Hierarchy::check`], re-encodes to the same bytes, and can
+/// [`crate::graph::hierarchy::Hierarchy::check`], re-encodes to the same bytes, and can
 /// be walked by the reach analysis.
 pub fn decode_hierarchy(data: &[u8]) {
     let Ok(h) = hfile::decode(data) else { return };
@@ -67,7 +67,7 @@ pub fn decode_hierarchy(data: &[u8]) {
         Ok(data),
         "a decoded hierarchy re-encodes to other bytes"
     );
-    let all = recover::reach(&h, &|_| true);
+    let all = crate::graph::reach::reach(&h, &|_| true);
     assert_eq!(
         all.leaves_open(&h),
         h.leaves(),

@@ -9,11 +9,11 @@
 //! | target | code under test | invariant |
 //! |---|---|---|
 //! | [`unwrap_kw`], [`unwrap_kwp`], [`unwrap_gcm`], [`unwrap_gcm_siv`] | [`crate::Kek`] | a KEK of a length the scheme does not take is a typed error; an unwrap either fails with its output zeroed, or opens a wrap that is really valid (re-wrapping gives the same bytes; under gcm/gcm-siv the same bytes fail under any context differing in one field) |
-//! | [`decode_wrap`] | [`crate::wire::StoredWrap::decode`] | no panic; whatever decodes re-encodes to the same bytes |
-//! | [`decode_hierarchy`] | [`crate::hfile::decode`] | no panic; whatever decodes passes [`crate::model::Hierarchy::check`] and re-encodes to the same bytes |
-//! | [`unwrap_path`] | [`crate::generate`], [`crate::recover`], [`crate::hfile`] | a tiny generated hierarchy, tampered with, never opens a leaf to a wrong key under gcm/gcm-siv; under kw/kwp only to the key a same-KEK move explains (the schemes' known limit); every recovery agrees with a reference model |
-//! | [`fastkw_differential`] | [`crate::fastkw`] | every batched backend agrees with `aes-kw`, key by key |
-//! | [`rekey_model`] | [`crate::workload`], [`crate::recover`], [`crate::hfile`] | rotations, revocations, shreds and recoveries agree with a reference model kept by the target: every subset of live roots opens exactly the leaves the design promises, to the model's keys; revoked roots' reach is re-keyed and nothing else; leaked, retired and shredded keys open nothing |
+//! | [`decode_wrap`] | [`crate::crypto::wire::StoredWrap::decode`] | no panic; whatever decodes re-encodes to the same bytes |
+//! | [`decode_hierarchy`] | [`crate::store::hfile::decode`] | no panic; whatever decodes passes [`crate::graph::hierarchy::Hierarchy::check`] and re-encodes to the same bytes |
+//! | [`unwrap_path`] | [`crate::engine::generate`], [`crate::engine::recover`], [`crate::store::hfile`] | a tiny generated hierarchy, tampered with, never opens a leaf to a wrong key under gcm/gcm-siv; under kw/kwp only to the key a same-KEK move explains (the schemes' known limit); every recovery agrees with a reference model |
+//! | [`fastkw_differential`] | [`crate::crypto::fastkw`] | every batched backend agrees with `aes-kw`, key by key |
+//! | [`rekey_model`] | [`crate::engine::workload`], [`crate::engine::recover`], [`crate::store::hfile`] | rotations, revocations, shreds and recoveries agree with a reference model kept by the target: every subset of live roots opens exactly the leaves the design promises, to the model's keys; revoked roots' reach is re-keyed and nothing else; leaked, retired and shredded keys open nothing |
 //!
 //! Inputs never reach `unwrap`, `expect` or slice indexing: every read is
 //! bounds-checked and a short input simply ends the run. This module is not
@@ -35,9 +35,9 @@ pub use seeds::write_seed_corpus;
 pub use unwrap::{UnwrapInput, unwrap_gcm, unwrap_gcm_siv, unwrap_kw, unwrap_kwp};
 
 /// Batched AES-KW/KWP against `aes-kw` on every backend this machine has
-/// ([`crate::fastkw::fuzz_support::differential`]).
+/// ([`crate::crypto::fastkw::fuzz_support::differential`]).
 pub fn fastkw_differential(data: &[u8]) {
-    crate::fastkw::fuzz_support::differential(data);
+    crate::crypto::fastkw::fuzz_support::differential(data);
 }
 
 /// Every target, by the name of its fuzz target, its seed directory and its

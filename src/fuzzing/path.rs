@@ -37,19 +37,21 @@ use std::sync::Mutex;
 
 use arbitrary::{Arbitrary, Unstructured};
 
-use crate::design::Design;
+use crate::crypto::batch::KekCache;
+use crate::crypto::prf::Prf;
+use crate::crypto::scheme::{SchemeId, WrapContext};
+use crate::crypto::secret::Key256;
+use crate::crypto::shamir;
+use crate::crypto::wire::StoredWrap;
+use crate::engine::generate::{GenSpec, generate, slot_secrets, wrap_slot};
+use crate::engine::recover::{CacheMode, recover_key, recover_leaves};
 use crate::error::Error;
-use crate::generate::{GenSpec, KekCache, generate, slot_secrets, wrap_slot};
-use crate::hfile;
-use crate::keyring::Keyring;
-use crate::model::Hierarchy;
-use crate::prf::Prf;
-use crate::recover::{CacheMode, reach, recover_key, recover_leaves};
-use crate::scheme::{SchemeId, WrapContext};
-use crate::secret::Key256;
-use crate::shamir;
-use crate::shape::{Dist, Shape};
-use crate::wire::StoredWrap;
+use crate::graph::design::Design;
+use crate::graph::hierarchy::Hierarchy;
+use crate::graph::reach::reach;
+use crate::graph::shape::{Dist, Shape};
+use crate::store::hfile;
+use crate::store::keyring::Keyring;
 
 /// Most tampering operations one case applies.
 pub const MAX_TAMPERS: usize = 8;
@@ -390,7 +392,7 @@ impl Outcome {
     }
 }
 
-/// The reference model of [`crate::recover::open_node`]: the same slot choice
+/// The reference model of [`crate::engine::recover::open_node`]: the same slot choice
 /// (the first `threshold` slots whose KEKs are all open), with every unwrap
 /// replaced by a catalogue lookup.
 fn model_open_node(

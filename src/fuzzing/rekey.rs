@@ -1,6 +1,6 @@
 //! The `rekey_model` target: a sequence of workloads (rotate-root, revoke,
 //! shred, unwrap-all) and single-leaf recoveries on a tiny generated
-//! hierarchy, every step run through [`crate::workload::run`] with its own
+//! hierarchy, every step run through [`crate::engine::workload::run`] with its own
 //! verification turned off, and checked against a plain reference model the
 //! target keeps itself.
 //!
@@ -79,20 +79,20 @@ use std::sync::Mutex;
 
 use arbitrary::{Arbitrary, Unstructured};
 
-use crate::analysis::Extent;
-use crate::design::Design;
+use crate::crypto::prf::Prf;
+use crate::crypto::scheme::{GLOBAL_TENANT, Kek};
+use crate::crypto::secret::Key256;
+use crate::crypto::shamir;
+use crate::engine::generate::{GenSpec, generate};
+use crate::engine::recover::{CacheMode, recover_key, recover_leaves};
+use crate::engine::workload::{RunOptions, State, Workload, run};
 use crate::error::Error;
-use crate::generate::{GenSpec, generate};
-use crate::hfile;
-use crate::keyring::Keyring;
-use crate::model::Hierarchy;
-use crate::prf::Prf;
-use crate::recover::{CacheMode, recover_key, recover_leaves};
-use crate::scheme::{GLOBAL_TENANT, Kek};
-use crate::secret::Key256;
-use crate::shamir;
-use crate::shape::{Dist, Shape};
-use crate::workload::{RunOptions, State, Workload, run};
+use crate::graph::design::Design;
+use crate::graph::hierarchy::Hierarchy;
+use crate::graph::reach::Extent;
+use crate::graph::shape::{Dist, Shape};
+use crate::store::hfile;
+use crate::store::keyring::Keyring;
 
 use super::path::{DesignPick, SchemePick};
 

@@ -31,15 +31,15 @@ use arbitrary::{Arbitrary, Unstructured};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 
-use crate::design::Design;
+use crate::crypto::prf::Prf;
+use crate::crypto::scheme::{Kek, NONCE_LEN, SchemeId, TAG_LEN, WrapContext};
+use crate::crypto::wire::{KeyRef, StoredWrap};
+use crate::engine::generate::{GenSpec, generate};
 use crate::error::{Error, Result};
-use crate::generate::{GenSpec, generate};
-use crate::hfile;
-use crate::model::Hierarchy;
-use crate::prf::Prf;
-use crate::scheme::{Kek, NONCE_LEN, SchemeId, TAG_LEN, WrapContext};
-use crate::shape::{Dist, Shape};
-use crate::wire::{KeyRef, StoredWrap};
+use crate::graph::design::Design;
+use crate::graph::hierarchy::Hierarchy;
+use crate::graph::shape::{Dist, Shape};
+use crate::store::hfile;
 
 use super::path::{DesignPick, FileEdit, PathCase, RootPick, SchemePick, Tamper};
 use super::{TARGET_NAMES, UnwrapInput};
@@ -382,7 +382,7 @@ fn edge_cases(w: &mut Writer) -> Result<()> {
             w.unwrap_seed(scheme, &format!("edge-{what}"), &input(32, len))?;
         }
         let max = scheme
-            .wrapped_len(crate::scheme::MAX_AEAD_KEY_DATA)
+            .wrapped_len(crate::crypto::scheme::MAX_AEAD_KEY_DATA)
             .unwrap_or(4104);
         w.unwrap_seed(scheme, "edge-max-len", &input(32, max))?;
         w.unwrap_seed(scheme, "edge-over-max-len", &input(32, max + 8))?;
@@ -446,7 +446,7 @@ fn edge_cases(w: &mut Writer) -> Result<()> {
             .rev()
             .find(|&l| scheme.check_wrapped_len(l).is_ok())
             .unwrap_or(0);
-        let keks: Vec<KeyRef> = (0..crate::wire::MAX_LAYERS as u64)
+        let keks: Vec<KeyRef> = (0..crate::crypto::wire::MAX_LAYERS as u64)
             .map(|i| KeyRef {
                 id: i,
                 version: u32::MAX,

@@ -13,9 +13,9 @@
 //! | 2 | output buffer length |
 //! | rest | the wrapped bytes |
 
+use crate::crypto::scheme::{Kek, NONCE_LEN, SEMIBLOCK, SchemeId, TAG_LEN, WrapContext};
+use crate::crypto::wire::Reader;
 use crate::error::Error;
-use crate::scheme::{Kek, NONCE_LEN, SEMIBLOCK, SchemeId, TAG_LEN, WrapContext};
-use crate::wire::Reader;
 
 use super::{FILL, all_zero};
 

@@ -16,8 +16,8 @@ use aes::cipher::{BlockCipherEncrypt, KeyInit};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 
-use crate::scheme::NONCE_LEN;
-use crate::secret::{KEY_LEN, Key256};
+use crate::crypto::scheme::NONCE_LEN;
+use crate::crypto::secret::{KEY_LEN, Key256};
 
 /// What a derived value is for (domain separation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

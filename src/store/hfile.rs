@@ -1,7 +1,7 @@
 //! The hierarchy file: a generated hierarchy on disk, built on the wire
-//! format of one stored wrap ([`crate::wire`]). It holds wraps, never a
+//! format of one stored wrap ([`crate::crypto::wire`]). It holds wraps, never a
 //! plaintext key; root keys go to a separate keyring file
-//! ([`crate::keyring`]).
+//! ([`crate::store::keyring`]).
 //!
 //! All integers big-endian.
 //!
@@ -30,12 +30,13 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::design::Design;
+use crate::crypto::scheme::SchemeId;
+use crate::crypto::wire::{self, Reader, StoredWrap};
 use crate::error::{Error, Result};
-use crate::generate::skeleton_from_counts;
-use crate::model::Hierarchy;
-use crate::scheme::SchemeId;
-use crate::wire::{self, Reader, StoredWrap};
+use crate::graph::design::Design;
+use crate::graph::hierarchy::Hierarchy;
+use crate::graph::skeleton::skeleton_from_counts;
+use crate::store::atomic::write_atomic_with;
 
 const MAGIC: [u8; 4] = *b"KHHF";
 const VERSION: u8 = 1;
@@ -191,7 +192,7 @@ pub fn decode(bytes: &[u8]) -> Result<Hierarchy> {
     }
     // Likewise every key needs 4 bytes of version: bound the key count the
     // design implies before the skeleton allocates for it.
-    let layout = crate::model::Layout::of(&design);
+    let layout = crate::graph::hierarchy::Layout::of(&design);
     let keys = (layout.global_roles.len() as u64)
         .saturating_add((tenants as u64).saturating_mul(layout.tenant_roles.len() as u64))
         .saturating_add((groups as u64).saturating_mul(layout.group_head()))
@@ -253,56 +254,6 @@ pub fn decode(bytes: &[u8]) -> Result<Hierarchy> {
 
 fn slot_error(n: u32, s: u32, e: Error) -> Error {
     Error::invalid("hierarchy file", format!("record of key {n} slot {s}: {e}"))
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory and
-/// a rename, so the path holds either the old file or the whole new one.
-/// `secret` makes the file mode 0600.
-pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
-    write_atomic_with(path, secret, &mut |f| f.write_all(bytes))
-}
-
-/// [`write_atomic`] with the content produced by `fill` into the temporary file.
-pub fn write_atomic_with(
-    path: &Path,
-    secret: bool,
-    fill: &mut dyn FnMut(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
-) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| {
-        Error::invalid("output path", format!("{} names no file", path.display()))
-    })?;
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let io = |what: &str, e| Error::io(format!("{what} {}", tmp.display()), e);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    if secret {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let _ = secret;
-    let mut write = || -> Result<()> {
-        let f = opts.open(&tmp).map_err(|e| io("creating", e))?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-        fill(&mut w).map_err(|e| io("writing", e))?;
-        let f = w.into_inner().map_err(|e| io("writing", e.into_error()))?;
-        f.sync_all().map_err(|e| io("syncing", e))?;
-        std::fs::rename(&tmp, path)
-            .map_err(|e| Error::io(format!("renaming to {}", path.display()), e))
-    };
-    let res = write();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res
 }
 
 /// Writes a hierarchy file, streaming it (no second copy of the hierarchy in memory).

@@ -3,7 +3,7 @@
 //! really performs, verifies the result, and returns a typed [`RunRow`]
 //! (it never prints).
 //!
-//! Rotation and revocation execute a [`ChangePlan`] (see [`crate::plan`]):
+//! Rotation and revocation execute a [`ChangePlan`] (see [`crate::engine::plan`]):
 //! versions are bumped first; then the global keys, then every tenant in
 //! parallel, open what must be opened from the old state, peel and rewrap or
 //! freshly wrap every stored wrap the plan names, writing into that tenant's
@@ -23,20 +23,22 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::analysis::Extent;
-use crate::design::RoleId;
-use crate::error::{Error, Result};
-use crate::generate::{KekCache, split_parts};
-use crate::keyring::Keyring;
-use crate::model::Hierarchy;
-use crate::plan::{
-    ChangePlan, Counts, Redo, RewrapOnly, chosen_slots, provision_counts, unwrap_all_counts,
+use crate::crypto::batch::KekCache;
+use crate::crypto::prf::{Domain, Prf};
+use crate::crypto::scheme::Kek;
+use crate::crypto::secret::Key256;
+use crate::crypto::shamir;
+use crate::engine::plan::{
+    ChangePlan, Redo, RewrapOnly, chosen_slots, provision_counts, unwrap_all_counts,
 };
-use crate::prf::{Domain, Prf};
-use crate::recover::{CacheMode, recover_leaves};
-use crate::scheme::Kek;
-use crate::secret::Key256;
-use crate::shamir;
+use crate::engine::recover::{CacheMode, recover_leaves};
+use crate::error::{Error, Result};
+use crate::graph::counts::Counts;
+use crate::graph::design::RoleId;
+use crate::graph::hierarchy::Hierarchy;
+use crate::graph::reach::Extent;
+use crate::graph::skeleton::split_parts;
+use crate::store::keyring::Keyring;
 
 /// A workload.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -254,7 +256,7 @@ pub struct Reference {
 
 /// Keys per second of an `aes-kw` loop doing `primitive` one key at a time on
 /// this thread (median of five runs of 20,000 keys).
-pub fn aes_kw_loop_rate(scheme: crate::scheme::SchemeId, primitive: &str) -> Option<f64> {
+pub fn aes_kw_loop_rate(scheme: crate::crypto::scheme::SchemeId, primitive: &str) -> Option<f64> {
     use aes_kw::{KeyInit, KwAes256, KwpAes256};
     let a = [7u8; 32];
     let b = [9u8; 32];
@@ -284,8 +286,8 @@ pub fn aes_kw_loop_rate(scheme: crate::scheme::SchemeId, primitive: &str) -> Opt
             }};
         }
         match scheme {
-            crate::scheme::SchemeId::Kw => one_at_a_time!(KwAes256),
-            crate::scheme::SchemeId::Kwp => one_at_a_time!(KwpAes256),
+            crate::crypto::scheme::SchemeId::Kw => one_at_a_time!(KwAes256),
+            crate::crypto::scheme::SchemeId::Kwp => one_at_a_time!(KwpAes256),
             _ => return None,
         }
         times.push(start.elapsed().as_secs_f64());
@@ -390,9 +392,9 @@ pub fn run(st: &mut State, w: &Workload, opts: &RunOptions) -> Result<RunRow> {
     }
     row.peak_rss_bytes = crate::sysinfo::peak_rss_bytes();
     row.counts_match = row.measured == row.analytic;
-    row.root_seconds = crate::cost::root_seconds(
+    row.root_seconds = crate::engine::cost::root_seconds(
         row.measured.root_ops,
-        &crate::cost::profiles(opts.root_ops_per_s),
+        &crate::engine::cost::profiles(opts.root_ops_per_s),
     );
     row.items_per_s = if row.seconds > 0.0 {
         row.items as f64 / row.seconds
@@ -461,14 +463,14 @@ fn run_provision(st: &mut State, opts: &RunOptions, row: &mut RunRow) -> Result<
         .map(|t| st.h.tenant_group_start[t as usize + 1] - st.h.tenant_group_start[t as usize])
         .collect();
     let start = Instant::now();
-    let mut h = crate::generate::skeleton_from_counts(
+    let mut h = crate::graph::skeleton::skeleton_from_counts(
         &spec_design,
         st.h.scheme,
         &tenant_groups,
         &st.h.group_leaves,
     )?;
     let prf = Prf::new(seed);
-    let meter = crate::generate::fill_wraps_metered(&mut h, &prf, &|_| {})?;
+    let meter = crate::engine::generate::fill_wraps_metered(&mut h, &prf, &|_| {})?;
     let ring = Keyring::from_prf(&h, &prf);
     row.seconds = start.elapsed().as_secs_f64();
     row.measured = meter;
@@ -844,7 +846,7 @@ fn redo_run(
             let key = keys.after(n)?;
             secrets_of = Some((
                 n,
-                crate::generate::slot_secrets(h, prf, n, &key, h.generation),
+                crate::engine::generate::slot_secrets(h, prf, n, &key, h.generation),
             ));
         }
         let pos = (s - h.slot_start[n as usize]) as usize;
@@ -855,15 +857,15 @@ fn redo_run(
             .ok_or(Error::UnwrapFailed)
     };
     // Single-layer wraps, by (KEK, fresh).
-    let mut fresh_groups: crate::generate::KekGroups<(u32, u32, Key256)> = Default::default();
+    let mut fresh_groups: crate::crypto::batch::KekGroups<(u32, u32, Key256)> = Default::default();
     // Rewraps need only the offsets (the reference schemes find node and slot from them).
-    let mut peel_groups: crate::generate::KekGroups<()> =
-        crate::generate::KekGroups::with_capacity(redo.len());
-    let record1 = crate::wire::encoded_len(1, Hierarchy::wrap_len(h.scheme, 1)) as u64;
+    let mut peel_groups: crate::crypto::batch::KekGroups<()> =
+        crate::crypto::batch::KekGroups::with_capacity(redo.len());
+    let record1 = crate::crypto::wire::encoded_len(1, Hierarchy::wrap_len(h.scheme, 1)) as u64;
     for r in redo {
         let (n, s) = (r.node, r.slot);
         m.c.wraps_rewritten += 1;
-        if r.kek != crate::model::NO_KEK {
+        if r.kek != crate::graph::hierarchy::NO_KEK {
             let k = r.kek;
             m.c.bytes_rewritten += record1;
             let off = (s - slot0) as usize * h.stride;
@@ -875,7 +877,7 @@ fn redo_run(
             continue;
         }
         let ks = h.slot_keks(s);
-        m.c.bytes_rewritten += crate::plan::record_len(h, s) as u64;
+        m.c.bytes_rewritten += crate::graph::counts::record_len(h, s) as u64;
         let from = usize::from(r.from_layer);
         let mut cur: Vec<u8> = if r.fresh {
             secret(n, s)?.expose().to_vec()
@@ -914,20 +916,20 @@ fn redo_run(
     }
     let len = Hierarchy::wrap_len(h.scheme, 1);
     for (k, offs, items) in fresh_groups.groups() {
-        let new = crate::batch::PreparedKek::new(h.scheme, &keys.after(k)?)?;
+        let new = crate::crypto::batch::PreparedKek::new(h.scheme, &keys.after(k)?)?;
         let ctx = |j: usize| h.context(items[j].0, items[j].1, 0);
         let nonce = |j: usize| prf.nonce(items[j].1, 0, h.generation);
-        let b = crate::batch::Binding {
+        let b = crate::crypto::batch::Binding {
             ctx: &ctx,
             new_ctx: &ctx,
             nonce: &nonce,
         };
-        crate::batch::wrap_many(&new, &|j| Ok(items[j].2.clone()), payload, offs, &b)?;
+        crate::crypto::batch::wrap_many(&new, &|j| Ok(items[j].2.clone()), payload, offs, &b)?;
         m.count_many(h, k, items.len() as u64, true);
     }
     for (k, offs, items) in peel_groups.groups() {
-        let old = crate::batch::PreparedKek::new(h.scheme, &keys.before(k)?)?;
-        let new = crate::batch::PreparedKek::new(h.scheme, &keys.after(k)?)?;
+        let old = crate::crypto::batch::PreparedKek::new(h.scheme, &keys.before(k)?)?;
+        let new = crate::crypto::batch::PreparedKek::new(h.scheme, &keys.after(k)?)?;
         let slot = |j: usize| slot0 + (offs[j] / h.stride) as u32;
         let old_ctx = |j: usize| {
             let s = slot(j);
@@ -935,12 +937,12 @@ fn redo_run(
         };
         let new_ctx = |j: usize| h.context(h.node_of_slot(slot(j)), slot(j), 0);
         let nonce = |j: usize| prf.nonce(slot(j), 0, h.generation);
-        let b = crate::batch::Binding {
+        let b = crate::crypto::batch::Binding {
             ctx: &old_ctx,
             new_ctx: &new_ctx,
             nonce: &nonce,
         };
-        crate::batch::rewrap_many(&old, &new, payload, offs, len, &b)?;
+        crate::crypto::batch::rewrap_many(&old, &new, payload, offs, len, &b)?;
         let n = items.len() as u64;
         m.count_many(h, k, n, false);
         m.count_many(h, k, n, true);
@@ -1098,7 +1100,7 @@ pub fn run_change(
             return Err(e);
         }
     };
-    // Tenants in pieces of about equal work (see `crate::par`), one rayon job each.
+    // Tenants in pieces of about equal work (see `crate::engine::par`), one rayon job each.
     let tenant_bounds = &bounds[1..];
     // A tenant's weight is its slots and nodes (its wraps to redo are a part
     // of its slots): known without a pass over the plan.
@@ -1110,9 +1112,9 @@ pub fn run_change(
                 + 1
         })
         .collect();
-    let pieces = crate::par::pieces(
+    let pieces = crate::engine::par::pieces(
         &weights,
-        crate::par::target(weights.iter().sum(), REDO_RUN as u64),
+        crate::engine::par::target(weights.iter().sum(), REDO_RUN as u64),
     );
     let mut parts = parts.into_iter();
     let piece_parts: Vec<Vec<&mut [u8]>> = pieces
@@ -1203,7 +1205,7 @@ pub fn run_change(
     // The owner's current keys, for the leaked-share check: roots from the ring,
     // others recovered (a small recursive recovery per key asked).
     let current = |n: u32| -> Option<Key256> {
-        crate::recover::recover_key(&st.h, &st.ring, &|_| true, n)
+        crate::engine::recover::recover_key(&st.h, &st.ring, &|_| true, n)
             .ok()
             .map(|(k, _)| k)
     };
@@ -1282,8 +1284,8 @@ fn hostile_keys(
                 continue;
             }
             let kv: Vec<&Key256> = ks.iter().filter_map(|k| keys.get(k)).collect();
-            let mut stats = crate::recover::OpenStats::default();
-            let k = crate::recover::open_slot(h, &mut cache, n, s, &kv, &mut stats)?;
+            let mut stats = crate::engine::recover::OpenStats::default();
+            let k = crate::engine::recover::open_slot(h, &mut cache, n, s, &kv, &mut stats)?;
             *unwraps += stats.unwraps;
             got.push((h.share_of(n, s), k));
         }
@@ -1336,7 +1338,7 @@ fn try_hostile(
     for (n, x, leaked) in &hostile.shares {
         let Some(key) = current(*n) else { continue };
         let mut cache = KekCache::new();
-        let mut stats = crate::recover::OpenStats::default();
+        let mut stats = crate::engine::recover::OpenStats::default();
         // a new share other than the leaked one's x, opened by the owner
         for s in h.slots_of(*n) {
             if h.share_of(*n, s) == *x {
@@ -1345,7 +1347,7 @@ fn try_hostile(
             let kv: Option<Vec<Key256>> = h.slot_keks(s).iter().map(|&k| current(k)).collect();
             let Some(kv) = kv else { continue };
             let refs: Vec<&Key256> = kv.iter().collect();
-            let fresh = crate::recover::open_slot(h, &mut cache, *n, s, &refs, &mut stats)?;
+            let fresh = crate::engine::recover::open_slot(h, &mut cache, *n, s, &refs, &mut stats)?;
             attempts += 1;
             if shamir::combine(&[(*x, leaked), (h.share_of(*n, s), &fresh)])? == key {
                 opened += 1;
@@ -1396,7 +1398,7 @@ fn run_shred(st: &mut State, tenant: u32, opts: &RunOptions, row: &mut RunRow) -
     row.items = destroyed;
     // What remains can still reach the tenant's keys only through shared roots.
     let remaining = |n: u32| h.is_root(n) && st.ring.get(n).is_some();
-    let reach = crate::recover::reach(h, &remaining);
+    let reach = crate::graph::reach::reach(h, &remaining);
     let left = reach.tenant_leaves_open(h, tenant);
     row.crypto_shred = Some(left == 0);
     // The stored wraps of the tenant's keys under a surviving shared root must be deleted instead.
@@ -1432,7 +1434,7 @@ fn run_shred(st: &mut State, tenant: u32, opts: &RunOptions, row: &mut RunRow) -
         ));
         let kept = |slot: u32| to_delete.binary_search(&slot).is_err();
         let after =
-            crate::recover::reach_filtered(h, &remaining, &kept).tenant_leaves_open(h, tenant);
+            crate::graph::reach::reach_filtered(h, &remaining, &kept).tenant_leaves_open(h, tenant);
         v.verified = v.verified && after == 0;
         v.leaves_not_shredded = after;
         notes.push(format!(
@@ -1522,7 +1524,7 @@ mod tests {
             slot: node,
             from_layer: 0,
             fresh: false,
-            kek: crate::model::NO_KEK,
+            kek: crate::graph::hierarchy::NO_KEK,
         };
         // nodes with gaps, repeats and long runs
         let nodes: Vec<u32> = [0, 0, 3, 4, 4, 4, 9]

@@ -10,7 +10,7 @@
 //!
 //! It owns the batched primitive only: it knows nothing of key graphs, wire
 //! formats or contexts, and supports only what hierarchies use (AES-256 KEKs,
-//! 32-byte keys, 40-byte wraps). [`crate::scheme`] stays the reference for
+//! 32-byte keys, 40-byte wraps). [`crate::crypto::scheme`] stays the reference for
 //! everything else.
 //!
 //! # Backends
@@ -1106,7 +1106,7 @@ mod x86 {
             const _: () = assert!(core::mem::size_of::<V>() == 16 * W);
 
             /// Runs `op` on every state if this CPU has the kernels' features.
-            pub(in crate::fastkw) fn run<H: super::super::Hints>(
+            pub(in crate::crypto::fastkw) fn run<H: super::super::Hints>(
                 op: Op<'_>,
                 states: &mut [KeyState],
                 ahead: &mut H,
@@ -1121,7 +1121,7 @@ mod x86 {
 
             /// AES-256-encrypts independent blocks (ECB) if this CPU has the
             /// kernels' features: the throughput ceiling of this width.
-            pub(in crate::fastkw) fn encrypt_blocks(
+            pub(in crate::crypto::fastkw) fn encrypt_blocks(
                 keys: &RoundKeys,
                 blocks: &mut [[u8; 16]],
             ) -> bool {
@@ -1356,7 +1356,7 @@ mod x86 {
         const W: usize = 1;
 
         /// Whether the CPU has every feature the kernels are compiled for.
-        pub(in crate::fastkw) fn detected() -> bool {
+        pub(in crate::crypto::fastkw) fn detected() -> bool {
             std::arch::is_x86_feature_detected!("aes")
                 && std::arch::is_x86_feature_detected!("sse4.1")
         }
@@ -1440,7 +1440,7 @@ mod x86 {
         const W: usize = 2;
 
         /// Whether the CPU has every feature the kernels are compiled for.
-        pub(in crate::fastkw) fn detected() -> bool {
+        pub(in crate::crypto::fastkw) fn detected() -> bool {
             std::arch::is_x86_feature_detected!("aes")
                 && std::arch::is_x86_feature_detected!("vaes")
                 && std::arch::is_x86_feature_detected!("avx2")
@@ -1525,7 +1525,7 @@ mod x86 {
         const W: usize = 4;
 
         /// Whether the CPU has every feature the kernels are compiled for.
-        pub(in crate::fastkw) fn detected() -> bool {
+        pub(in crate::crypto::fastkw) fn detected() -> bool {
             std::arch::is_x86_feature_detected!("aes")
                 && std::arch::is_x86_feature_detected!("vaes")
                 && std::arch::is_x86_feature_detected!("avx512f")

@@ -4,17 +4,17 @@
 //! Every workload groups its work by KEK and calls these functions with one
 //! KEK and many stored wraps, addressed by their offsets in the payload arena
 //! (no copy, no allocation per key). Under `kw` and `kwp` (32-byte keys,
-//! 40-byte wraps) they go through [`crate::fastkw`], which interleaves the
+//! 40-byte wraps) they go through [`crate::crypto::fastkw`], which interleaves the
 //! keys' RFC 3394 steps; contexts and nonces are then never computed, since
 //! those schemes use neither. Under `gcm` and `gcm-siv` they go through the
 //! reference schemes one wrap at a time with the same prepared KEK. Either way
-//! the bytes are those of [`crate::scheme`] (tests and a fuzz target hold the
+//! the bytes are those of [`crate::crypto::scheme`] (tests and a fuzz target hold the
 //! fast path to that).
 
+use crate::crypto::fastkw::{self, BatchKek, Mode, WRAPPED_LEN};
+use crate::crypto::scheme::{Kek, NONCE_LEN, SchemeId, WrapContext};
+use crate::crypto::secret::{KEY_LEN, Key256};
 use crate::error::{Error, Result};
-use crate::fastkw::{self, BatchKek, Mode, WRAPPED_LEN};
-use crate::scheme::{Kek, NONCE_LEN, SchemeId, WrapContext};
-use crate::secret::{KEY_LEN, Key256};
 use std::sync::OnceLock;
 
 /// Wraps per call of the fast path (bounded stack buffers).
@@ -223,4 +223,142 @@ pub fn rewrap_many(
         slot_mut(arena, o, w)?.copy_from_slice(&buf[..w]);
     }
     Ok(())
+}
+
+/// A few prepared KEKs, most recent first: consecutive slots mostly share KEKs.
+pub struct KekCache {
+    entries: Vec<(u32, u32, Kek)>,
+}
+
+impl KekCache {
+    /// An empty cache (it allocates on its first miss: many callers never miss).
+    pub fn new() -> Self {
+        KekCache {
+            entries: Vec::new(),
+        }
+    }
+
+    /// The prepared KEK of `(node, version)`, built with `make` on a miss.
+    pub fn get(
+        &mut self,
+        node: u32,
+        version: u32,
+        make: impl FnOnce() -> Result<Kek>,
+    ) -> Result<&Kek> {
+        if let Some(i) = self
+            .entries
+            .iter()
+            .position(|(n, v, _)| *n == node && *v == version)
+        {
+            if i != 0 {
+                self.entries.swap(0, i);
+            }
+        } else {
+            let kek = make()?;
+            if self.entries.len() == 8 {
+                self.entries.pop();
+            }
+            self.entries.insert(0, (node, version, kek));
+        }
+        Ok(&self.entries[0].2)
+    }
+}
+
+impl Default for KekCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Work items grouped by KEK, in the order each KEK was first seen: per KEK,
+/// the arena offsets of its stored wraps (ready for [`crate::crypto::batch`]) and an
+/// item of the caller's for each.
+pub struct KekGroups<T> {
+    index: std::collections::HashMap<u32, usize>,
+    last: Option<(u32, usize)>,
+    /// The first `used` are in use; the rest are kept (empty) for reuse.
+    groups: Vec<(u32, Vec<usize>, Vec<T>)>,
+    used: usize,
+    first_capacity: usize,
+}
+
+impl<T> Default for KekGroups<T> {
+    fn default() -> Self {
+        KekGroups {
+            index: std::collections::HashMap::new(),
+            last: None,
+            groups: Vec::new(),
+            used: 0,
+            first_capacity: 0,
+        }
+    }
+}
+
+impl<T> KekGroups<T> {
+    /// Room for `n` items under the first KEK (the usual case: one KEK per run).
+    pub fn with_capacity(n: usize) -> Self {
+        KekGroups {
+            first_capacity: n,
+            ..KekGroups::default()
+        }
+    }
+
+    /// Empties the groups, keeping their memory for the next use.
+    pub fn clear(&mut self) {
+        for (_, offs, items) in &mut self.groups[..self.used] {
+            offs.clear();
+            items.clear();
+        }
+        self.used = 0;
+        self.index.clear();
+        self.last = None;
+    }
+
+    /// Files the wrap at arena offset `off`, with `item`, under `kek`
+    /// (consecutive pushes under one KEK skip the hash).
+    pub fn push(&mut self, kek: u32, off: usize, item: T) {
+        self.extend(kek, [off].into_iter(), [item].into_iter());
+    }
+
+    /// Files wraps at arena offsets `offs`, with `items` (one each, in order),
+    /// under `kek`. A stretch filed at once streams into the group's buffers.
+    pub fn extend(
+        &mut self,
+        kek: u32,
+        offs: impl ExactSizeIterator<Item = usize>,
+        items: impl ExactSizeIterator<Item = T>,
+    ) {
+        debug_assert_eq!(offs.len(), items.len());
+        let g = match self.last {
+            Some((k, g)) if k == kek => g,
+            _ => {
+                let next = self.used;
+                let g = *self.index.entry(kek).or_insert(next);
+                if g == next {
+                    if let Some(slot) = self.groups.get_mut(next) {
+                        slot.0 = kek;
+                    } else {
+                        let cap = core::mem::take(&mut self.first_capacity);
+                        self.groups
+                            .push((kek, Vec::with_capacity(cap), Vec::with_capacity(cap)));
+                    }
+                    self.used += 1;
+                }
+                self.last = Some((kek, g));
+                g
+            }
+        };
+        if let Some((_, o, i)) = self.groups.get_mut(g) {
+            let n = offs.len().min(items.len());
+            o.extend(offs.take(n));
+            i.extend(items.take(n));
+        }
+    }
+
+    /// The groups: each KEK with its offsets and items, in first-seen order.
+    pub fn groups(&self) -> impl Iterator<Item = (u32, &[usize], &[T])> {
+        self.groups[..self.used]
+            .iter()
+            .map(|(k, o, i)| (*k, o.as_slice(), i.as_slice()))
+    }
 }

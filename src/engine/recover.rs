@@ -20,87 +20,13 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use zeroize::Zeroize;
 
+use crate::crypto::batch::KekCache;
+use crate::crypto::scheme::Kek;
+use crate::crypto::secret::Key256;
+use crate::crypto::shamir;
 use crate::error::{Error, Result};
-use crate::generate::KekCache;
-use crate::keyring::Keyring;
-use crate::model::Hierarchy;
-use crate::scheme::Kek;
-use crate::secret::Key256;
-use crate::shamir;
-
-/// Result of a [`reach`] pass.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reach {
-    /// Whether each node is recoverable by the holder.
-    pub open: Vec<bool>,
-    /// For share-based nodes: how many of its shares the holder can open.
-    pub shares_open: Vec<u8>,
-}
-
-impl Reach {
-    /// Leaves recoverable.
-    pub fn leaves_open(&self, h: &Hierarchy) -> u64 {
-        (0..h.groups())
-            .map(|g| {
-                h.group_leaf_range(g)
-                    .filter(|&n| self.open[n as usize])
-                    .count() as u64
-            })
-            .sum()
-    }
-
-    /// Leaves recoverable in tenant `t`.
-    pub fn tenant_leaves_open(&self, h: &Hierarchy, t: u32) -> u64 {
-        let gs = h.tenant_group_start[t as usize]..h.tenant_group_start[t as usize + 1];
-        gs.map(|g| {
-            h.group_leaf_range(g)
-                .filter(|&n| self.open[n as usize])
-                .count() as u64
-        })
-        .sum()
-    }
-}
-
-/// Which keys a holder of `held` (roots or any other keys) can recover.
-pub fn reach(h: &Hierarchy, held: &(dyn Fn(u32) -> bool + Sync)) -> Reach {
-    reach_filtered(h, held, &|_| true)
-}
-
-/// [`reach`] over the stored wraps `kept` admits (the others deleted).
-pub fn reach_filtered(
-    h: &Hierarchy,
-    held: &(dyn Fn(u32) -> bool + Sync),
-    kept: &dyn Fn(u32) -> bool,
-) -> Reach {
-    let nodes = h.nodes() as usize;
-    let mut open = vec![false; nodes];
-    let mut shares_open = vec![0u8; nodes];
-    for n in 0..nodes as u32 {
-        let (o, sh) = node_reach(h, n, held(n), &open, kept);
-        open[n as usize] = o;
-        shares_open[n as usize] = sh;
-    }
-    Reach { open, shares_open }
-}
-
-fn node_reach(
-    h: &Hierarchy,
-    n: u32,
-    held: bool,
-    open: &[bool],
-    kept: &dyn Fn(u32) -> bool,
-) -> (bool, u8) {
-    let role = &h.design.roles[usize::from(h.role[n as usize])];
-    if role.is_root() {
-        return (held, 0);
-    }
-    let openable = h
-        .slots_of(n)
-        .filter(|&s| kept(s) && h.slot_keks(s).iter().all(|&k| open[k as usize]))
-        .count();
-    let sh = if role.shares { openable as u8 } else { 0 };
-    (held || openable >= usize::from(role.threshold), sh)
-}
+use crate::graph::hierarchy::Hierarchy;
+use crate::store::keyring::Keyring;
 
 /// Counts of work done by a recovery.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -361,7 +287,7 @@ pub fn recover_leaves(
     } else {
         HashMap::new()
     };
-    // Tenants in pieces of about equal work (see `crate::par`), one rayon job each.
+    // Tenants in pieces of about equal work (see `crate::engine::par`), one rayon job each.
     let weights: Vec<u64> = (0..h.tenants())
         .map(|t| {
             h.tenant_leaves(t)
@@ -369,8 +295,8 @@ pub fn recover_leaves(
                 + 1
         })
         .collect();
-    let target = crate::par::target(weights.iter().sum(), u64::from(LEAF_RUN));
-    let pieces = crate::par::pieces(&weights, target);
+    let target = crate::engine::par::target(weights.iter().sum(), u64::from(LEAF_RUN));
+    let pieces = crate::engine::par::pieces(&weights, target);
     // Each piece's tenants run in turn on one thread, reusing its buffers.
     let per: Vec<Result<(Outcome, Vec<u64>)>> = pieces
         .into_par_iter()
@@ -608,7 +534,7 @@ fn recover_tenant(
 type Run = (u32, core::ops::Range<u32>);
 
 /// Leaves filed by the KEK of their chosen slot.
-type ByKek = crate::generate::KekGroups<u32>;
+type ByKek = crate::crypto::batch::KekGroups<u32>;
 
 /// Calls `f` on all of `runs` at once, into `o` with the reused `groups`;
 /// or, with `split`, on each run as a rayon job of its own (each with its
@@ -642,7 +568,7 @@ fn over_runs(
 /// each: group `g`'s head keys are `maps[g - first_group]`, the keys above
 /// are in `outer`. Leaves whose chosen slot is a single wrap are filed by KEK
 /// in `groups`, across all the runs, and opened in batches
-/// ([`crate::batch`]); the others one by one.
+/// ([`crate::crypto::batch`]); the others one by one.
 #[allow(clippy::too_many_arguments)]
 fn open_leaves(
     h: &Hierarchy,
@@ -735,17 +661,22 @@ fn open_leaves(
             .ok_or(Error::Unrecoverable {
                 key: u64::from(kek),
             })?;
-        let prepared = crate::batch::PreparedKek::new(h.scheme, key)?;
+        let prepared = crate::crypto::batch::PreparedKek::new(h.scheme, key)?;
         let ctx = |j: usize| h.context(items[j], (offs[j] / h.stride) as u32, 0);
-        let b = crate::batch::Binding {
+        let b = crate::crypto::batch::Binding {
             ctx: &ctx,
             new_ctx: &ctx,
-            nonce: &|_| [0; crate::scheme::NONCE_LEN],
+            nonce: &|_| [0; crate::crypto::scheme::NONCE_LEN],
         };
         let len = Hierarchy::wrap_len(h.scheme, 1);
-        crate::batch::unwrap_many(&prepared, &h.payload, offs, len, &b, |j, k: &Key256| {
-            sink(items[j], k)
-        })?;
+        crate::crypto::batch::unwrap_many(
+            &prepared,
+            &h.payload,
+            offs,
+            len,
+            &b,
+            |j, k: &Key256| sink(items[j], k),
+        )?;
         let n = items.len() as u64;
         o.stats.unwraps += n;
         if h.is_root(kek) {

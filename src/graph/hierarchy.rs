@@ -17,16 +17,16 @@
 //! plus its share of the groups' and tenants' keys ([`Hierarchy::bytes_per_leaf`]).
 //!
 //! This module stores and answers questions about structure. It performs no
-//! cryptography: [`crate::generate`] fills it, [`crate::recover`] opens it.
+//! cryptography: [`crate::engine::generate`] fills it, [`crate::engine::recover`] opens it.
 
 use core::ops::Range;
 
-use crate::design::{Design, RoleId, Scope};
+use crate::crypto::scheme::{GLOBAL_TENANT, SchemeId, WrapContext};
+use crate::crypto::secret::KEY_LEN;
+use crate::crypto::wire::{KeyRef, StoredWrap};
 use crate::error::{Error, Result};
-use crate::scheme::{GLOBAL_TENANT, SchemeId, WrapContext};
-use crate::secret::KEY_LEN;
-use crate::shape::Shape;
-use crate::wire::{KeyRef, StoredWrap};
+use crate::graph::design::{Design, RoleId, Scope};
+use crate::graph::shape::Shape;
 
 /// Filler in the KEK table for a slot with fewer layers than the widest.
 pub const NO_KEK: u32 = u32::MAX;

@@ -52,8 +52,31 @@ pub struct Role {
     pub shares: bool,
     /// Slots: each a list of wrapping roles, innermost first (more than one: nested).
     pub slots: Vec<Vec<RoleId>>,
-    /// Who holds it, for reports: `customer`, `provider` or `derived`.
-    pub holder: &'static str,
+    /// Who holds it.
+    pub owner: Owner,
+}
+
+/// Who holds the keys of a role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Owner {
+    /// The customer (its own key vault or HSM): a customer-managed root.
+    Customer,
+    /// The provider (a provider-managed root, such as an availability key).
+    Provider,
+    /// Neither directly: a key stored only wrapped under other roles.
+    Derived,
+}
+
+impl Owner {
+    /// Its name, as in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Owner::Customer => "customer",
+            Owner::Provider => "provider",
+            Owner::Derived => "derived",
+        }
+    }
 }
 
 impl Role {
@@ -78,14 +101,14 @@ pub struct Design {
     pub max_groups_per_tenant: Option<u32>,
 }
 
-fn root(name: &str, scope: Scope, holder: &'static str) -> Role {
+fn root(name: &str, scope: Scope, owner: Owner) -> Role {
     Role {
         name: name.into(),
         scope,
         threshold: 1,
         shares: false,
         slots: vec![],
-        holder,
+        owner,
     }
 }
 
@@ -96,7 +119,7 @@ fn wrapped(name: &str, scope: Scope, slots: Vec<Vec<RoleId>>) -> Role {
         threshold: 1,
         shares: false,
         slots,
-        holder: "derived",
+        owner: Owner::Derived,
     }
 }
 
@@ -145,9 +168,9 @@ impl Design {
             name: "m365".into(),
             summary: "Exchange Online Customer Key: DEP key under any of ck1, ck2, ak; mailboxes under the DEP",
             roles: vec![
-                root("ck1", Scope::Tenant, "customer"),
-                root("ck2", Scope::Tenant, "customer"),
-                root("ak", Scope::Group, "provider"),
+                root("ck1", Scope::Tenant, Owner::Customer),
+                root("ck2", Scope::Tenant, Owner::Customer),
+                root("ak", Scope::Group, Owner::Provider),
                 wrapped("dep", Scope::Group, vec![vec![0], vec![1], vec![2]]),
                 wrapped("mailbox", Scope::Leaf, vec![vec![3]]),
             ],
@@ -163,9 +186,9 @@ impl Design {
             name: "flat".into(),
             summary: "multi-keyring: every leaf wrapped under each of ck1, ck2, ak",
             roles: vec![
-                root("ck1", Scope::Tenant, "customer"),
-                root("ck2", Scope::Tenant, "customer"),
-                root("ak", Scope::Tenant, "provider"),
+                root("ck1", Scope::Tenant, Owner::Customer),
+                root("ck2", Scope::Tenant, Owner::Customer),
+                root("ak", Scope::Tenant, Owner::Provider),
                 wrapped("mailbox", Scope::Leaf, vec![vec![0], vec![1], vec![2]]),
             ],
             fanouts: vec![],
@@ -180,8 +203,8 @@ impl Design {
             name: "dke".into(),
             summary: "double key: DEP key nested under ck1 then ak, both needed",
             roles: vec![
-                root("ck1", Scope::Tenant, "customer"),
-                root("ak", Scope::Group, "provider"),
+                root("ck1", Scope::Tenant, Owner::Customer),
+                root("ak", Scope::Group, Owner::Provider),
                 wrapped("dep", Scope::Group, vec![vec![0, 1]]),
                 wrapped("mailbox", Scope::Leaf, vec![vec![2]]),
             ],
@@ -208,9 +231,9 @@ impl Design {
             name: "sharepoint".into(),
             summary: "SharePoint Online: TIK under ck1, ck2 and a global ak; sites under the TIK; blobs under sites",
             roles: vec![
-                root("ak", Scope::Global, "provider"),
-                root("ck1", Scope::Tenant, "customer"),
-                root("ck2", Scope::Tenant, "customer"),
+                root("ak", Scope::Global, Owner::Provider),
+                root("ck1", Scope::Tenant, Owner::Customer),
+                root("ck2", Scope::Tenant, Owner::Customer),
                 wrapped("tik", Scope::Tenant, vec![vec![1], vec![2], vec![0]]),
                 wrapped("site", Scope::Group, vec![vec![3]]),
                 wrapped("blob", Scope::Leaf, vec![vec![4]]),
@@ -293,11 +316,11 @@ impl Design {
                 return bad(format!("role {}: more than 255 slots", r.name));
             }
             for slot in &r.slots {
-                if slot.is_empty() || slot.len() > crate::wire::MAX_LAYERS {
+                if slot.is_empty() || slot.len() > crate::crypto::wire::MAX_LAYERS {
                     return bad(format!(
                         "role {}: a slot needs 1 to {} layers",
                         r.name,
-                        crate::wire::MAX_LAYERS
+                        crate::crypto::wire::MAX_LAYERS
                     ));
                 }
                 for &p in slot {
@@ -326,6 +349,14 @@ impl Design {
     pub fn root_roles(&self) -> Vec<RoleId> {
         (0..self.roles.len() as RoleId)
             .filter(|&r| self.roles[usize::from(r)].is_root())
+            .collect()
+    }
+
+    /// Root roles held by `owner`, in role order.
+    pub fn roots_of(&self, owner: Owner) -> Vec<RoleId> {
+        self.root_roles()
+            .into_iter()
+            .filter(|&r| self.roles[usize::from(r)].owner == owner)
             .collect()
     }
 

@@ -13,8 +13,8 @@ use std::time::Instant;
 
 use aes_kw::{KeyInit, KwAes256};
 
+use crate::crypto::fastkw::{self, Backend, BatchKek, Mode};
 use crate::error::Result;
-use crate::fastkw::{self, Backend, BatchKek, Mode};
 
 /// Keys per timing.
 pub const KEYS: usize = 4096;
@@ -52,7 +52,7 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
-        let prf = crate::prf::Prf::new(0xfeed);
+        let prf = crate::crypto::prf::Prf::new(0xfeed);
         let kek_a = *prf.node_key(1, 1).expose();
         let kek_b = *prf.node_key(2, 1).expose();
         let keys: Vec<[u8; 32]> = (0..KEYS as u32)
@@ -319,13 +319,13 @@ const BESIDE_PASSES: usize = 64;
 /// - `flat PRESET: rotate-root ck1 all` and `unwrap-all` through `keyhier
 ///   run` (verification off), at 1 and 2 threads: ns per key per thread.
 pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
-    use crate::analysis::Extent;
-    use crate::design::Design;
-    use crate::generate::{GenSpec, generate};
-    use crate::workload::{RunOptions, State, Workload, run};
+    use crate::engine::generate::{GenSpec, generate};
+    use crate::engine::workload::{RunOptions, State, Workload, run};
+    use crate::graph::design::Design;
+    use crate::graph::reach::Extent;
     let spec = GenSpec {
         design: Design::by_name("flat")?,
-        shape: crate::shape::Shape::preset(preset)?,
+        shape: crate::graph::shape::Shape::preset(preset)?,
         scheme: crate::SchemeId::Kw,
         seed: 1,
     };

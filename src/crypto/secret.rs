@@ -1,7 +1,7 @@
 //! Key material: newtypes that zeroize on drop and never print their bytes.
 //!
 //! This module owns nothing but containers. It does not generate keys (see
-//! [`crate::prf`]) and does not wrap them (see [`crate::scheme`]).
+//! [`crate::crypto::prf`]) and does not wrap them (see [`crate::crypto::scheme`]).
 
 use core::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};

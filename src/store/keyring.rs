@@ -18,11 +18,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::crypto::prf::Prf;
+use crate::crypto::secret::{KEY_LEN, Key256};
+use crate::crypto::wire::Reader;
 use crate::error::{Error, Result};
-use crate::model::Hierarchy;
-use crate::prf::Prf;
-use crate::secret::{KEY_LEN, Key256};
-use crate::wire::Reader;
+use crate::graph::hierarchy::Hierarchy;
 
 const MAGIC: [u8; 4] = *b"KHKR";
 const VERSION: u8 = 1;
@@ -229,7 +229,7 @@ impl Keyring {
     /// Writes the keyring to `path` (mode 0600, atomically).
     pub fn write_file(&self, path: &Path) -> Result<()> {
         let mut bytes = self.encode();
-        let res = crate::hfile::write_atomic(path, &bytes, true);
+        let res = crate::store::atomic::write_atomic(path, &bytes, true);
         zeroize::Zeroize::zeroize(&mut bytes);
         res
     }

@@ -1,89 +1,13 @@
 //! Exposure and availability: what an attacker holding some keys (and a copy
 //! of every stored wrap) can recover, and what the owner can still recover
-//! after losing some keys. Pure graph reasoning through [`crate::recover::reach`];
+//! after losing some keys. Pure graph reasoning through [`crate::graph::reach::reach`];
 //! no cryptography, no knowledge of which design it runs on.
 
-use crate::design::RoleId;
-use crate::model::Hierarchy;
-use crate::recover::reach;
-use crate::scheme::GLOBAL_TENANT;
-
-/// How much of a role an event touches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Extent {
-    /// The one key of the role above the most leaves.
-    One,
-    /// Every key of the role in the largest tenant.
-    Tenant,
-    /// The role everywhere.
-    All,
-}
-
-impl Extent {
-    /// All extents, narrowest first.
-    pub const ALL: [Extent; 3] = [Extent::One, Extent::Tenant, Extent::All];
-
-    /// Its name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Extent::One => "one",
-            Extent::Tenant => "tenant",
-            Extent::All => "all",
-        }
-    }
-
-    /// Parses a name.
-    pub fn from_name(s: &str) -> Option<Extent> {
-        Extent::ALL.into_iter().find(|e| e.name() == s)
-    }
-}
-
-/// Leaves below each node (counting each distinct parent of a node once).
-pub fn leaves_below(h: &Hierarchy) -> Vec<u64> {
-    let mut below = vec![0u64; h.nodes() as usize];
-    let mut parents: Vec<u32> = Vec::new();
-    for n in (0..h.nodes()).rev() {
-        if h.is_leaf(n) {
-            below[n as usize] = 1;
-        }
-        parents.clear();
-        for s in h.slots_of(n) {
-            parents.extend_from_slice(h.slot_keks(s));
-        }
-        parents.sort_unstable();
-        parents.dedup();
-        for &p in &parents {
-            below[p as usize] += below[n as usize];
-        }
-    }
-    below
-}
-
-/// The tenant with the most leaves (lowest index on ties).
-pub fn largest_tenant(h: &Hierarchy) -> u32 {
-    (0..h.tenants())
-        .max_by_key(|&t| (h.tenant_leaves(t), std::cmp::Reverse(t)))
-        .unwrap_or(0)
-}
-
-/// The keys of `role` an event of `extent` touches.
-pub fn select_keys(h: &Hierarchy, below: &[u64], role: RoleId, extent: Extent) -> Vec<u32> {
-    let of_role = (0..h.nodes()).filter(|&n| h.role[n as usize] == role);
-    match extent {
-        Extent::All => of_role.collect(),
-        Extent::Tenant => {
-            let t = largest_tenant(h);
-            of_role
-                .filter(|&n| matches!(h.tenant_of(n), x if x == t || x == GLOBAL_TENANT))
-                .collect()
-        }
-        Extent::One => of_role
-            .max_by_key(|&n| (below[n as usize], std::cmp::Reverse(n)))
-            .into_iter()
-            .collect(),
-    }
-}
+use crate::crypto::scheme::GLOBAL_TENANT;
+use crate::graph::design::RoleId;
+use crate::graph::hierarchy::Hierarchy;
+use crate::graph::reach::reach;
+use crate::graph::reach::{Extent, leaves_below, select_keys};
 
 /// One line of the exposure table.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]

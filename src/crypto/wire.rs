@@ -41,8 +41,8 @@
 //! The test `worked_example_matches_docs` encodes this value and compares it
 //! byte for byte with the hex above.
 
+use crate::crypto::scheme::{SchemeId, WrapContext};
 use crate::error::{Error, Result};
-use crate::scheme::{SchemeId, WrapContext};
 
 /// `"KHWR"`.
 pub const MAGIC: [u8; 4] = *b"KHWR";
@@ -340,7 +340,7 @@ mod tests {
         let enc = example().encode().unwrap();
         assert_eq!(hex::encode(&enc), EXAMPLE_HEX);
         // The payload is the RFC 3394 §4.6 wrap: it unwraps under the RFC's KEK.
-        let kek = crate::scheme::Kek::new(
+        let kek = crate::crypto::scheme::Kek::new(
             SchemeId::Kw,
             &hex::decode("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
                 .unwrap(),

@@ -10,8 +10,8 @@
 //! Re-sharing draws a new polynomial with the same constant term: old shares
 //! and new shares do not combine (different polynomials).
 
+use crate::crypto::secret::{KEY_LEN, Key256};
 use crate::error::{Error, Result};
-use crate::secret::{KEY_LEN, Key256};
 
 /// Multiplication in GF(2^8), constant time.
 pub fn gf_mul(mut a: u8, mut b: u8) -> u8 {

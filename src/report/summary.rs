@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::analysis::Blast;
+use crate::analysis::exposure::Blast;
 
 fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
@@ -59,7 +59,7 @@ pub fn blast_markdown(b: &Blast) -> String {
 }
 
 /// A run as text for a terminal: counts measured beside the model's, times, verification.
-pub fn run_text(r: &crate::workload::RunRow) -> String {
+pub fn run_text(r: &crate::engine::workload::RunRow) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -204,7 +204,7 @@ pub fn human_secs(t: f64) -> String {
 }
 
 /// CSV header and rows, one row per run.
-pub fn runs_csv(rows: &[crate::workload::RunRow]) -> String {
+pub fn runs_csv(rows: &[crate::engine::workload::RunRow]) -> String {
     let mut s = String::new();
     let counts = [
         "wraps",
@@ -283,7 +283,7 @@ pub fn runs_csv(rows: &[crate::workload::RunRow]) -> String {
     );
     let _ = writeln!(s, "{}", head.join(","));
     for r in rows {
-        let c = |x: &crate::plan::Counts| -> Vec<String> {
+        let c = |x: &crate::graph::counts::Counts| -> Vec<String> {
             [
                 x.wraps,
                 x.unwraps,
@@ -370,15 +370,15 @@ fn csv_field(x: String) -> String {
 }
 
 fn find<'a>(
-    rows: &'a [crate::workload::RunRow],
+    rows: &'a [crate::engine::workload::RunRow],
     design: &str,
     label: &str,
-) -> Option<&'a crate::workload::RunRow> {
+) -> Option<&'a crate::engine::workload::RunRow> {
     rows.iter()
         .find(|r| r.design == design && r.workload == label)
 }
 
-fn root_time(r: &crate::workload::RunRow, profile: &str) -> String {
+fn root_time(r: &crate::engine::workload::RunRow, profile: &str) -> String {
     r.root_seconds
         .iter()
         .find(|(n, _)| n == profile)
@@ -400,7 +400,7 @@ fn extreme<'a>(rows: impl Iterator<Item = (&'a str, f64)>, largest: bool) -> Str
 }
 
 /// Per-tenant latency percentiles, or a dash for workloads that do not run tenant by tenant.
-fn latency(r: &crate::workload::RunRow) -> String {
+fn latency(r: &crate::engine::workload::RunRow) -> String {
     if r.tenant_max_ms == 0.0 {
         "—".into()
     } else {
@@ -412,7 +412,11 @@ fn latency(r: &crate::workload::RunRow) -> String {
 }
 
 /// The summary a person reads first.
-pub fn summary_markdown(res: &crate::compare::CompareResult, title: &str, command: &str) -> String {
+pub fn summary_markdown(
+    res: &crate::suite::compare::CompareResult,
+    title: &str,
+    command: &str,
+) -> String {
     let rows = &res.rows;
     let mut designs: Vec<&str> = Vec::new();
     for r in rows {
@@ -477,7 +481,7 @@ pub fn summary_markdown(res: &crate::compare::CompareResult, title: &str, comman
             worst(true)
         );
     }
-    use crate::analysis::Extent;
+    use crate::graph::reach::Extent;
     // 2. Availability
     let _ = writeln!(s, "\n## What losing roots costs the owner\n");
     let _ = writeln!(
@@ -680,7 +684,7 @@ pub fn summary_markdown(res: &crate::compare::CompareResult, title: &str, comman
     s
 }
 
-const LOCK: &str = include_str!("../Cargo.lock");
+const LOCK: &str = include_str!("../../Cargo.lock");
 
 /// Versions of the crates that do the cryptography and the parallelism, from the build's Cargo.lock.
 pub fn crate_versions() -> Vec<(&'static str, String)> {
@@ -736,7 +740,7 @@ pub fn env_json(
         "rustc": command_output("rustc", &["--version"]),
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
         "crates": crate_versions().into_iter().map(|(n, v)| (n.to_string(), serde_json::Value::String(v))).collect::<serde_json::Map<_, _>>(),
-        "root_profiles": crate::cost::builtin_profiles(),
+        "root_profiles": crate::engine::cost::builtin_profiles(),
         "run": extra,
     })
 }
@@ -745,7 +749,7 @@ pub fn env_json(
 /// Files are written through temporary names and renamed, so an interrupted run leaves no half file.
 pub fn write_compare(
     dir: &std::path::Path,
-    res: &crate::compare::CompareResult,
+    res: &crate::suite::compare::CompareResult,
     title: &str,
     command: &str,
     env: &serde_json::Value,
@@ -753,13 +757,14 @@ pub fn write_compare(
     std::fs::create_dir_all(dir)
         .map_err(|e| crate::Error::io(format!("creating {}", dir.display()), e))?;
     let put = |name: &str, body: &str| {
-        crate::hfile::write_atomic(&dir.join(name), body.as_bytes(), false)
+        crate::store::atomic::write_atomic(&dir.join(name), body.as_bytes(), false)
     };
     let mut files = vec![];
     put("raw.csv", &runs_csv(&res.rows))?;
     files.push("raw.csv".to_string());
     if !res.sweep.is_empty() {
-        let rows: Vec<crate::workload::RunRow> = res.sweep.iter().map(|(_, r)| r.clone()).collect();
+        let rows: Vec<crate::engine::workload::RunRow> =
+            res.sweep.iter().map(|(_, r)| r.clone()).collect();
         put("sweep.csv", &runs_csv(&rows))?;
         files.push("sweep.csv".into());
     }
@@ -768,8 +773,8 @@ pub fn write_compare(
     let pretty = serde_json::to_string_pretty(env).unwrap_or_default();
     put("env.json", &pretty)?;
     files.push("env.json".into());
-    files.extend(crate::plot::cost_plots(&res.rows, dir)?);
-    files.extend(crate::plot::sweep_plot(&res.sweep, dir)?);
+    files.extend(crate::report::plot::cost_plots(&res.rows, dir)?);
+    files.extend(crate::report::plot::sweep_plot(&res.sweep, dir)?);
     let mut summary = summary_markdown(res, title, command);
     let _ = writeln!(summary, "\n## Plots\n");
     for f in files.iter().filter(|f| f.ends_with(".svg")) {
@@ -818,15 +823,15 @@ pub fn blast_csv(b: &Blast) -> String {
 /// The perf folder: summary.md, raw.csv, env.json and batch-size.svg.
 pub fn write_perf(
     dir: &std::path::Path,
-    prims: &[crate::perf::PerfRow],
-    works: &[crate::perf::PerfRow],
+    prims: &[crate::suite::perf::PerfRow],
+    works: &[crate::suite::perf::PerfRow],
     command: &str,
     env: &serde_json::Value,
 ) -> crate::Result<Vec<String>> {
     std::fs::create_dir_all(dir)
         .map_err(|e| crate::Error::io(format!("creating {}", dir.display()), e))?;
     let put = |name: &str, body: &str| {
-        crate::hfile::write_atomic(&dir.join(name), body.as_bytes(), false)
+        crate::store::atomic::write_atomic(&dir.join(name), body.as_bytes(), false)
     };
     let mut csv = String::from(
         "what,implementation,batch,threads,ns_per_key,keys_per_s_per_thread,rounds_ns\n",
@@ -850,7 +855,7 @@ pub fn write_perf(
         "env.json",
         &serde_json::to_string_pretty(env).unwrap_or_default(),
     )?;
-    let plot = crate::plot::batch_plot(prims, dir)?;
+    let plot = crate::report::plot::batch_plot(prims, dir)?;
     let find = |what: &str, imp: &str| {
         prims
             .iter()
@@ -930,13 +935,17 @@ pub fn write_perf(
         "\n## Batch size\n\nRewrap ns per key by batch size (`{plot}`):\n"
     );
     let _ = write!(s, "| backend |");
-    for b in crate::perf::BATCHES {
+    for b in crate::suite::perf::BATCHES {
         let _ = write!(s, " {b} |");
     }
-    let _ = writeln!(s, "\n|---|{}", "---:|".repeat(crate::perf::BATCHES.len()));
+    let _ = writeln!(
+        s,
+        "\n|---|{}",
+        "---:|".repeat(crate::suite::perf::BATCHES.len())
+    );
     for imp in imps.iter().filter(|i| i.starts_with("fastkw")) {
         let _ = write!(s, "| {imp} |");
-        for b in crate::perf::BATCHES {
+        for b in crate::suite::perf::BATCHES {
             let v = prims
                 .iter()
                 .find(|r| r.what == "rewrap" && &r.implementation == imp && r.batch == b)
@@ -968,22 +977,22 @@ pub fn write_perf(
     }
     // Rows of the engine rounds: the primitive beside, the arena, the workloads.
     let beside = |what: &str| works.iter().find(|r| r.what == what);
-    let arena: Vec<&crate::perf::PerfRow> = works
+    let arena: Vec<&crate::suite::perf::PerfRow> = works
         .iter()
         .filter(|r| r.what.starts_with("arena"))
         .collect();
-    let runs: Vec<&crate::perf::PerfRow> = works
+    let runs: Vec<&crate::suite::perf::PerfRow> = works
         .iter()
         .filter(|r| !r.what.starts_with("arena") && !r.what.starts_with("beside"))
         .collect();
     // a / b round by round (the rows were timed in the same rounds), sorted
-    let per_round = |a: &crate::perf::PerfRow, b: &crate::perf::PerfRow| {
+    let per_round = |a: &crate::suite::perf::PerfRow, b: &crate::suite::perf::PerfRow| {
         let mut v: Vec<f64> = a.rounds.iter().zip(&b.rounds).map(|(x, y)| x / y).collect();
         v.sort_by(f64::total_cmp);
         v
     };
     // their median
-    let ratio = |a: &crate::perf::PerfRow, b: &crate::perf::PerfRow| {
+    let ratio = |a: &crate::suite::perf::PerfRow, b: &crate::suite::perf::PerfRow| {
         let v = per_round(a, b);
         v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
     };
@@ -999,7 +1008,7 @@ pub fn write_perf(
         let _ = writeln!(
             s,
             "`keyhier run` with verification off (what is timed is the workload), 1 and 2 threads, in the same rounds as the batched primitive on {KEYS} keys in cache (batch 256, the selected backend: rewrap for rotation, unwrap for unwrap-all) and the arena passes below. Per-thread cost per key (median over rounds); the ratios are taken round by round, then their median.\n",
-            KEYS = crate::perf::KEYS
+            KEYS = crate::suite::perf::KEYS
         );
         let _ = writeln!(
             s,
@@ -1042,8 +1051,8 @@ pub fn write_perf(
             s,
             "| stage | rewrap (rotate-root) | ÷ primitive | unwrap (unwrap-all) | ÷ primitive |\n|---|---:|---:|---:|---:|"
         );
-        let cell = |r: Option<&crate::perf::PerfRow>, p: Option<&crate::perf::PerfRow>| match (r, p)
-        {
+        let cell = |r: Option<&crate::suite::perf::PerfRow>,
+                    p: Option<&crate::suite::perf::PerfRow>| match (r, p) {
             (Some(r), Some(p)) => format!("{:.1} | {:.2}", r.ns_per_key, ratio(r, p)),
             (Some(r), None) => format!("{:.1} | —", r.ns_per_key),
             _ => "— | —".into(),
@@ -1052,7 +1061,7 @@ pub fn write_perf(
         let _ = writeln!(
             s,
             "| primitive, {} keys in cache, batch 256 | {} | {} |",
-            crate::perf::KEYS,
+            crate::suite::perf::KEYS,
             cell(pr, pr),
             cell(pu, pu)
         );
@@ -1176,7 +1185,7 @@ pub fn write_perf(
 
 #[cfg(test)]
 mod tests {
-    use crate::perf::PerfRow;
+    use crate::suite::perf::PerfRow;
 
     fn row(what: &str, imp: &str, threads: usize, rounds: &[f64]) -> PerfRow {
         let mut t = rounds.to_vec();

@@ -4,7 +4,7 @@
 //! new version, which keys get new material, which share-based keys are
 //! re-shared, which stored wraps are redone (and from which layer), and which
 //! keys must be opened first. [`ChangePlan::counts`] sums it into the
-//! operation counts the executor ([`crate::workload`]) must then perform;
+//! operation counts the executor ([`crate::engine::workload`]) must then perform;
 //! tests check that the executor's metered counts equal these for every
 //! design, workload and shape.
 //!
@@ -20,48 +20,11 @@
 //!   non-root KEK of a redone wrap, or as the old KEK of a peeled wrap) is
 //!   opened once, from the old state, through its first `threshold` slots.
 
-use crate::analysis::{Extent, select_keys};
-use crate::design::RoleId;
-use crate::model::{Hierarchy, NO_KEK};
-use crate::recover::reach;
-
-/// Operation counts of a workload.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Counts {
-    /// Wrap operations (one per layer).
-    pub wraps: u64,
-    /// Unwrap operations (one per layer).
-    pub unwraps: u64,
-    /// Wraps and unwraps performed with a root key, plus root keys created or destroyed.
-    pub root_ops: u64,
-    /// Non-root keys given new material.
-    pub keys_rekeyed: u64,
-    /// Of which leaves.
-    pub leaves_rekeyed: u64,
-    /// Share-based keys re-shared (same secret, new shares).
-    pub keys_reshared: u64,
-    /// Roots replaced by a new version (or destroyed, for shred).
-    pub roots_replaced: u64,
-    /// Stored wraps written again.
-    pub wraps_rewritten: u64,
-    /// Bytes of stored wraps written again (wire-format records).
-    pub bytes_rewritten: u64,
-}
-
-impl Counts {
-    /// Adds `o` into `self`.
-    pub fn add(&mut self, o: &Counts) {
-        self.wraps += o.wraps;
-        self.unwraps += o.unwraps;
-        self.root_ops += o.root_ops;
-        self.keys_rekeyed += o.keys_rekeyed;
-        self.leaves_rekeyed += o.leaves_rekeyed;
-        self.keys_reshared += o.keys_reshared;
-        self.roots_replaced += o.roots_replaced;
-        self.wraps_rewritten += o.wraps_rewritten;
-        self.bytes_rewritten += o.bytes_rewritten;
-    }
-}
+use crate::graph::counts::{Counts, record_len};
+use crate::graph::design::RoleId;
+use crate::graph::hierarchy::{Hierarchy, NO_KEK};
+use crate::graph::reach::reach;
+use crate::graph::reach::{Extent, select_keys};
 
 /// One stored wrap to redo.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,7 +88,7 @@ impl ChangePlan {
 
     /// Routine rotation: new versions of the selected roots; every slot under them redone.
     pub fn rotate(h: &Hierarchy, role: RoleId, extent: Extent) -> ChangePlan {
-        let below = crate::analysis::leaves_below(h);
+        let below = crate::graph::reach::leaves_below(h);
         let mut p = ChangePlan::empty(h);
         p.replaced_roots = select_keys(h, &below, role, extent);
         p.replaced_roots.sort_unstable();
@@ -137,7 +100,7 @@ impl ChangePlan {
     /// attacker reaches and every key whose nested slot it can peel, re-share
     /// keys with leaked shares below threshold.
     pub fn revoke(h: &Hierarchy, role: RoleId, extent: Extent) -> ChangePlan {
-        let below = crate::analysis::leaves_below(h);
+        let below = crate::graph::reach::leaves_below(h);
         let mut p = ChangePlan::empty(h);
         p.replaced_roots = select_keys(h, &below, role, extent);
         p.replaced_roots.sort_unstable();
@@ -267,7 +230,7 @@ impl ChangePlan {
             return None;
         }
         let mut alt = self.clone();
-        let below = crate::analysis::leaves_below(h);
+        let below = crate::graph::reach::leaves_below(h);
         let mut single = 0u64;
         for &n in &self.degraded {
             alt.rekey[n as usize] = false;
@@ -282,12 +245,6 @@ impl ChangePlan {
             leaves_left_single_key: single,
         })
     }
-}
-
-/// Bytes of the wire-format record of slot `s`.
-pub fn record_len(h: &Hierarchy, s: u32) -> usize {
-    let layers = h.slot_keks(s).len();
-    crate::wire::encoded_len(layers, Hierarchy::wrap_len(h.scheme, layers))
 }
 
 /// The slots the owner opens node `n` through when every root is available:

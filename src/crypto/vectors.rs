@@ -35,9 +35,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::crypto::scheme::{Kek, MAX_AEAD_KEY_DATA, NONCE_LEN, SchemeId, TAG_LEN};
+use crate::crypto::secret::{SecretBytes, ct_eq};
 use crate::error::{Error, Result};
-use crate::scheme::{Kek, MAX_AEAD_KEY_DATA, NONCE_LEN, SchemeId, TAG_LEN};
-use crate::secret::{SecretBytes, ct_eq};
 
 /// Most failures listed per file in the report (all are counted).
 const MAX_LISTED_FAILURES: usize = 20;

@@ -1,15 +1,17 @@
 //! `compare`: the matrix of designs × workloads on one shape, blast
 //! (exposure and availability) for every design, and optionally a sweep of
-//! cost against hierarchy size. Returns typed rows; [`crate::report`] writes
+//! cost against hierarchy size. Returns typed rows; [`crate::report::summary`] writes
 //! them out.
 
-use crate::analysis::{Blast, Extent, blast};
-use crate::design::{DESIGN_NAMES, Design};
+use crate::analysis::exposure::{Blast, blast};
+
+use crate::crypto::scheme::SchemeId;
+use crate::engine::generate::{GenSpec, generate};
+use crate::engine::workload::{RunOptions, RunRow, State, Workload, run};
 use crate::error::Result;
-use crate::generate::{GenSpec, generate};
-use crate::scheme::SchemeId;
-use crate::shape::Shape;
-use crate::workload::{RunOptions, RunRow, State, Workload, run};
+use crate::graph::design::{DESIGN_NAMES, Design};
+use crate::graph::reach::Extent;
+use crate::graph::shape::Shape;
 
 /// What to compare.
 #[derive(Clone, Debug)]

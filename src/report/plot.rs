@@ -5,8 +5,8 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
+use crate::engine::workload::RunRow;
 use crate::error::{Error, Result};
-use crate::workload::RunRow;
 
 const COLORS: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
@@ -284,7 +284,7 @@ pub fn sweep_plot(sweep: &[(String, RunRow)], dir: &Path) -> Result<Option<Strin
 
 /// `batch-size.svg`: rewrap throughput per thread against batch size, one
 /// line per fastkw backend, with the `aes-kw` loop and the ceiling for scale.
-pub fn batch_plot(rows: &[crate::perf::PerfRow], dir: &Path) -> Result<String> {
+pub fn batch_plot(rows: &[crate::suite::perf::PerfRow], dir: &Path) -> Result<String> {
     let name = "batch-size.svg";
     let path = dir.join(name);
     let root = SVGBackend::new(&path, (1000, 560)).into_drawing_area();

@@ -1,0 +1,5 @@
+//! What a design promises, from the graph alone: exposure (what an attacker
+//! holding some roots and every stored wrap recovers) and availability (what
+//! the owner still recovers after losing some) in [`exposure`].
+
+pub mod exposure;

@@ -1,0 +1,11 @@
+//! The engine: generation ([`generate`]), recovery ([`recover`]), the
+//! analytic model of every change ([`plan`]), the workloads that execute and
+//! meter it ([`workload`]), the parallel split of tenants ([`par`]) and the
+//! key-service cost profiles ([`cost`]). It never branches on a design's name.
+
+pub mod cost;
+pub mod generate;
+pub mod par;
+pub mod plan;
+pub mod recover;
+pub mod workload;

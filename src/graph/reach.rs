@@ -1,0 +1,159 @@
+//! Crypto-free reach: which keys a holder of some keys (and of every stored
+//! wrap) can recover, which keys an event of a given extent touches, and how many
+//! leaves lie below each key. The exposure and availability analysis, the cost
+//! model and the workloads all reason through it; it performs no cryptography.
+
+use crate::crypto::scheme::GLOBAL_TENANT;
+use crate::graph::design::RoleId;
+use crate::graph::hierarchy::Hierarchy;
+
+/// How much of a role an event touches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Extent {
+    /// The one key of the role above the most leaves.
+    One,
+    /// Every key of the role in the largest tenant.
+    Tenant,
+    /// The role everywhere.
+    All,
+}
+
+impl Extent {
+    /// All extents, narrowest first.
+    pub const ALL: [Extent; 3] = [Extent::One, Extent::Tenant, Extent::All];
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Extent::One => "one",
+            Extent::Tenant => "tenant",
+            Extent::All => "all",
+        }
+    }
+
+    /// Parses a name.
+    pub fn from_name(s: &str) -> Option<Extent> {
+        Extent::ALL.into_iter().find(|e| e.name() == s)
+    }
+}
+
+/// Leaves below each node (counting each distinct parent of a node once).
+pub fn leaves_below(h: &Hierarchy) -> Vec<u64> {
+    let mut below = vec![0u64; h.nodes() as usize];
+    let mut parents: Vec<u32> = Vec::new();
+    for n in (0..h.nodes()).rev() {
+        if h.is_leaf(n) {
+            below[n as usize] = 1;
+        }
+        parents.clear();
+        for s in h.slots_of(n) {
+            parents.extend_from_slice(h.slot_keks(s));
+        }
+        parents.sort_unstable();
+        parents.dedup();
+        for &p in &parents {
+            below[p as usize] += below[n as usize];
+        }
+    }
+    below
+}
+
+/// The tenant with the most leaves (lowest index on ties).
+pub fn largest_tenant(h: &Hierarchy) -> u32 {
+    (0..h.tenants())
+        .max_by_key(|&t| (h.tenant_leaves(t), std::cmp::Reverse(t)))
+        .unwrap_or(0)
+}
+
+/// The keys of `role` an event of `extent` touches.
+pub fn select_keys(h: &Hierarchy, below: &[u64], role: RoleId, extent: Extent) -> Vec<u32> {
+    let of_role = (0..h.nodes()).filter(|&n| h.role[n as usize] == role);
+    match extent {
+        Extent::All => of_role.collect(),
+        Extent::Tenant => {
+            let t = largest_tenant(h);
+            of_role
+                .filter(|&n| matches!(h.tenant_of(n), x if x == t || x == GLOBAL_TENANT))
+                .collect()
+        }
+        Extent::One => of_role
+            .max_by_key(|&n| (below[n as usize], std::cmp::Reverse(n)))
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// Result of a [`reach`] pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reach {
+    /// Whether each node is recoverable by the holder.
+    pub open: Vec<bool>,
+    /// For share-based nodes: how many of its shares the holder can open.
+    pub shares_open: Vec<u8>,
+}
+
+impl Reach {
+    /// Leaves recoverable.
+    pub fn leaves_open(&self, h: &Hierarchy) -> u64 {
+        (0..h.groups())
+            .map(|g| {
+                h.group_leaf_range(g)
+                    .filter(|&n| self.open[n as usize])
+                    .count() as u64
+            })
+            .sum()
+    }
+
+    /// Leaves recoverable in tenant `t`.
+    pub fn tenant_leaves_open(&self, h: &Hierarchy, t: u32) -> u64 {
+        let gs = h.tenant_group_start[t as usize]..h.tenant_group_start[t as usize + 1];
+        gs.map(|g| {
+            h.group_leaf_range(g)
+                .filter(|&n| self.open[n as usize])
+                .count() as u64
+        })
+        .sum()
+    }
+}
+
+/// Which keys a holder of `held` (roots or any other keys) can recover.
+pub fn reach(h: &Hierarchy, held: &(dyn Fn(u32) -> bool + Sync)) -> Reach {
+    reach_filtered(h, held, &|_| true)
+}
+
+/// [`reach`] over the stored wraps `kept` admits (the others deleted).
+pub fn reach_filtered(
+    h: &Hierarchy,
+    held: &(dyn Fn(u32) -> bool + Sync),
+    kept: &dyn Fn(u32) -> bool,
+) -> Reach {
+    let nodes = h.nodes() as usize;
+    let mut open = vec![false; nodes];
+    let mut shares_open = vec![0u8; nodes];
+    for n in 0..nodes as u32 {
+        let (o, sh) = node_reach(h, n, held(n), &open, kept);
+        open[n as usize] = o;
+        shares_open[n as usize] = sh;
+    }
+    Reach { open, shares_open }
+}
+
+fn node_reach(
+    h: &Hierarchy,
+    n: u32,
+    held: bool,
+    open: &[bool],
+    kept: &dyn Fn(u32) -> bool,
+) -> (bool, u8) {
+    let role = &h.design.roles[usize::from(h.role[n as usize])];
+    if role.is_root() {
+        return (held, 0);
+    }
+    let openable = h
+        .slots_of(n)
+        .filter(|&s| kept(s) && h.slot_keks(s).iter().all(|&k| open[k as usize]))
+        .count();
+    let sh = if role.shares { openable as u8 } else { 0 };
+    (held || openable >= usize::from(role.threshold), sh)
+}
