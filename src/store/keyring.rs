@@ -234,8 +234,26 @@ impl Keyring {
         res
     }
 
-    /// Reads a keyring file.
+    /// Reads a keyring file. Refuses one that its group or others may read
+    /// (as ssh refuses such a private key): the keyring holds every root key.
     pub fn read_file(path: &Path) -> Result<Keyring> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let meta = std::fs::metadata(path)
+                .map_err(|e| Error::io(format!("reading keyring {}", path.display()), e))?;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(Error::invalid(
+                    "keyring",
+                    format!(
+                        "{} is readable or writable by its group or others (mode {mode:03o}): it holds every root key; restrict it with `chmod 600 {}`",
+                        path.display(),
+                        path.display()
+                    ),
+                ));
+            }
+        }
         let mut bytes = std::fs::read(path)
             .map_err(|e| Error::io(format!("reading keyring {}", path.display()), e))?;
         let res = Keyring::decode(&bytes);
@@ -247,6 +265,22 @@ impl Keyring {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_keyring_others_can_read_is_refused_and_says_how_to_fix_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let p = std::env::temp_dir().join(format!("keyhier-ring-mode-{}", std::process::id()));
+        let mut ring = Keyring::default();
+        ring.insert(1, 1, key(1, 1));
+        ring.write_file(&p).unwrap();
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(Keyring::read_file(&p).unwrap() == ring);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = Keyring::read_file(&p).err().unwrap().to_string();
+        assert!(e.contains("mode 644") && e.contains("chmod 600"), "{e}");
+        std::fs::remove_file(&p).unwrap();
+    }
 
     fn key(n: u32, v: u32) -> Key256 {
         Key256::from_bytes(core::array::from_fn(|i| (n as u8) ^ (v as u8) ^ (i as u8)))
