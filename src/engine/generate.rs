@@ -40,6 +40,12 @@ pub struct GenSpec {
 /// Builds the hierarchy and its keyring. `progress` is called with the number
 /// of nodes finished since its last call (from any thread).
 pub fn generate(spec: &GenSpec, progress: &(dyn Fn(u64) + Sync)) -> Result<(Hierarchy, Keyring)> {
+    crate::engine::budget::check(
+        &spec.design,
+        &spec.shape,
+        spec.scheme,
+        crate::engine::budget::memory_available(),
+    )?;
     let mut h = skeleton(&spec.design, &spec.shape, spec.scheme, spec.seed)?;
     let prf = Prf::new(spec.seed);
     fill_wraps(&mut h, &prf, progress)?;

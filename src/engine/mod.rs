@@ -4,6 +4,7 @@
 //! key-service cost profiles ([`cost`]). It never branches on a design's name.
 
 pub mod audit;
+pub mod budget;
 pub mod cost;
 pub mod generate;
 pub mod par;

@@ -88,6 +88,43 @@ impl Dist {
     }
 }
 
+impl Dist {
+    /// About `Σ at(r)` over ranks `0..k` without visiting them: exact for
+    /// fixed counts, the mean for uniform ones; for zipf, the first 1,024
+    /// terms exactly and the rest as the integral of `max / x^s` (with the
+    /// clamp to 1 beyond the rank where the count falls below 1).
+    pub fn prefix_sum(&self, k: u64) -> f64 {
+        const EXACT: u64 = 1024;
+        match *self {
+            Dist::Fixed(n) => k as f64 * f64::from(n),
+            Dist::Uniform { min, max } => k as f64 * (f64::from(min) + f64::from(max)) / 2.0,
+            Dist::Zipf { s, max } => {
+                let head = k.min(EXACT);
+                let mut sum: f64 = (0..head).map(|r| f64::from(self.at(r, 0, 0))).sum();
+                if k > EXACT {
+                    // Ranks r with max / (r+1)^s >= 1 keep falling; the rest are 1.
+                    let knee = if s > 0.0 {
+                        f64::from(max).powf(1.0 / s)
+                    } else {
+                        f64::INFINITY
+                    };
+                    let (a, b) = (
+                        EXACT as f64 + 0.5,
+                        (k as f64 + 0.5).min(knee.max(EXACT as f64 + 0.5)),
+                    );
+                    let integral = if (s - 1.0).abs() < 1e-9 {
+                        (b / a).ln()
+                    } else {
+                        (b.powf(1.0 - s) - a.powf(1.0 - s)) / (1.0 - s)
+                    };
+                    sum += f64::from(max) * integral + (k as f64 + 0.5 - b).max(0.0);
+                }
+                sum
+            }
+        }
+    }
+}
+
 impl core::fmt::Display for Dist {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
