@@ -8,7 +8,7 @@ use keyhier::internal::crypto::fastkw::{self, Backend, BatchKek, KEY_LEN, Mode, 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 
-const NIST_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors/nist");
+const NIST_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/nist");
 
 fn hex32(s: &str) -> [u8; 32] {
     hex::decode(s).expect("hex").try_into().expect("32 bytes")

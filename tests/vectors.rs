@@ -2,8 +2,9 @@
 //! ([`keyhier::internal::crypto::vectors::run_paths`]), and the runner's handling of files that
 //! are malformed, deliberately wrong, or of kinds it does not run.
 //!
-//! The vector files live in `../shared/vectors` (see its README); hand-made
-//! files are written to a fresh directory under `std::env::temp_dir()`.
+//! The vector files are vendored in `tests/vectors` (its README gives their
+//! sources and licences); hand-made files are written to a fresh directory
+//! under `std::env::temp_dir()`.
 
 use std::path::{Path, PathBuf};
 
@@ -11,8 +12,9 @@ use keyhier::Error;
 use keyhier::internal::crypto::vectors::{FileReport, Format, Report, run_paths};
 use keyhier::{Kek, SchemeId};
 
-fn shared() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors"))
+/// The vendored vectors, found from the crate so that a fresh clone has them.
+fn vendored() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors"))
 }
 
 /// A fresh, empty directory for one test's files.
@@ -57,11 +59,11 @@ fn assert_malformed(res: Result<Report, Error>, needles: &[&str]) {
 }
 
 // ---------------------------------------------------------------------------
-// The shared vectors
+// The vendored vectors
 
 #[test]
-fn every_shared_vector_passes() {
-    let report = run_paths(&[shared()]).expect("shared vectors are well formed");
+fn every_vendored_vector_passes() {
+    let report = run_paths(&[vendored()]).expect("vendored vectors are well formed");
     assert_eq!(report.failed(), 0, "{report}");
 
     let nist: Vec<&FileReport> = report
@@ -119,7 +121,7 @@ fn every_shared_vector_passes() {
 
 #[test]
 fn gcm_siv_wycheproof_cases_are_all_accounted_for() {
-    let path = shared().join("wycheproof/aes_gcm_siv_test.json");
+    let path = vendored().join("wycheproof/aes_gcm_siv_test.json");
     let report = run_one(&path).unwrap();
     let f = only_file(&report);
     assert_eq!(f.schemes, [SchemeId::GcmSiv]);
@@ -160,7 +162,7 @@ fn gcm_siv_wycheproof_cases_are_all_accounted_for() {
 fn rfc_examples_unwrap_through_kek_directly() {
     // Independent of the runner: the RFC example list, wrapped and unwrapped
     // through `Kek` as a hierarchy would.
-    let text = std::fs::read_to_string(shared().join("rfc_vectors.json")).unwrap();
+    let text = std::fs::read_to_string(vendored().join("rfc_vectors.json")).unwrap();
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     let vectors = doc["vectors"].as_array().unwrap();
     assert_eq!(vectors.len(), 8);
@@ -194,8 +196,9 @@ fn flip_hex_byte(hex_text: &str, byte: usize) -> String {
 #[test]
 fn a_flipped_ct_byte_in_a_valid_wycheproof_case_fails() {
     let dir = scratch("flip-wycheproof");
-    let text = std::fs::read_to_string(shared().join("wycheproof/rfc3394_kw_schema_example.json"))
-        .unwrap();
+    let text =
+        std::fs::read_to_string(vendored().join("wycheproof/rfc3394_kw_schema_example.json"))
+            .unwrap();
     let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     let case = &mut doc["testGroups"][0]["tests"][0];
     let tc_id = case["tcId"].as_u64().unwrap();
@@ -220,7 +223,8 @@ fn a_flipped_ct_byte_in_a_valid_wycheproof_case_fails() {
 #[test]
 fn a_flipped_tag_byte_in_a_valid_gcm_siv_case_fails() {
     let dir = scratch("flip-gcm-siv");
-    let text = std::fs::read_to_string(shared().join("wycheproof/aes_gcm_siv_test.json")).unwrap();
+    let text =
+        std::fs::read_to_string(vendored().join("wycheproof/aes_gcm_siv_test.json")).unwrap();
     let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     // tcId 2: a valid case with key data.
     let case = &mut doc["testGroups"][0]["tests"][1];
@@ -239,7 +243,7 @@ fn a_flipped_tag_byte_in_a_valid_gcm_siv_case_fails() {
 }
 
 fn nist_text(name: &str) -> String {
-    std::fs::read_to_string(shared().join("nist").join(name)).unwrap()
+    std::fs::read_to_string(vendored().join("nist").join(name)).unwrap()
 }
 
 /// `text` with the first `X = value` line after `COUNT = count` changed by `edit`.

@@ -7,7 +7,7 @@
 //!   slot position of every wrapped role, and each layer of those wraps as an
 //!   unwrap input under its real KEK and context (so the unwrap targets start
 //!   from wraps that open).
-//! - `kat-*`: known-answer vectors from the shared vector folder (NIST CAVP
+//! - `kat-*`: known-answer vectors from `tests/vectors` (NIST CAVP
 //!   KW/KWP, the RFC 3394/5649 examples, Wycheproof AES-GCM-SIV; the AEAD
 //!   vectors carry their own associated data, not a wrap context, so they
 //!   exercise lengths and tags but do not open). Skipped with a note on
@@ -44,12 +44,12 @@ use crate::store::hfile;
 use super::path::{DesignPick, FileEdit, PathCase, RootPick, SchemePick, Tamper};
 use super::{TARGET_NAMES, UnwrapInput};
 
-/// Where the shared known-answer vectors are looked for: `$KEYHIER_VECTORS`,
-/// else `../shared/vectors` beside the crate.
+/// Where the known-answer vectors are looked for: `$KEYHIER_VECTORS`, else
+/// the crate's own `tests/vectors`.
 fn vectors_dir() -> PathBuf {
     std::env::var_os("KEYHIER_VECTORS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors")))
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors")))
 }
 
 /// Writes the seed corpora of every target to `out/<target>/`.
