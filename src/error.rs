@@ -41,8 +41,18 @@ pub enum Error {
     TrailingBytes { what: &'static str, extra: usize },
     /// A field whose value is out of its allowed range.
     InvalidField { what: &'static str, detail: String },
-    /// A shape, design or argument that cannot be built.
+    /// A shape (tenants, groups, leaves) that cannot be built.
     InvalidShape(String),
+    /// A design name or definition that cannot be built.
+    InvalidDesign(String),
+    /// A role the design does not have, or that the operation cannot take.
+    InvalidRole {
+        design: String,
+        role: String,
+        detail: String,
+    },
+    /// An argument, or a combination of arguments, that cannot run.
+    InvalidArgument(String),
     /// A key that cannot be recovered from the available roots.
     Unrecoverable { key: u64 },
     /// A threshold sharing operation failed (bad share set).
@@ -106,6 +116,13 @@ impl fmt::Display for Error {
             Error::TrailingBytes { what, extra } => write!(f, "{what}: {extra} trailing bytes"),
             Error::InvalidField { what, detail } => write!(f, "{what}: {detail}"),
             Error::InvalidShape(detail) => write!(f, "invalid shape: {detail}"),
+            Error::InvalidDesign(detail) => write!(f, "invalid design: {detail}"),
+            Error::InvalidRole {
+                design,
+                role,
+                detail,
+            } => write!(f, "role {role:?} of design {design}: {detail}"),
+            Error::InvalidArgument(detail) => write!(f, "invalid argument: {detail}"),
             Error::Unrecoverable { key } => {
                 write!(f, "key {key} cannot be recovered from the available roots")
             }
