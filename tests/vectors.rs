@@ -65,6 +65,11 @@ fn assert_malformed(res: Result<Report, Error>, needles: &[&str]) {
 fn every_vendored_vector_passes() {
     let report = run_paths(&[vendored()]).expect("vendored vectors are well formed");
     assert_eq!(report.failed(), 0, "{report}");
+    assert!(report.ok(), "{report}");
+    // 12 NIST files of 500, the 8 RFC examples, 177 runnable GCM-SIV cases and
+    // the 6 + 2 schema examples; the 25 empty-plaintext GCM-SIV cases are skipped.
+    assert_eq!((report.ran(), report.skipped()), (6193, 25), "{report}");
+    assert_eq!(report.skipped_files().count(), 0, "{report}");
 
     let nist: Vec<&FileReport> = report
         .files
@@ -111,6 +116,10 @@ fn every_vendored_vector_passes() {
 
     // README.md, Readme.txt and the licence file are not vector files.
     assert_eq!(report.files.len(), 16, "{report}");
+    assert_eq!(
+        report.ignored,
+        ["README.md", "nist/Readme.txt", "wycheproof/LICENSE"]
+    );
     let printed = report.to_string();
     let last = printed.lines().last().unwrap();
     assert!(
@@ -306,6 +315,7 @@ fn a_fail_record_whose_wrap_opens_is_a_failure() {
         f.failures
     );
     assert_ne!(report.failed(), 0);
+    assert!(!report.ok(), "{report}");
 }
 
 // ---------------------------------------------------------------------------
@@ -331,6 +341,7 @@ fn hand_made_keywrap_file_passes() {
         (1, 0),
         "{report}"
     );
+    assert!(report.ok(), "{report}");
 }
 
 #[test]
@@ -476,6 +487,14 @@ fn explicit_non_vector_files_are_errors_but_are_ignored_in_directories() {
         ["sub/a.json", "sub/b.json"],
         "sorted, non-vector files ignored"
     );
+    assert_eq!(report.ignored, ["README.txt", "notes.md", "package.json"]);
+    assert!(report.ok(), "{report}");
+    assert!(
+        report
+            .to_string()
+            .contains("ignored, not vector files (3): README.txt, notes.md, package.json\n"),
+        "{report}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -510,17 +529,28 @@ fn inverse_cipher_and_tkw_files_are_skipped_with_the_reason() {
         only_file(&report).skipped.keys().all(|r| r.contains("TKW")),
         "{report}"
     );
+    let printed = report.to_string();
+    let closing: Vec<&str> = printed.lines().rev().take(3).collect();
     assert_eq!(
-        report.to_string().lines().last(),
-        Some("0 passed, 0 failed, 2 skipped")
+        closing,
+        [
+            "FAILED: no case ran: every vector file was skipped whole (reasons above)",
+            "0 passed, 0 failed, 2 skipped",
+            &format!("skipped whole, no case ran (1): {}", tkw.display()),
+        ],
+        "{printed}"
     );
-    // A directory of them: nothing passes, nothing fails, all six are counted.
+    assert!(!report.ok());
+    // A directory of them: nothing passes, nothing fails, all six are counted,
+    // and a run of no case is not a pass.
     let report = run_paths(&[dir]).unwrap();
     assert_eq!(
         (report.passed(), report.failed(), report.skipped()),
         (0, 0, 6),
         "{report}"
     );
+    assert_eq!(report.skipped_files().count(), 3, "{report}");
+    assert!(!report.ok(), "{report}");
 }
 
 #[test]
@@ -625,4 +655,190 @@ fn an_invalid_case_whose_key_data_wrap_accepts_is_a_failure() {
     let f = only_file(&report);
     assert_eq!(f.failed, 1, "{report}");
     assert!(f.failures[0].contains("tcId 9"), "{:?}", f.failures);
+}
+
+// ---------------------------------------------------------------------------
+// A run of no case is not a pass
+
+fn closing_line(report: &Report) -> String {
+    report
+        .to_string()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn an_empty_folder_runs_nothing_and_fails() {
+    let dir = scratch("empty");
+    let report = run_paths(std::slice::from_ref(&dir)).unwrap();
+    assert_eq!((report.files.len(), report.ignored.len()), (0, 0));
+    assert_eq!(report.ran(), 0);
+    assert!(!report.ok(), "{report}");
+    assert_eq!(
+        report.to_string(),
+        "0 passed, 0 failed\nFAILED: no case ran: no file found\n"
+    );
+    // An empty sub-folder beside a vector file does not spoil the run.
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    write(&dir, "good.json", &keywrap_doc(GOOD_KW_CASE, 1));
+    assert!(run_paths(&[dir]).unwrap().ok());
+}
+
+#[test]
+fn a_folder_of_junk_runs_nothing_fails_and_lists_what_it_ignored() {
+    let dir = scratch("junk");
+    write(&dir, "README.txt", "Some notes.\n");
+    write(&dir, "config.json", r#"{"name": "x"}"#);
+    write(&dir, "list.json", "[1, 2, 3]");
+    std::fs::write(dir.join("latin1.txt"), [0x4b, 0xe9, 0xff, 0x0a]).unwrap();
+    std::fs::write(dir.join("image.bin"), [0u8; 64]).unwrap();
+    let sub = dir.join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    // Named like a CAVP file, but no record in it.
+    write(&sub, "KW_AE_128.txt", "# nothing here\n");
+    write(&sub, "notes.md", "# notes\n");
+
+    let report = run_paths(std::slice::from_ref(&dir)).unwrap();
+    assert!(report.files.is_empty(), "{report}");
+    assert_eq!(
+        report.ignored,
+        [
+            "README.txt",
+            "config.json",
+            "image.bin",
+            "latin1.txt",
+            "list.json",
+            "sub/KW_AE_128.txt",
+            "sub/notes.md",
+        ]
+    );
+    assert!(!report.ok(), "{report}");
+    let printed = report.to_string();
+    assert!(
+        printed.starts_with("ignored, not vector files (7): README.txt, config.json, "),
+        "{printed}"
+    );
+    assert_eq!(
+        closing_line(&report),
+        "FAILED: no case ran: no vector file found, only the ignored files above"
+    );
+}
+
+#[test]
+fn a_long_list_of_ignored_files_is_cut_short_but_counted() {
+    let dir = scratch("many-ignored");
+    for i in 0..25 {
+        write(&dir, &format!("note{i:02}.md"), "x\n");
+    }
+    let report = run_paths(&[dir]).unwrap();
+    assert_eq!(report.ignored.len(), 25);
+    let printed = report.to_string();
+    let line = printed.lines().next().unwrap();
+    assert!(
+        line.starts_with("ignored, not vector files (25): note00.md, ")
+            && line.ends_with(", note19.md and 5 more"),
+        "{line}"
+    );
+}
+
+/// A Wycheproof AEAD file of an algorithm no scheme implements.
+const EAX_DOC: &str = r#"{"algorithm": "AES-EAX", "schema": "aead_test_schema_v1.json", "numberOfTests": 2,
+  "testGroups": [{"type": "AeadTest", "keySize": 128, "ivSize": 128, "tagSize": 128, "tests": [
+    {"tcId": 1, "comment": "", "flags": [], "key": "233952dee4d5ed5f9b9c6d6ff80ff478", "iv": "62ec67f9c3a4a407fcb2a8c49031a8b3",
+     "aad": "6bfb914fd07eae6b", "msg": "", "ct": "", "tag": "e037830e8389f27b025a2d6527e79d01", "result": "valid"},
+    {"tcId": 2, "comment": "", "flags": [], "key": "91945d3f4dcbee0bf45ef52255f095a4", "iv": "becaf043b0a23d843194ba972c66debd",
+     "aad": "fa3bfd4806eb53fa", "msg": "f7fb", "ct": "19dd", "tag": "5c4c9331049d0bdab0277408f67967e5", "result": "valid"}]}]}"#;
+
+#[test]
+fn a_file_of_an_unknown_algorithm_is_skipped_whole_and_alone_fails() {
+    let dir = scratch("unknown-algorithm");
+    let eax = write(&dir, "eax.json", EAX_DOC);
+    let report = run_one(&eax).unwrap();
+    let f = only_file(&report);
+    assert_eq!((f.ran(), f.skipped()), (0, 2), "{report}");
+    assert!(
+        f.skipped.keys().all(|r| r.contains("AES-EAX")),
+        "{:?}",
+        f.skipped
+    );
+    let skipped: Vec<&str> = report.skipped_files().map(|f| f.name.as_str()).collect();
+    assert_eq!(skipped, [eax.display().to_string()]);
+    assert!(!report.ok(), "{report}");
+    assert!(
+        report.to_string().contains(&format!(
+            "skipped whole, no case ran (1): {}\n",
+            eax.display()
+        )),
+        "{report}"
+    );
+    assert_eq!(
+        closing_line(&report),
+        "FAILED: no case ran: every vector file was skipped whole (reasons above)"
+    );
+
+    // Beside a file that runs, the run passes and the skipped file stays in view.
+    write(&dir, "good.json", &keywrap_doc(GOOD_KW_CASE, 1));
+    let report = run_paths(&[dir]).unwrap();
+    assert!(report.ok(), "{report}");
+    let printed = report.to_string();
+    assert!(
+        printed.contains("skipped whole, no case ran (1): eax.json\n"),
+        "{printed}"
+    );
+    assert_eq!(closing_line(&report), "1 passed, 0 failed, 2 skipped");
+}
+
+#[test]
+fn a_vector_file_that_holds_no_case_is_skipped_whole() {
+    let dir = scratch("no-case");
+    let empty = r#"{"algorithm": "AES-WRAP", "schema": "keywrap_test_schema_v1.json", "numberOfTests": 0, "testGroups": []}"#;
+    let report = run_one(&write(&dir, "empty.json", empty)).unwrap();
+    assert_eq!(only_file(&report).cases(), 0);
+    assert!(!report.ok(), "{report}");
+    assert!(
+        report.to_string().contains("    holds no case\n"),
+        "{report}"
+    );
+}
+
+/// `keyhier vectors PATH`: exit status and standard output.
+fn keyhier_vectors(path: &Path) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keyhier"))
+        .arg("vectors")
+        .arg(path)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn the_cli_exit_status_follows_ok() {
+    let dir = scratch("cli");
+    let (code, out) = keyhier_vectors(&dir);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("no case ran: no file found"), "{out}");
+
+    let eax = write(&dir, "eax.json", EAX_DOC);
+    let (code, out) = keyhier_vectors(&eax);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("skipped whole, no case ran (1)"), "{out}");
+
+    let good = write(&dir, "good.json", &keywrap_doc(GOOD_KW_CASE, 1));
+    assert_eq!(keyhier_vectors(&good).0, Some(0));
+    // The directory: one file runs, one is skipped whole.
+    assert_eq!(keyhier_vectors(&dir).0, Some(0));
+
+    let wrong = GOOD_KW_CASE.replace("1fa68b0a", "1fa68b0b");
+    let wrong = write(&dir, "wrong.json", &keywrap_doc(&wrong, 1));
+    let (code, out) = keyhier_vectors(&wrong);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.ends_with("0 passed, 1 failed\n"), "{out}");
+
+    let (code, out) = keyhier_vectors(&vendored());
+    assert_eq!(code, Some(0), "{out}");
 }

@@ -23,7 +23,10 @@
 //! an empty key under an AEAD wrap) are skipped with the reason, never passed.
 //! A malformed file is an [`Error`] naming the file and the case, never a panic.
 //! A directory means every vector file in it, recursively and sorted; other
-//! files there are ignored, while a file named explicitly must be one.
+//! files there are listed as ignored, while a file named explicitly must be
+//! one. A run in which no case ran (nothing found, only other files, or every
+//! case skipped) is not a pass: [`Report::ok`] is false and the report says
+//! why.
 //!
 //! It must not print (the CLI prints the [`Report`]) and implements no
 //! cryptography: every case goes through [`Kek::wrap_raw`] and
@@ -39,8 +42,9 @@ use crate::crypto::scheme::{Kek, MAX_AEAD_KEY_DATA, NONCE_LEN, SchemeId, TAG_LEN
 use crate::crypto::secret::{SecretBytes, ct_eq};
 use crate::error::{Error, Result};
 
-/// Most failures listed per file in the report (all are counted).
-const MAX_LISTED_FAILURES: usize = 20;
+/// Most failures listed per file, and most file names listed per line, in the
+/// report (all are counted).
+const MAX_LISTED: usize = 20;
 
 /// The format of a vector file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,6 +109,11 @@ impl FileReport {
         self.passed + self.failed + self.skipped()
     }
 
+    /// Cases that ran (passed or failed); zero means the file was skipped whole.
+    pub fn ran(&self) -> usize {
+        self.passed + self.failed
+    }
+
     fn ran_on(&mut self, scheme: SchemeId) {
         if let Err(at) = self.schemes.binary_search(&scheme) {
             self.schemes.insert(at, scheme);
@@ -128,7 +137,7 @@ impl FileReport {
             }
             Verdict::Failed(why) => {
                 self.failed += 1;
-                if self.failures.len() < MAX_LISTED_FAILURES {
+                if self.failures.len() < MAX_LISTED {
                     self.failures.push(format!("{case}: {why}"));
                 }
             }
@@ -137,14 +146,34 @@ impl FileReport {
     }
 }
 
-/// Outcome of running vector files: one [`FileReport`] per file, in order.
+/// Outcome of running vector files: one [`FileReport`] per vector file, in
+/// order, and the other files the directories held.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
-    /// Per file.
+    /// Per vector file.
     pub files: Vec<FileReport>,
+    /// Files found in the directories given that are not vector files this
+    /// runner reads, relative to their directory, in order.
+    pub ignored: Vec<String>,
 }
 
 impl Report {
+    /// Whether the run passed: at least one case ran and none failed. Finding
+    /// no vector file, or skipping every case, is not a pass.
+    pub fn ok(&self) -> bool {
+        self.failed() == 0 && self.ran() > 0
+    }
+
+    /// Cases that ran (passed or failed), over all files.
+    pub fn ran(&self) -> usize {
+        self.files.iter().map(FileReport::ran).sum()
+    }
+
+    /// The vector files of which no case ran (every case skipped, or none held).
+    pub fn skipped_files(&self) -> impl Iterator<Item = &FileReport> {
+        self.files.iter().filter(|f| f.ran() == 0)
+    }
+
     /// Cases that passed, over all files.
     pub fn passed(&self) -> usize {
         self.files.iter().map(|f| f.passed).sum()
@@ -164,6 +193,20 @@ impl Report {
     pub fn file(&self, name: &str) -> Option<&FileReport> {
         self.files.iter().find(|f| f.name == name)
     }
+}
+
+/// `names` joined by commas, at most [`MAX_LISTED`] of them, then how many more.
+fn name_list<S: AsRef<str>>(names: &[S]) -> String {
+    let mut listed = names
+        .iter()
+        .take(MAX_LISTED)
+        .map(AsRef::as_ref)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > MAX_LISTED {
+        listed.push_str(&format!(" and {} more", names.len() - MAX_LISTED));
+    }
+    listed
 }
 
 fn scheme_label(schemes: &[SchemeId]) -> String {
@@ -206,6 +249,9 @@ impl fmt::Display for Report {
                 )?;
             }
             writeln!(f)?;
+            if r.cases() == 0 {
+                writeln!(f, "    holds no case")?;
+            }
             for (reason, n) in &r.skipped {
                 writeln!(f, "    skipped {n}: {reason}")?;
             }
@@ -220,17 +266,43 @@ impl fmt::Display for Report {
                 )?;
             }
         }
+        if !self.ignored.is_empty() {
+            writeln!(
+                f,
+                "ignored, not vector files ({}): {}",
+                self.ignored.len(),
+                name_list(&self.ignored)
+            )?;
+        }
+        let skipped_files: Vec<&str> = self.skipped_files().map(|r| r.name.as_str()).collect();
+        if !skipped_files.is_empty() {
+            writeln!(
+                f,
+                "skipped whole, no case ran ({}): {}",
+                skipped_files.len(),
+                name_list(&skipped_files)
+            )?;
+        }
         write!(f, "{} passed, {} failed", self.passed(), self.failed())?;
         if self.skipped() > 0 {
             write!(f, ", {} skipped", self.skipped())?;
         }
-        writeln!(f)
+        writeln!(f)?;
+        if self.ran() == 0 {
+            let why = match (self.files.is_empty(), self.ignored.is_empty()) {
+                (true, true) => "no file found",
+                (true, false) => "no vector file found, only the ignored files above",
+                (false, _) => "every vector file was skipped whole (reasons above)",
+            };
+            writeln!(f, "FAILED: no case ran: {why}")?;
+        }
+        Ok(())
     }
 }
 
 /// Runs every vector file under `paths`: a file is run as named (and must be
 /// a vector file); a directory means every vector file in it, recursively, in
-/// sorted order, other files being ignored.
+/// sorted order, other files being listed in [`Report::ignored`].
 pub fn run_paths(paths: &[PathBuf]) -> Result<Report> {
     let mut report = Report::default();
     for path in paths {
@@ -245,8 +317,14 @@ pub fn run_paths(paths: &[PathBuf]) -> Result<Report> {
                     .unwrap_or(&file)
                     .display()
                     .to_string();
-                if let Some(loaded) = load(&file, false)? {
-                    report.files.push(loaded.run(name)?);
+                let loaded = if is_vector_candidate(&file) {
+                    load(&file, false)?
+                } else {
+                    None
+                };
+                match loaded {
+                    Some(loaded) => report.files.push(loaded.run(name)?),
+                    None => report.ignored.push(name),
                 }
             }
         } else {
@@ -276,15 +354,18 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
             .map_err(|e| Error::io(path.display().to_string(), e))?;
         if kind.is_dir() {
             collect_files(&path, out)?;
-        } else if has_extension(&path, "json") || has_extension(&path, "txt") {
+        } else if kind.is_file() || std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
             // A symlink counts if it points at a file; symlinked directories are not
             // followed (no cycles).
-            if kind.is_file() || std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
-                out.push(path);
-            }
+            out.push(path);
         }
     }
     Ok(())
+}
+
+/// Only `.json` and `.txt` files are read when found in a directory.
+fn is_vector_candidate(path: &Path) -> bool {
+    has_extension(path, "json") || has_extension(path, "txt")
 }
 
 fn has_extension(path: &Path, ext: &str) -> bool {
