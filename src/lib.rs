@@ -38,6 +38,7 @@ mod error;
 mod fuzzing;
 mod graph;
 mod report;
+mod stats;
 mod store;
 mod suite;
 mod sysinfo;
@@ -80,6 +81,10 @@ pub mod internal {
     /// Fuzz target bodies.
     pub mod fuzzing {
         pub use crate::fuzzing::*;
+    }
+    /// Medians and quantiles.
+    pub mod stats {
+        pub use crate::stats::*;
     }
     /// This machine.
     pub mod sysinfo {

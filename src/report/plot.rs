@@ -7,6 +7,7 @@ use plotters::prelude::*;
 
 use crate::engine::workload::RunRow;
 use crate::error::{Error, Result};
+use crate::suite::perf::{Measured, Op, PerfRow};
 
 const COLORS: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
@@ -284,7 +285,8 @@ pub fn sweep_plot(sweep: &[(String, RunRow)], dir: &Path) -> Result<Option<Strin
 
 /// `batch-size.svg`: rewrap throughput per thread against batch size, one
 /// line per fastkw backend, with the `aes-kw` loop and the ceiling for scale.
-pub fn batch_plot(rows: &[crate::suite::perf::PerfRow], dir: &Path) -> Result<String> {
+pub fn batch_plot(rows: &[PerfRow], dir: &Path) -> Result<String> {
+    const REWRAP: Measured = Measured::Primitive(Op::Rewrap);
     let name = "batch-size.svg";
     let path = dir.join(name);
     let root = SVGBackend::new(&path, (1000, 560)).into_drawing_area();
@@ -313,7 +315,7 @@ pub fn batch_plot(rows: &[crate::suite::perf::PerfRow], dir: &Path) -> Result<St
     let mut imps: Vec<String> = Vec::new();
     for r in rows
         .iter()
-        .filter(|r| r.what == "rewrap" && r.implementation.starts_with("fastkw"))
+        .filter(|r| r.what == REWRAP && r.implementation.starts_with("fastkw"))
     {
         if !imps.contains(&r.implementation) {
             imps.push(r.implementation.clone());
@@ -323,7 +325,7 @@ pub fn batch_plot(rows: &[crate::suite::perf::PerfRow], dir: &Path) -> Result<St
         let color = COLORS[i % COLORS.len()];
         let pts: Vec<(f64, f64)> = rows
             .iter()
-            .filter(|r| r.what == "rewrap" && &r.implementation == imp)
+            .filter(|r| r.what == REWRAP && &r.implementation == imp)
             .map(|r| (r.batch as f64, r.keys_per_s_per_thread))
             .collect();
         chart
@@ -341,7 +343,7 @@ pub fn batch_plot(rows: &[crate::suite::perf::PerfRow], dir: &Path) -> Result<St
     let mut lines = Vec::new();
     if let Some(r) = rows
         .iter()
-        .find(|r| r.what == "rewrap" && r.implementation == "aes-kw loop")
+        .find(|r| r.what == REWRAP && r.implementation == "aes-kw loop")
     {
         lines.push(flat(
             "aes-kw, one key at a time",
@@ -351,7 +353,7 @@ pub fn batch_plot(rows: &[crate::suite::perf::PerfRow], dir: &Path) -> Result<St
     }
     if let Some(r) = rows
         .iter()
-        .filter(|r| r.what == "ceiling")
+        .filter(|r| r.what == Measured::Ceiling)
         .max_by(|a, b| a.keys_per_s_per_thread.total_cmp(&b.keys_per_s_per_thread))
     {
         lines.push(flat(

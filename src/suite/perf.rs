@@ -14,16 +14,111 @@ use std::time::Instant;
 use aes_kw::{KeyInit, KwAes256};
 
 use crate::crypto::fastkw::{self, Backend, BatchKek, Mode};
+use crate::engine::workload::Workload;
 use crate::error::Result;
 
 /// Keys per timing.
 pub const KEYS: usize = 4096;
 
+/// Bytes from one wrap to the next in a packed arena.
+pub const PACKED_STRIDE: usize = 40;
+/// Bytes from one leaf's wrap to the next as `flat` lays them out (a leaf's
+/// three slots, one touched).
+pub const FLAT_STRIDE: usize = 120;
+
+/// A key-wrap primitive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Wrap a key.
+    Wrap,
+    /// Unwrap a key.
+    Unwrap,
+    /// Unwrap under one KEK, wrap under another.
+    Rewrap,
+}
+
+impl Op {
+    /// `wrap`, `unwrap` or `rewrap`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Wrap => "wrap",
+            Op::Unwrap => "unwrap",
+            Op::Rewrap => "rewrap",
+        }
+    }
+}
+
+/// What a [`PerfRow`] measured. Written (to `raw.csv` and the summary) as
+/// `rewrap`, `ceiling`, `beside unwrap`, `arena rewrap`, `flat medium:
+/// unwrap-all` and so on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Measured {
+    /// The primitive on the [`KEYS`] keys of the fixture.
+    Primitive(Op),
+    /// 48 independent AES-256 blocks (one rewrap's worth), fully pipelined.
+    Ceiling,
+    /// The batched primitive on [`KEYS`] keys in cache, beside the workloads.
+    Beside(Op),
+    /// The same calls on a 1M-key arena, wraps `stride` bytes apart.
+    Arena {
+        /// The primitive.
+        op: Op,
+        /// Bytes from one wrap to the next.
+        stride: usize,
+    },
+    /// A workload through `keyhier run`.
+    Workload {
+        /// The design it ran on.
+        design: String,
+        /// The shape preset.
+        preset: String,
+        /// The workload.
+        workload: Workload,
+    },
+}
+
+impl Measured {
+    /// For a workload, the batched primitive that does its work (rewrap for a
+    /// rotation, unwrap for the rest); `None` for the other rows.
+    pub fn primitive_of_workload(&self) -> Option<Op> {
+        match self {
+            Measured::Workload {
+                workload: Workload::RotateRoot { .. },
+                ..
+            } => Some(Op::Rewrap),
+            Measured::Workload { .. } => Some(Op::Unwrap),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Measured {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Measured::Primitive(op) => f.write_str(op.name()),
+            Measured::Ceiling => f.write_str("ceiling"),
+            Measured::Beside(op) => write!(f, "beside {}", op.name()),
+            Measured::Arena { op, .. } => write!(f, "arena {}", op.name()),
+            Measured::Workload {
+                design,
+                preset,
+                workload,
+            } => write!(f, "{design} {preset}: {}", workload.label()),
+        }
+    }
+}
+
+impl serde::Serialize for Measured {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// One measured implementation.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct PerfRow {
-    /// What was measured: `rewrap`, `wrap`, `unwrap`, `ceiling` or a workload.
-    pub what: String,
+    /// What was measured.
+    pub what: Measured,
     /// The implementation.
     pub implementation: String,
     /// Keys per call (batch size), 1 for one-at-a-time loops.
@@ -36,11 +131,6 @@ pub struct PerfRow {
     pub keys_per_s_per_thread: f64,
     /// All round times, ns per key.
     pub rounds: Vec<f64>,
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 struct Fixture {
@@ -82,7 +172,7 @@ type Job<'a> = Box<dyn FnMut() -> usize + 'a>;
 /// One row to measure: what, implementation, batch, threads, and the job,
 /// which returns its own time per key (per thread, for a workload).
 type Timed<'a> = (
-    String,
+    Measured,
     String,
     usize,
     usize,
@@ -90,7 +180,7 @@ type Timed<'a> = (
 );
 
 /// A one-thread row for a job timed from outside.
-fn timed<'a>((what, imp, batch, mut job): (String, String, usize, Job<'a>)) -> Timed<'a> {
+fn timed<'a>((what, imp, batch, mut job): (Measured, String, usize, Job<'a>)) -> Timed<'a> {
     let run = move || {
         let start = Instant::now();
         let keys = job();
@@ -112,7 +202,7 @@ fn rounds(jobs: &mut [Timed<'_>], n: usize) -> Result<Vec<PerfRow>> {
         .iter()
         .zip(times)
         .map(|((what, imp, batch, threads, _), t)| {
-            let ns = median(&mut t.clone());
+            let ns = crate::stats::median(&t).unwrap_or(f64::NAN);
             PerfRow {
                 what: what.clone(),
                 implementation: imp.clone(),
@@ -136,12 +226,12 @@ pub fn primitives(round_count: usize) -> Result<Vec<PerfRow>> {
     let kw_a = KwAes256::new(&f.kek_a.into());
     let kw_b = KwAes256::new(&f.kek_b.into());
     let (bk_a, bk_b) = (BatchKek::new(&f.kek_a), BatchKek::new(&f.kek_b));
-    let mut jobs: Vec<(String, String, usize, Job<'_>)> = Vec::new();
+    let mut jobs: Vec<(Measured, String, usize, Job<'_>)> = Vec::new();
     // aes-kw one key at a time
     let (kw_a, kw_b) = (&kw_a, &kw_b);
     let fx = &f;
     jobs.push((
-        "rewrap".into(),
+        Measured::Primitive(Op::Rewrap),
         "aes-kw loop".into(),
         1,
         Box::new(move || {
@@ -155,7 +245,7 @@ pub fn primitives(round_count: usize) -> Result<Vec<PerfRow>> {
         }),
     ));
     jobs.push((
-        "wrap".into(),
+        Measured::Primitive(Op::Wrap),
         "aes-kw loop".into(),
         1,
         Box::new(move || {
@@ -168,7 +258,7 @@ pub fn primitives(round_count: usize) -> Result<Vec<PerfRow>> {
         }),
     ));
     jobs.push((
-        "unwrap".into(),
+        Measured::Primitive(Op::Unwrap),
         "aes-kw loop".into(),
         1,
         Box::new(move || {
@@ -184,7 +274,7 @@ pub fn primitives(round_count: usize) -> Result<Vec<PerfRow>> {
     for backend in Backend::available() {
         for &batch in &BATCHES {
             jobs.push((
-                "rewrap".into(),
+                Measured::Primitive(Op::Rewrap),
                 format!("fastkw {}", backend.name()),
                 batch,
                 Box::new(move || {
@@ -206,16 +296,16 @@ pub fn primitives(round_count: usize) -> Result<Vec<PerfRow>> {
                 }),
             ));
         }
-        for what in ["wrap", "unwrap"] {
+        for op in [Op::Wrap, Op::Unwrap] {
             jobs.push((
-                what.into(),
+                Measured::Primitive(op),
                 format!("fastkw {}", backend.name()),
                 256,
                 Box::new(move || {
                     let mut out = vec![[0u8; 40]; 256];
                     let mut keys = vec![[0u8; 32]; 256];
                     let mut ok = vec![false; 256];
-                    if what == "wrap" {
+                    if op == Op::Wrap {
                         for k in fx.keys.chunks(256) {
                             let _ = backend.wrap_batch(bk_a, Mode::Kw, k, &mut out[..k.len()]);
                         }
@@ -238,7 +328,7 @@ pub fn primitives(round_count: usize) -> Result<Vec<PerfRow>> {
         }
         // the ceiling: 48 independent AES-256 blocks per rewrap
         jobs.push((
-            "ceiling".into(),
+            Measured::Ceiling,
             format!("AES-256 blocks, {}", backend.name()),
             4096,
             Box::new(move || {
@@ -258,10 +348,10 @@ pub fn primitives(round_count: usize) -> Result<Vec<PerfRow>> {
 }
 
 #[cfg(feature = "peers")]
-fn peers<'a>(jobs: &mut Vec<(String, String, usize, Job<'a>)>, fx: &'a Fixture) {
+fn peers<'a>(jobs: &mut Vec<(Measured, String, usize, Job<'a>)>, fx: &'a Fixture) {
     use aws_lc_rs::key_wrap::{AES_256, AesKek, KeyWrap};
     jobs.push((
-        "rewrap".into(),
+        Measured::Primitive(Op::Rewrap),
         "aws-lc-rs AesKek".into(),
         1,
         Box::new(move || {
@@ -280,7 +370,7 @@ fn peers<'a>(jobs: &mut Vec<(String, String, usize, Job<'a>)>, fx: &'a Fixture) 
     let enc = openssl::aes::AesKey::new_encrypt(&fx.kek_b).ok();
     if let (Some(dec), Some(enc)) = (dec, enc) {
         jobs.push((
-            "rewrap".into(),
+            Measured::Primitive(Op::Rewrap),
             "OpenSSL AES_wrap_key".into(),
             1,
             Box::new(move || {
@@ -314,17 +404,25 @@ const BESIDE_PASSES: usize = 64;
 ///   [`KEYS`] keys in cache (256 keys a call, in place), the selected
 ///   backend;
 /// - `arena rewrap` / `arena unwrap`: the same calls ([`ARENA_CALL`] keys
-///   each) on a 1M-key arena in place, wraps packed (stride 40) and spaced
-///   as `flat` lays them out (stride 120: a leaf's three slots, one touched);
-/// - `flat PRESET: rotate-root ck1 all` and `unwrap-all` through `keyhier
-///   run` (verification off), at 1 and 2 threads: ns per key per thread.
+///   each) on a 1M-key arena in place, wraps packed ([`PACKED_STRIDE`]) and
+///   spaced as `flat` lays them out ([`FLAT_STRIDE`]);
+/// - `flat PRESET: rotate-root ROOT all` (`ROOT` the first customer root,
+///   `ck1`) and `unwrap-all` through `keyhier run` (verification off), at 1
+///   and 2 threads: ns per key per thread.
 pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
     use crate::engine::generate::{GenSpec, generate};
-    use crate::engine::workload::{RunOptions, State, Workload, run};
-    use crate::graph::design::Design;
+    use crate::engine::workload::{RunOptions, State, run};
+    use crate::graph::design::{Design, Owner};
     use crate::graph::reach::Extent;
+    let design = Design::by_name("flat")?;
+    let customer_root = design
+        .roots_of(Owner::Customer)
+        .first()
+        .and_then(|&r| design.roles.get(usize::from(r)))
+        .map(|r| r.name.clone())
+        .ok_or_else(|| crate::Error::invalid("perf design", "flat has no customer root"))?;
     let spec = GenSpec {
-        design: Design::by_name("flat")?,
+        design,
         shape: crate::graph::shape::Shape::preset(preset)?,
         scheme: crate::SchemeId::Kw,
         seed: 1,
@@ -362,13 +460,13 @@ pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
         }
         (core::cell::RefCell::new(ar), offs)
     };
-    let small = arena(40, KEYS);
-    let large = [40usize, 120].map(|stride| (stride, arena(stride, ARENA_KEYS)));
+    let small = arena(PACKED_STRIDE, KEYS);
+    let large = [PACKED_STRIDE, FLAT_STRIDE].map(|stride| (stride, arena(stride, ARENA_KEYS)));
     let mut jobs: Vec<Timed<'_>> = Vec::new();
     let keks = (&a, &b);
     in_place_jobs(
         &mut jobs,
-        "beside",
+        Measured::Beside,
         format!("fastkw {name}"),
         backend,
         keks,
@@ -380,7 +478,10 @@ pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
         let imp = format!("fastkw {name} stride {stride}");
         in_place_jobs(
             &mut jobs,
-            "arena",
+            |op| Measured::Arena {
+                op,
+                stride: *stride,
+            },
             imp,
             backend,
             keks,
@@ -394,7 +495,7 @@ pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
     let (h, ring, opts) = (&h, &ring, &opts);
     for w in [
         Workload::RotateRoot {
-            role: "ck1".into(),
+            role: customer_root,
             extent: Extent::All,
             lazy: false,
         },
@@ -404,7 +505,11 @@ pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
             let w = w.clone();
             let threads = *threads;
             jobs.push((
-                format!("flat {preset}: {}", w.label()),
+                Measured::Workload {
+                    design: h.design.name.clone(),
+                    preset: preset.to_string(),
+                    workload: w.clone(),
+                },
                 "keyhier run".into(),
                 h.leaves() as usize,
                 threads,
@@ -424,7 +529,7 @@ pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
     rounds(&mut jobs, runs)
 }
 
-/// `PREFIX rewrap` and `PREFIX unwrap` rows: the wraps at `offs` in `arena`
+/// `what(Op::Rewrap)` and `what(Op::Unwrap)` rows: the wraps at `offs` in `arena`
 /// (under `a`), rewrapped in place and unwrapped, `call` keys a call;
 /// `passes.1` passes a timing after `passes.0` untimed ones. Rewraps go
 /// from `a` to `b` and back, so the arena ends each timing as it began
@@ -432,7 +537,7 @@ pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
 #[allow(clippy::too_many_arguments)]
 fn in_place_jobs<'a>(
     jobs: &mut Vec<Timed<'a>>,
-    prefix: &str,
+    what: impl Fn(Op) -> Measured,
     imp: String,
     backend: Backend,
     (a, b): (&'a BatchKek, &'a BatchKek),
@@ -442,7 +547,7 @@ fn in_place_jobs<'a>(
 ) {
     let keys = (passes * offs.len()).max(1) as f64;
     jobs.push((
-        format!("{prefix} rewrap"),
+        what(Op::Rewrap),
         imp.clone(),
         call,
         1,
@@ -462,7 +567,7 @@ fn in_place_jobs<'a>(
         }),
     ));
     jobs.push((
-        format!("{prefix} unwrap"),
+        what(Op::Unwrap),
         imp,
         call,
         1,

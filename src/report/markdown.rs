@@ -1,0 +1,208 @@
+//! Markdown and terminal text of single results: the exposure and
+//! availability tables of `keyhier blast`, one run of `keyhier run`, and the
+//! figure formats every summary shares (shares as percentages, seconds as a
+//! short human figure). Pure functions from rows to text; no files.
+
+use std::fmt::Write;
+
+use crate::analysis::exposure::Blast;
+use crate::engine::workload::RunRow;
+
+/// A share (0 to 1) as a percentage with one decimal.
+pub(crate) fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// Exposure and availability as two Markdown tables.
+pub fn blast_markdown(b: &Blast) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "## Exposure: an attacker holds these keys and a copy of every stored wrap\n"
+    );
+    let _ = writeln!(
+        s,
+        "| design | keys held | extent | keys | leaves exposed | of all leaves | tenants affected | of their leaves | keys with leaked shares below threshold |"
+    );
+    let _ = writeln!(s, "|---|---|---|---:|---:|---:|---:|---:|---:|");
+    for r in &b.exposure {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.design,
+            r.roles,
+            r.extent.name(),
+            r.keys_held,
+            r.leaves_exposed,
+            pct(r.share_of_all),
+            r.affected_tenants,
+            pct(r.share_of_affected),
+            r.partial_share_keys
+        );
+    }
+    let _ = writeln!(s, "\n## Availability: the owner has lost these keys\n");
+    let _ = writeln!(
+        s,
+        "| design | keys lost | extent | keys | leaves still recoverable | of all leaves | leaves lost |"
+    );
+    let _ = writeln!(s, "|---|---|---|---:|---:|---:|---:|");
+    for r in &b.availability {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            r.design,
+            r.roles,
+            r.extent.name(),
+            r.keys_lost,
+            r.leaves_recoverable,
+            pct(r.share_recoverable),
+            r.leaves_lost
+        );
+    }
+    s
+}
+
+/// A run as text for a terminal: counts measured beside the model's, times, verification.
+pub fn run_text(r: &RunRow) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} on {} ({}, {} threads)",
+        r.workload, r.design, r.scheme, r.threads
+    );
+    let _ = writeln!(s, "shape: {}", r.shape);
+    let _ = writeln!(
+        s,
+        "tenants {}  groups {}  leaves {}  keys {}  stored wraps {}",
+        r.tenants, r.groups, r.leaves, r.keys, r.stored_wraps
+    );
+    let _ = writeln!(s, "\n{:<20} {:>14} {:>14}", "count", "measured", "analytic");
+    let rows: [(&str, u64, u64); 9] = [
+        ("wraps", r.measured.wraps, r.analytic.wraps),
+        ("unwraps", r.measured.unwraps, r.analytic.unwraps),
+        ("root operations", r.measured.root_ops, r.analytic.root_ops),
+        (
+            "keys re-keyed",
+            r.measured.keys_rekeyed,
+            r.analytic.keys_rekeyed,
+        ),
+        (
+            "leaves re-keyed",
+            r.measured.leaves_rekeyed,
+            r.analytic.leaves_rekeyed,
+        ),
+        (
+            "keys re-shared",
+            r.measured.keys_reshared,
+            r.analytic.keys_reshared,
+        ),
+        (
+            "roots replaced",
+            r.measured.roots_replaced,
+            r.analytic.roots_replaced,
+        ),
+        (
+            "wraps rewritten",
+            r.measured.wraps_rewritten,
+            r.analytic.wraps_rewritten,
+        ),
+        (
+            "bytes rewritten",
+            r.measured.bytes_rewritten,
+            r.analytic.bytes_rewritten,
+        ),
+    ];
+    for (name, m, a) in rows {
+        let _ = writeln!(
+            s,
+            "{name:<20} {m:>14} {a:>14}{}",
+            if m == a { "" } else { "  MISMATCH" }
+        );
+    }
+    let _ = writeln!(s, "counts match the model: {}", r.counts_match);
+    if let (Some(d), Some(secs)) = (&r.deferred, r.deferred_seconds) {
+        let _ = writeln!(
+            s,
+            "\nlazy: at once {:.6} s (new root versions only); deferred to first access: {} wraps, {} unwraps, {:.3} s",
+            r.seconds, d.wraps, d.unwraps, secs
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nwall {:.3} s  {:.0} items/s  {:.0} wrap+unwrap/s",
+        r.seconds, r.items_per_s, r.ops_per_s
+    );
+    if let Some(r) = &r.reference {
+        let _ = writeln!(
+            s,
+            "side by side: aes-kw one key at a time does {:.0} {}s/s on one thread; this run did {:.1}x that per thread",
+            r.aes_kw_loop_per_s, r.primitive, r.speedup_per_thread
+        );
+    }
+    let _ = writeln!(
+        s,
+        "per-tenant latency: p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
+        r.tenant_p50_ms, r.tenant_p99_ms, r.tenant_max_ms
+    );
+    if let Some(p) = r.peak_rss_bytes {
+        let _ = writeln!(s, "peak memory {:.1} MiB", p as f64 / (1u64 << 20) as f64);
+    }
+    let roots: Vec<String> = r
+        .root_seconds
+        .iter()
+        .map(|(n, t)| format!("{n} {}", human_secs(*t)))
+        .collect();
+    let _ = writeln!(s, "root operations alone would take: {}", roots.join(", "));
+    if r.data.mode != "none" {
+        let _ = writeln!(
+            s,
+            "data re-encryption: {} bytes, {} ({:.3} s at {:.2} GB/s)",
+            r.data.bytes, r.data.mode, r.data.seconds, r.data.gb_per_s
+        );
+    }
+    if let Some(alt) = &r.rewrap_only {
+        let _ = writeln!(
+            s,
+            "rewrap-only alternative: {} wraps, {} unwraps, {} root ops; leaves it leaves behind a single key: {}",
+            alt.counts.wraps, alt.counts.unwraps, alt.counts.root_ops, alt.leaves_left_single_key
+        );
+    }
+    if let Some(c) = r.crypto_shred {
+        let _ = writeln!(
+            s,
+            "cryptographic shred: {c}; stored wraps to delete instead: {}",
+            r.wraps_to_delete.unwrap_or(0)
+        );
+    }
+    let v = &r.verification;
+    let _ = writeln!(
+        s,
+        "\nverified: {}  ({} leaves checked, {} wrong, {} hostile attempts, {} opened; {} unwraps, {:.3} s)",
+        v.verified,
+        v.leaves_checked,
+        v.leaves_wrong,
+        v.hostile_attempts,
+        v.hostile_opened,
+        v.unwraps,
+        v.seconds
+    );
+    for n in &v.notes {
+        let _ = writeln!(s, "  - {n}");
+    }
+    s
+}
+
+/// Seconds as a short human figure.
+pub fn human_secs(t: f64) -> String {
+    if t < 1.0 {
+        format!("{:.0} ms", t * 1e3)
+    } else if t < 120.0 {
+        format!("{t:.1} s")
+    } else if t < 7200.0 {
+        format!("{:.1} min", t / 60.0)
+    } else if t < 172_800.0 {
+        format!("{:.1} h", t / 3600.0)
+    } else {
+        format!("{:.1} days", t / 86400.0)
+    }
+}
