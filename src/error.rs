@@ -43,6 +43,12 @@ pub enum Error {
     InvalidField { what: &'static str, detail: String },
     /// A shape, design or argument that cannot be built.
     InvalidShape(String),
+    /// A root role a design does not have (a workload built against it).
+    UnknownRole {
+        design: String,
+        role: String,
+        roots: Vec<String>,
+    },
     /// A key that cannot be recovered from the available roots.
     Unrecoverable { key: u64 },
     /// A threshold sharing operation failed (bad share set).
@@ -106,6 +112,15 @@ impl fmt::Display for Error {
             Error::TrailingBytes { what, extra } => write!(f, "{what}: {extra} trailing bytes"),
             Error::InvalidField { what, detail } => write!(f, "{what}: {detail}"),
             Error::InvalidShape(detail) => write!(f, "invalid shape: {detail}"),
+            Error::UnknownRole {
+                design,
+                role,
+                roots,
+            } => write!(
+                f,
+                "design {design} has no root role {role:?}; its roots are {}",
+                roots.join(", ")
+            ),
             Error::Unrecoverable { key } => {
                 write!(f, "key {key} cannot be recovered from the available roots")
             }

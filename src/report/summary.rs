@@ -149,7 +149,7 @@ pub fn run_text(r: &crate::engine::workload::RunRow) -> String {
         .map(|(n, t)| format!("{n} {}", human_secs(*t)))
         .collect();
     let _ = writeln!(s, "root operations alone would take: {}", roots.join(", "));
-    if r.data.mode != "none" {
+    if r.data.mode != crate::engine::workload::DataMode::None {
         let _ = writeln!(
             s,
             "data re-encryption: {} bytes, {} ({:.3} s at {:.2} GB/s)",
@@ -303,10 +303,10 @@ pub fn runs_csv(rows: &[crate::engine::workload::RunRow]) -> String {
         let mut f: Vec<String> = vec![
             r.design.clone(),
             r.workload.clone(),
-            r.kind.clone(),
+            r.kind.to_string(),
             opt(r.role.clone()),
             opt(r.extent.map(|e| e.name().to_string())),
-            r.scheme.clone(),
+            r.scheme.to_string(),
             r.shape.clone(),
             r.threads.to_string(),
             r.tenants.to_string(),
@@ -333,7 +333,7 @@ pub fn runs_csv(rows: &[crate::engine::workload::RunRow]) -> String {
         f.extend(r.root_seconds.iter().map(|(_, t)| format!("{t:.3}")));
         f.extend([
             r.data.bytes.to_string(),
-            r.data.mode.clone(),
+            r.data.mode.to_string(),
             format!("{:.6}", r.data.seconds),
             format!("{:.3}", r.data.gb_per_s),
             opt(r.rewrap_only.as_ref().map(|a| a.counts.wraps.to_string())),
@@ -623,7 +623,10 @@ pub fn summary_markdown(
     );
     let _ = writeln!(s, "|---|---:|---|---:|");
     for d in &designs {
-        if let Some(r) = rows.iter().find(|r| r.design == *d && r.kind == "shred") {
+        if let Some(r) = rows
+            .iter()
+            .find(|r| r.design == *d && r.kind == crate::engine::workload::WorkloadKind::Shred)
+        {
             let _ = writeln!(
                 s,
                 "| {d} | {} | {} | {} |",

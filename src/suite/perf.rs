@@ -320,8 +320,8 @@ const BESIDE_PASSES: usize = 64;
 ///   run` (verification off), at 1 and 2 threads: ns per key per thread.
 pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
     use crate::engine::generate::{GenSpec, generate};
-    use crate::engine::workload::{RunOptions, State, Workload, run};
-    use crate::graph::design::Design;
+    use crate::engine::workload::{RolePick, RunOptions, State, Workload, run};
+    use crate::graph::design::{Design, Owner};
     use crate::graph::reach::Extent;
     let spec = GenSpec {
         design: Design::by_name("flat")?,
@@ -394,7 +394,7 @@ pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
     let (h, ring, opts) = (&h, &ring, &opts);
     for w in [
         Workload::RotateRoot {
-            role: "ck1".into(),
+            role: RolePick::FirstOf(Owner::Customer).resolve(&spec.design)?,
             extent: Extent::All,
             lazy: false,
         },
@@ -404,7 +404,7 @@ pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
             let w = w.clone();
             let threads = *threads;
             jobs.push((
-                format!("flat {preset}: {}", w.label()),
+                format!("flat {preset}: {}", w.label(&spec.design)),
                 "keyhier run".into(),
                 h.leaves() as usize,
                 threads,
