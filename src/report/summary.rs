@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::analysis::exposure::Blast;
+use crate::engine::cost::ProfileId;
 
 fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
@@ -378,10 +379,10 @@ fn find<'a>(
         .find(|r| r.design == design && r.workload == label)
 }
 
-fn root_time(r: &crate::engine::workload::RunRow, profile: &str) -> String {
+fn root_time(r: &crate::engine::workload::RunRow, profile: ProfileId) -> String {
     r.root_seconds
         .iter()
-        .find(|(n, _)| n == profile)
+        .find(|(n, _)| n == profile.name())
         .map(|(_, t)| human_secs(*t))
         .unwrap_or_default()
 }
@@ -543,8 +544,8 @@ pub fn summary_markdown(
                     "| {d} | {label} | {} | {} | {} | {} | {} | {} |",
                     r.measured.wraps_rewritten,
                     r.measured.root_ops,
-                    root_time(r, "akv-rsa2048"),
-                    root_time(r, "aws-kms"),
+                    root_time(r, ProfileId::AkvRsa2048),
+                    root_time(r, ProfileId::AwsKms),
                     human_secs(r.seconds + r.deferred_seconds.unwrap_or(0.0)),
                     r.counts_match
                 );
@@ -576,7 +577,7 @@ pub fn summary_markdown(
                         r.measured.wraps,
                         r.measured.unwraps,
                         r.measured.root_ops,
-                        root_time(r, "akv-rsa2048"),
+                        root_time(r, ProfileId::AkvRsa2048),
                         human_secs(r.seconds)
                     );
                 }

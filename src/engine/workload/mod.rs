@@ -33,7 +33,7 @@ pub use state::{RunOptions, State};
 
 use crate::engine::cost::{profiles, root_seconds};
 use crate::engine::plan::ChangePlan;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::graph::design::RoleId;
 use crate::graph::hierarchy::Hierarchy;
 
@@ -124,16 +124,8 @@ fn check_root(h: &Hierarchy, r: RoleId) -> Result<()> {
         .get(usize::from(r))
         .is_some_and(|role| role.is_root())
     {
-        return Ok(());
+        Ok(())
+    } else {
+        Err(spec::unknown_role(&h.design, format!("role{r}")))
     }
-    Err(Error::UnknownRole {
-        design: h.design.name.clone(),
-        role: format!("role{r}"),
-        roots: h
-            .design
-            .root_roles()
-            .iter()
-            .map(|&r| h.design.roles[usize::from(r)].name.clone())
-            .collect(),
-    })
 }

@@ -97,15 +97,20 @@ impl RolePick {
                 .filter(|&r| design.roles[usize::from(r)].is_root()),
             RolePick::FirstOf(owner) => design.roots_of(*owner).first().copied(),
         };
-        found.ok_or_else(|| Error::UnknownRole {
-            design: design.name.clone(),
-            role: self.to_string(),
-            roots: design
-                .root_roles()
-                .iter()
-                .map(|&r| design.roles[usize::from(r)].name.clone())
-                .collect(),
-        })
+        found.ok_or_else(|| unknown_role(design, self.to_string()))
+    }
+}
+
+/// [`Error::UnknownRole`]: `role` is no root role of `design`.
+pub(super) fn unknown_role(design: &Design, role: String) -> Error {
+    Error::UnknownRole {
+        design: design.name.clone(),
+        role,
+        roots: design
+            .root_roles()
+            .iter()
+            .map(|&r| design.roles[usize::from(r)].name.clone())
+            .collect(),
     }
 }
 
