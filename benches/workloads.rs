@@ -4,33 +4,35 @@
 //! hierarchy (the copy is made in `iter_batched`'s setup, outside the timing),
 //! with verification and the side-by-side `aes-kw` loop off: what is timed is
 //! the workload alone. Throughput is in the workload's items (wraps written,
-//! leaves recovered, roots destroyed).
+//! leaves recovered, roots destroyed). Rotation is of each design's first
+//! customer root, revocation of its first provider root.
 //!
 //! `cargo bench --bench workloads`; filter with e.g. `-- m365/revoke`.
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use keyhier::SchemeId;
-use keyhier::internal::engine::generate::{GenSpec, generate};
-use keyhier::internal::engine::workload::{RunOptions, State, Workload, run};
-use keyhier::internal::graph::design::{DESIGN_NAMES, Design};
-use keyhier::internal::graph::reach::Extent;
-use keyhier::internal::graph::shape::Shape;
+use keyhier::{
+    DESIGN_NAMES, Design, GenSpec, Owner, RolePick, RunOptions, SchemeId, Shape, State,
+    WorkloadSpec, generate, run,
+};
 
-fn workloads() -> Vec<Workload> {
+/// The workloads, as typed at the command line.
+fn workloads() -> Vec<WorkloadSpec> {
+    let rotate = WorkloadSpec::RotateRoot {
+        role: Some(RolePick::FirstOf(Owner::Customer)),
+        extent: Some(keyhier::Extent::All),
+        lazy: false,
+    };
+    let revoke = WorkloadSpec::Revoke {
+        role: Some(RolePick::FirstOf(Owner::Provider)),
+        extent: Some(keyhier::Extent::All),
+    };
     vec![
-        Workload::Provision,
-        Workload::UnwrapAll { cold: false },
-        Workload::UnwrapAll { cold: true },
-        Workload::RotateRoot {
-            role: "ck1".into(),
-            extent: Extent::All,
-            lazy: false,
-        },
-        Workload::Revoke {
-            role: "ak".into(),
-            extent: Extent::All,
-        },
-        Workload::Shred { tenant: 0 },
+        WorkloadSpec::Provision,
+        WorkloadSpec::UnwrapAll { cold: false },
+        WorkloadSpec::UnwrapAll { cold: true },
+        rotate,
+        revoke,
+        WorkloadSpec::Shred { tenant: 0 },
     ]
 }
 
@@ -50,7 +52,7 @@ fn bench(c: &mut Criterion) {
         for name in DESIGN_NAMES {
             let design = Design::by_name(name).expect("built-in design");
             let spec = GenSpec {
-                design,
+                design: design.clone(),
                 shape: Shape::preset("small").expect("preset"),
                 scheme: SchemeId::Kw,
                 seed: 1,
@@ -58,7 +60,10 @@ fn bench(c: &mut Criterion) {
             let (h, ring) = pool.install(|| generate(&spec, &|_| {})).expect("generate");
             let mut group = c.benchmark_group(format!("{name}/t{threads}"));
             group.sample_size(10);
-            for w in workloads() {
+            for ws in workloads() {
+                let w = ws
+                    .resolve(&design)
+                    .expect("every design has both owners' roots");
                 // one run to learn the item count
                 let mut st = State {
                     h: h.clone(),
@@ -70,7 +75,7 @@ fn bench(c: &mut Criterion) {
                     .expect("workload")
                     .items;
                 group.throughput(Throughput::Elements(items.max(1)));
-                group.bench_function(w.label(), |b| {
+                group.bench_function(w.label(&design), |b| {
                     b.iter_batched(
                         || State {
                             h: h.clone(),

@@ -45,14 +45,14 @@ pub enum Error {
     InvalidShape(String),
     /// A design name or definition that cannot be built.
     InvalidDesign(String),
-    /// A role the design does not have, or that the operation cannot take.
-    InvalidRole {
-        design: String,
-        role: String,
-        detail: String,
-    },
     /// An argument, or a combination of arguments, that cannot run.
     InvalidArgument(String),
+    /// A root role a design does not have (a workload built against it).
+    UnknownRole {
+        design: String,
+        role: String,
+        roots: Vec<String>,
+    },
     /// A key that cannot be recovered from the available roots.
     Unrecoverable { key: u64 },
     /// A threshold sharing operation failed (bad share set).
@@ -117,12 +117,16 @@ impl fmt::Display for Error {
             Error::InvalidField { what, detail } => write!(f, "{what}: {detail}"),
             Error::InvalidShape(detail) => write!(f, "invalid shape: {detail}"),
             Error::InvalidDesign(detail) => write!(f, "invalid design: {detail}"),
-            Error::InvalidRole {
+            Error::InvalidArgument(detail) => write!(f, "invalid argument: {detail}"),
+            Error::UnknownRole {
                 design,
                 role,
-                detail,
-            } => write!(f, "role {role:?} of design {design}: {detail}"),
-            Error::InvalidArgument(detail) => write!(f, "invalid argument: {detail}"),
+                roots,
+            } => write!(
+                f,
+                "design {design} has no root role {role:?}; its roots are {}",
+                roots.join(", ")
+            ),
             Error::Unrecoverable { key } => {
                 write!(f, "key {key} cannot be recovered from the available roots")
             }

@@ -45,7 +45,19 @@ mod sysinfo;
 
 pub use crypto::scheme::{Kek, SchemeId, WrapContext};
 pub use crypto::secret::{Key256, SecretBytes};
+pub use engine::generate::{GenSpec, generate};
+pub use engine::plan::RewrapOnly;
+pub use engine::workload::{
+    DataMode, DataReencryption, Primitive, Reference, RolePick, RunOptions, RunRow, State,
+    Verification, Workload, WorkloadKind, WorkloadSpec, run,
+};
 pub use error::{Error, Result};
+pub use graph::counts::Counts;
+pub use graph::design::{DESIGN_NAMES, Design, Owner, Role, RoleId, Scope};
+pub use graph::hierarchy::Hierarchy;
+pub use graph::reach::Extent;
+pub use graph::shape::{Dist, PRESETS, Preset, Shape};
+pub use store::keyring::Keyring;
 
 /// What the fuzz targets, the tests and the benchmarks reach. Not a stable API.
 #[doc(hidden)]

@@ -5,11 +5,14 @@
 use keyhier::SchemeId;
 use keyhier::internal::engine::generate::{GenSpec, generate};
 use keyhier::internal::engine::plan::ChangePlan;
-use keyhier::internal::engine::workload::{RunOptions, RunRow, State, Workload, run, run_change};
+use keyhier::internal::engine::workload::{
+    DataMode, RunOptions, RunRow, State, Workload, WorkloadSpec, run, run_change,
+};
 use keyhier::internal::graph::design::{DESIGN_NAMES, Design};
 use keyhier::internal::graph::reach::Extent;
 use keyhier::internal::graph::shape::{Dist, Shape};
 use keyhier::internal::store::hfile;
+use keyhier::internal::suite::compare::{default_workloads, sweep_workloads};
 
 fn state(design: &str, shape: Shape, scheme: SchemeId) -> State {
     let spec = GenSpec {
@@ -32,18 +35,14 @@ fn workloads(st: &State) -> Vec<Workload> {
         Workload::UnwrapAll { cold: false },
         Workload::UnwrapAll { cold: true },
     ];
-    for &r in &st.h.design.root_roles() {
-        let role = st.h.design.roles[usize::from(r)].name.clone();
+    for role in st.h.design.root_roles() {
         for extent in Extent::ALL {
             w.push(Workload::RotateRoot {
-                role: role.clone(),
+                role,
                 extent,
                 lazy: false,
             });
-            w.push(Workload::Revoke {
-                role: role.clone(),
-                extent,
-            });
+            w.push(Workload::Revoke { role, extent });
         }
         w.push(Workload::RotateRoot {
             role,
@@ -87,12 +86,12 @@ fn measured_counts_equal_the_model_and_every_run_verifies() {
                     row.measured,
                     row.analytic,
                     "{design} {} {scheme}: measured vs analytic",
-                    w.label()
+                    w.label(&fresh.h.design)
                 );
                 assert!(
                     row.verification.verified,
                     "{design} {} {scheme}: {:?}",
-                    w.label(),
+                    w.label(&fresh.h.design),
                     row.verification
                 );
                 // after any workload the hierarchy is still well formed and round-trips
@@ -103,27 +102,25 @@ fn measured_counts_equal_the_model_and_every_run_verifies() {
     }
 }
 
-fn run_small(design: &str, w: Workload) -> (RunRow, State) {
+fn run_small(design: &str, w: &WorkloadSpec) -> (RunRow, State) {
     let mut st = state(design, Shape::preset("small").unwrap(), SchemeId::Kw);
+    let w = w.resolve(&st.h.design).unwrap();
     let row = run(&mut st, &w, &RunOptions::default()).unwrap();
-    assert!(row.verification.verified, "{design} {}", w.label());
-    assert_eq!(row.measured, row.analytic, "{design} {}", w.label());
+    assert!(row.verification.verified, "{design} {}", row.workload);
+    assert_eq!(row.measured, row.analytic, "{design} {}", row.workload);
     (row, st)
+}
+
+fn spec(s: &str) -> WorkloadSpec {
+    s.parse().unwrap()
 }
 
 #[test]
 fn hand_derived_counts_on_small() {
-    let rotate = Workload::RotateRoot {
-        role: "ck1".into(),
-        extent: Extent::All,
-        lazy: false,
-    };
-    let revoke_ak = Workload::Revoke {
-        role: "ak".into(),
-        extent: Extent::All,
-    };
+    let rotate = spec("rotate-root:ck1:all");
+    let revoke_ak = spec("revoke:ak:all");
     // m365, rotate ck1 everywhere: one rewrap per DEP (unwrap under the old ck1, wrap under the new)
-    let (r, st) = run_small("m365", rotate.clone());
+    let (r, st) = run_small("m365", &rotate);
     let deps = u64::from(st.h.groups());
     assert_eq!(
         (
@@ -140,17 +137,17 @@ fn hand_derived_counts_on_small() {
     );
     assert_eq!(r.measured.keys_rekeyed, 0);
     // flat: one rewrap per leaf
-    let (r, st) = run_small("flat", rotate);
+    let (r, st) = run_small("flat", &rotate);
     assert_eq!(r.measured.wraps_rewritten, st.h.leaves());
     // m365, revoke ak everywhere: every leaf re-keyed
-    let (r, st) = run_small("m365", revoke_ak.clone());
+    let (r, st) = run_small("m365", &revoke_ak);
     assert_eq!(r.measured.leaves_rekeyed, st.h.leaves());
     assert_eq!(
         r.measured.keys_rekeyed,
         st.h.leaves() + u64::from(st.h.groups())
     );
     // threshold: no leaf re-keyed, every DEP re-shared (2 unwraps to open it, 3 new share wraps)
-    let (r, st) = run_small("threshold", revoke_ak);
+    let (r, st) = run_small("threshold", &revoke_ak);
     let deps = u64::from(st.h.groups());
     assert_eq!(
         (
@@ -187,15 +184,8 @@ fn verification_catches_a_revocation_done_as_a_mere_rotation() {
 #[test]
 fn the_dke_rewrap_only_alternative_is_reported() {
     let mut st = state("dke", Shape::preset("tiny").unwrap(), SchemeId::Gcm);
-    let row = run(
-        &mut st,
-        &Workload::Revoke {
-            role: "ak".into(),
-            extent: Extent::All,
-        },
-        &RunOptions::default(),
-    )
-    .unwrap();
+    let revoke_ak = spec("revoke:ak:all").resolve(&st.h.design).unwrap();
+    let row = run(&mut st, &revoke_ak, &RunOptions::default()).unwrap();
     let alt = row
         .rewrap_only
         .expect("dke's nested DEP slot is peeled by the leaked ak");
@@ -210,10 +200,7 @@ fn the_dke_rewrap_only_alternative_is_reported() {
 #[test]
 fn data_reencryption_is_performed_when_small_and_estimated_when_large() {
     let mut st = state("m365", Shape::preset("tiny").unwrap(), SchemeId::Kw);
-    let w = Workload::Revoke {
-        role: "ck1".into(),
-        extent: Extent::One,
-    };
+    let w = spec("revoke:ck1:one").resolve(&st.h.design).unwrap();
     let row = run(
         &mut st,
         &w,
@@ -223,7 +210,7 @@ fn data_reencryption_is_performed_when_small_and_estimated_when_large() {
         },
     )
     .unwrap();
-    assert_eq!(row.data.mode, "performed");
+    assert_eq!(row.data.mode, DataMode::Performed);
     assert_eq!(row.data.bytes, row.measured.leaves_rekeyed * 4096);
     let mut st = state("m365", Shape::preset("tiny").unwrap(), SchemeId::Kw);
     let row = run(
@@ -235,8 +222,68 @@ fn data_reencryption_is_performed_when_small_and_estimated_when_large() {
         },
     )
     .unwrap();
-    assert_eq!(row.data.mode, "estimated");
+    assert_eq!(row.data.mode, DataMode::Estimated);
     assert!(row.data.seconds > 0.0);
+}
+
+#[test]
+fn the_compare_matrix_picks_the_customer_and_provider_roots_it_always_named() {
+    // Before roles were picked by owner, compare named `ck1` and `ak`: on every
+    // built-in design the first customer root and first provider root are those.
+    let every = |name: &str| -> Vec<String> {
+        let mut v = Vec::new();
+        for role in ["ck1", "ak"] {
+            for extent in ["one", "tenant", "all"] {
+                v.push(format!("{name} {role} {extent}"));
+            }
+        }
+        v
+    };
+    let mut want: Vec<String> = ["provision", "unwrap-all", "unwrap-all cold"]
+        .map(String::from)
+        .to_vec();
+    want.extend(every("rotate-root"));
+    want.push("rotate-root ck1 all lazy".into());
+    want.extend(every("revoke"));
+    want.push("shred tenant 0".into());
+    for name in DESIGN_NAMES {
+        let design = Design::by_name(name).unwrap();
+        let labels = |specs: Vec<WorkloadSpec>| -> Vec<String> {
+            specs
+                .iter()
+                .flat_map(WorkloadSpec::expand)
+                .map(|s| s.resolve(&design).unwrap().label(&design))
+                .collect()
+        };
+        assert_eq!(labels(default_workloads()), want, "{name}");
+        assert_eq!(
+            labels(sweep_workloads()),
+            ["rotate-root ck1 all", "revoke ak all"],
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_run_row_carries_the_resolved_role_by_name() {
+    let mut st = state("sharepoint", Shape::preset("tiny").unwrap(), SchemeId::Kw);
+    let w = spec("rotate-root:provider:tenant")
+        .resolve(&st.h.design)
+        .unwrap();
+    let row = run(&mut st, &w, &RunOptions::default()).unwrap();
+    assert_eq!(row.workload, "rotate-root ak tenant");
+    assert_eq!(row.role.as_deref(), Some("ak"));
+    assert_eq!(row.extent, Some(Extent::Tenant));
+    assert_eq!(row.kind.to_string(), "rotate-root");
+    // a workload built against another design is refused, not run on a stranger's role
+    let dep = Workload::Revoke {
+        role: st.h.design.role_by_name("tik").unwrap(),
+        extent: Extent::All,
+    };
+    assert!(matches!(
+        run(&mut st, &dep, &RunOptions::default()),
+        Err(keyhier::Error::UnknownRole { .. })
+    ));
 }
 
 #[test]

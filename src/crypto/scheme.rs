@@ -41,12 +41,23 @@ type Aes256Gcm = AesGcm<Aes256, U12>;
 
 /// The schemes, by name. The discriminant is the scheme's byte on the wire.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[serde(rename_all = "kebab-case")]
 #[repr(u8)]
 pub enum SchemeId {
-    /// RFC 3394 AES Key Wrap.
+    /// RFC 3394 AES Key Wrap (the default, as on the command line).
+    #[default]
     Kw = 1,
     /// RFC 5649 AES Key Wrap with Padding.
     Kwp = 2,
@@ -143,6 +154,17 @@ impl SchemeId {
 impl core::fmt::Display for SchemeId {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// `--scheme` on the command line: the names of [`SchemeId::name`].
+impl clap::ValueEnum for SchemeId {
+    fn value_variants<'a>() -> &'a [Self] {
+        &SchemeId::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
     }
 }
 

@@ -15,6 +15,35 @@
 //!   (docs.aws.amazon.com, "AWS KMS request quotas").
 //! - A user's own figure: `--root-ops-per-s`.
 
+/// A root-operation profile, by id: the name it carries in reports
+/// (`root_seconds_<name>` columns) is [`ProfileId::name`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProfileId {
+    /// Azure Key Vault, HSM-backed RSA-4096.
+    AkvRsa4096,
+    /// Azure Key Vault, HSM-backed RSA-3072.
+    AkvRsa3072,
+    /// Azure Key Vault, HSM-backed RSA-2048.
+    AkvRsa2048,
+    /// AWS KMS, symmetric.
+    AwsKms,
+    /// The user's own rate (`--root-ops-per-s`).
+    User,
+}
+
+impl ProfileId {
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProfileId::AkvRsa4096 => "akv-rsa4096",
+            ProfileId::AkvRsa3072 => "akv-rsa3072",
+            ProfileId::AkvRsa2048 => "akv-rsa2048",
+            ProfileId::AwsKms => "aws-kms",
+            ProfileId::User => "user",
+        }
+    }
+}
+
 /// A named root-operation rate.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct RootProfile {
@@ -30,22 +59,22 @@ pub struct RootProfile {
 pub fn builtin_profiles() -> Vec<RootProfile> {
     vec![
         RootProfile {
-            name: "akv-rsa4096".into(),
+            name: ProfileId::AkvRsa4096.name().into(),
             ops_per_s: 25.0,
             source: "Azure Key Vault HSM-backed RSA-4096: 250 per 10 s per vault",
         },
         RootProfile {
-            name: "akv-rsa3072".into(),
+            name: ProfileId::AkvRsa3072.name().into(),
             ops_per_s: 50.0,
             source: "Azure Key Vault HSM-backed RSA-3072: 500 per 10 s per vault",
         },
         RootProfile {
-            name: "akv-rsa2048".into(),
+            name: ProfileId::AkvRsa2048.name().into(),
             ops_per_s: 200.0,
             source: "Azure Key Vault HSM-backed RSA-2048: 2,000 per 10 s per vault",
         },
         RootProfile {
-            name: "aws-kms".into(),
+            name: ProfileId::AwsKms.name().into(),
             ops_per_s: 10_000.0,
             source: "AWS KMS symmetric cryptographic requests: 10,000 per s default regional quota",
         },
@@ -57,7 +86,7 @@ pub fn profiles(user_ops_per_s: Option<f64>) -> Vec<RootProfile> {
     let mut p = builtin_profiles();
     if let Some(r) = user_ops_per_s.filter(|r| r.is_finite() && *r > 0.0) {
         p.push(RootProfile {
-            name: "user".into(),
+            name: ProfileId::User.name().into(),
             ops_per_s: r,
             source: "--root-ops-per-s",
         });

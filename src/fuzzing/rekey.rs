@@ -547,7 +547,7 @@ impl Model {
             RekeyOp::RotateRoot { role, extent, lazy } => {
                 let role = self.root_role(&st.h, role);
                 let w = Workload::RotateRoot {
-                    role: role.clone(),
+                    role: st.h.design.role_by_name(&role).unwrap_or(u8::MAX),
                     extent: extent.extent(),
                     lazy,
                 };
@@ -556,7 +556,7 @@ impl Model {
             RekeyOp::Revoke { role, extent } => {
                 let role = self.root_role(&st.h, role);
                 let w = Workload::Revoke {
-                    role: role.clone(),
+                    role: st.h.design.role_by_name(&role).unwrap_or(u8::MAX),
                     extent: extent.extent(),
                 };
                 self.change(st, &w, &role, extent.extent(), true, &opts);
@@ -599,7 +599,7 @@ impl Model {
         });
         let may_refuse = compromise && global && !self.shredded.is_empty();
         let (before_h, before_ring) = (st.h.clone(), st.ring.clone());
-        let label = w.label();
+        let label = w.label(&st.h.design);
         match run(st, w, opts) {
             Err(e) => {
                 assert!(
@@ -751,7 +751,7 @@ impl Model {
         let w = Workload::UnwrapAll { cold };
         let row = match run(st, &w, opts) {
             Ok(row) => row,
-            Err(e) => panic!("{} failed: {e}", w.label()),
+            Err(e) => panic!("{} failed: {e}", w.label(&st.h.design)),
         };
         let live = |n: u32| self.live(n);
         let open = self
@@ -764,7 +764,7 @@ impl Model {
             row.items,
             open,
             "{}: recovered {} leaves, the design's promise {open}",
-            w.label(),
+            w.label(&st.h.design),
             row.items
         );
         // Its leaf check stays on with verification off: it may count only the lost leaves.
@@ -772,13 +772,13 @@ impl Model {
             row.verification.leaves_wrong,
             lost,
             "{}: reports {} leaves wrong or unrecoverable; {lost} are lost to shredding and none may be wrong",
-            w.label(),
+            w.label(&st.h.design),
             row.verification.leaves_wrong
         );
         assert!(
             st.h == before_h && st.ring == before_ring,
             "{} changed the hierarchy or the keyring",
-            w.label()
+            w.label(&st.h.design)
         );
     }
 

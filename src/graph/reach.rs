@@ -38,6 +38,17 @@ impl Extent {
     }
 }
 
+/// `--scope` on the command line: the names of [`Extent::name`].
+impl clap::ValueEnum for Extent {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Extent::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
+}
+
 /// Leaves below each node (counting each distinct parent of a node once).
 pub fn leaves_below(h: &Hierarchy) -> Vec<u64> {
     let mut below = vec![0u64; h.nodes() as usize];

@@ -221,6 +221,17 @@ pub const PRESETS: [Preset; 5] = [
     },
 ];
 
+/// `--preset` on the command line: the names of [`PRESETS`], each with its size.
+impl clap::ValueEnum for Preset {
+    fn value_variants<'a>() -> &'a [Self] {
+        &PRESETS
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name).help(self.about))
+    }
+}
+
 impl Shape {
     /// The shape of a preset by name.
     pub fn preset(name: &str) -> Result<Shape> {

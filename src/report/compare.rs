@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use crate::engine::cost::ProfileId;
 use crate::engine::workload::RunRow;
 use crate::error::Result;
 use crate::graph::reach::Extent;
@@ -19,10 +20,10 @@ fn find<'a>(rows: &'a [RunRow], design: &str, label: &str) -> Option<&'a RunRow>
 }
 
 /// The run's root operations alone on key service `profile`, as a short figure.
-fn root_time(r: &RunRow, profile: &str) -> String {
+fn root_time(r: &RunRow, profile: ProfileId) -> String {
     r.root_seconds
         .iter()
-        .find(|(n, _)| n == profile)
+        .find(|(n, _)| n == profile.name())
         .map(|(_, t)| human_secs(*t))
         .unwrap_or_default()
 }
@@ -179,8 +180,8 @@ pub fn summary_markdown(res: &CompareResult, title: &str, command: &str) -> Stri
                     "| {d} | {label} | {} | {} | {} | {} | {} | {} |",
                     r.measured.wraps_rewritten,
                     r.measured.root_ops,
-                    root_time(r, "akv-rsa2048"),
-                    root_time(r, "aws-kms"),
+                    root_time(r, ProfileId::AkvRsa2048),
+                    root_time(r, ProfileId::AwsKms),
                     human_secs(r.seconds + r.deferred_seconds.unwrap_or(0.0)),
                     r.counts_match
                 );
@@ -212,7 +213,7 @@ pub fn summary_markdown(res: &CompareResult, title: &str, command: &str) -> Stri
                         r.measured.wraps,
                         r.measured.unwraps,
                         r.measured.root_ops,
-                        root_time(r, "akv-rsa2048"),
+                        root_time(r, ProfileId::AkvRsa2048),
                         human_secs(r.seconds)
                     );
                 }
@@ -259,7 +260,10 @@ pub fn summary_markdown(res: &CompareResult, title: &str, command: &str) -> Stri
     );
     let _ = writeln!(s, "|---|---:|---|---:|");
     for d in &designs {
-        if let Some(r) = rows.iter().find(|r| r.design == *d && r.kind == "shred") {
+        if let Some(r) = rows
+            .iter()
+            .find(|r| r.design == *d && r.kind == crate::engine::workload::WorkloadKind::Shred)
+        {
             let _ = writeln!(
                 s,
                 "| {d} | {} | {} | {} |",

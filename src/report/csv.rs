@@ -90,10 +90,10 @@ fn run_columns(profiles: &[String]) -> Vec<Column<'_>> {
     let mut cols = vec![
         column("design", |r| r.design.clone()),
         column("workload", |r| r.workload.clone()),
-        column("kind", |r| r.kind.clone()),
+        column("kind", |r| r.kind.to_string()),
         column("role", |r| opt(r.role.as_ref())),
         column("extent", |r| opt(r.extent.map(|e| e.name()))),
-        column("scheme", |r| r.scheme.clone()),
+        column("scheme", |r| r.scheme.to_string()),
         column("shape", |r| r.shape.clone()),
         column("threads", |r| r.threads.to_string()),
         column("tenants", |r| r.tenants.to_string()),
@@ -138,7 +138,7 @@ fn run_columns(profiles: &[String]) -> Vec<Column<'_>> {
     }
     cols.extend([
         column("data_bytes", |r| r.data.bytes.to_string()),
-        column("data_mode", |r| r.data.mode.clone()),
+        column("data_mode", |r| r.data.mode.to_string()),
         column("data_seconds", |r| Fixed::<6>(r.data.seconds).to_string()),
         column("data_gb_per_s", |r| Fixed::<3>(r.data.gb_per_s).to_string()),
         column("rewrap_only_wraps", |r| {

@@ -153,7 +153,7 @@ pub fn run_text(r: &RunRow) -> String {
         .map(|(n, t)| format!("{n} {}", human_secs(*t)))
         .collect();
     let _ = writeln!(s, "root operations alone would take: {}", roots.join(", "));
-    if r.data.mode != "none" {
+    if r.data.mode != crate::engine::workload::DataMode::None {
         let _ = writeln!(
             s,
             "data re-encryption: {} bytes, {} ({:.3} s at {:.2} GB/s)",

@@ -22,13 +22,3 @@ pub use csv::{blast_csv, perf_csv, runs_csv};
 pub use env::{crate_versions, env_json, today_utc};
 pub use markdown::{blast_markdown, human_secs, run_text};
 pub use perf::write_perf;
-
-/// The paths the CLI used before the report layer was split by concern; the
-/// same functions as the re-exports above.
-pub mod summary {
-    pub use super::compare::{summary_markdown, write_compare};
-    pub use super::csv::{blast_csv, runs_csv};
-    pub use super::env::{crate_versions, env_json};
-    pub use super::markdown::{blast_markdown, human_secs, run_text};
-    pub use super::perf::write_perf;
-}

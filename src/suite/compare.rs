@@ -7,79 +7,78 @@ use crate::analysis::exposure::{Blast, blast};
 
 use crate::crypto::scheme::SchemeId;
 use crate::engine::generate::{GenSpec, generate};
-use crate::engine::workload::{RunOptions, RunRow, State, Workload, run};
-use crate::error::Result;
+use crate::engine::workload::{RolePick, RunOptions, RunRow, State, Workload, WorkloadSpec, run};
+use crate::error::{Error, Result};
 use crate::graph::design::{DESIGN_NAMES, Design};
 use crate::graph::reach::Extent;
-use crate::graph::shape::Shape;
+use crate::graph::shape::{PRESETS, Preset};
 
 /// What to compare.
 #[derive(Clone, Debug)]
 pub struct ComparePlan {
     /// Designs.
     pub designs: Vec<Design>,
-    /// Workloads (roles a design lacks are skipped for it).
-    pub workloads: Vec<Workload>,
-    /// Preset name and shape.
-    pub preset: String,
-    /// The shape.
-    pub shape: Shape,
+    /// Workloads, each standing for the ones [`WorkloadSpec::expand`] gives;
+    /// those naming a role a design lacks are skipped for it.
+    pub workloads: Vec<WorkloadSpec>,
+    /// The preset of the matrix.
+    pub preset: Preset,
     /// Scheme.
     pub scheme: SchemeId,
     /// Run options (seed, data bytes, user root rate).
     pub opts: RunOptions,
     /// Presets of the size sweep (empty: no sweep).
-    pub sweep: Vec<String>,
+    pub sweep: Vec<Preset>,
 }
 
 /// The default workload matrix: provision, unwrap-all (cached and cold),
-/// rotation and revocation of `ck1` and `ak` at every extent, lazy rotation
-/// of `ck1`, and shredding the largest tenant.
-pub fn default_workloads() -> Vec<Workload> {
-    let mut w = vec![
-        Workload::Provision,
-        Workload::UnwrapAll { cold: false },
-        Workload::UnwrapAll { cold: true },
-    ];
-    for role in ["ck1", "ak"] {
-        for extent in Extent::ALL {
-            w.push(Workload::RotateRoot {
-                role: role.into(),
-                extent,
-                lazy: false,
-            });
-        }
-    }
-    w.push(Workload::RotateRoot {
-        role: "ck1".into(),
-        extent: Extent::All,
-        lazy: true,
-    });
-    for role in ["ck1", "ak"] {
-        for extent in Extent::ALL {
-            w.push(Workload::Revoke {
-                role: role.into(),
-                extent,
-            });
-        }
-    }
-    w.push(Workload::Shred { tenant: 0 });
-    w
-}
-
-/// The workloads of the size sweep.
-pub fn sweep_workloads() -> Vec<Workload> {
+/// rotation and revocation of each design's first customer root and first
+/// provider root ([`RolePick::DEFAULTS`]) at every extent, lazy rotation of
+/// the first customer root, and shredding the largest tenant.
+pub fn default_workloads() -> Vec<WorkloadSpec> {
+    let [customer, _] = RolePick::DEFAULTS;
     vec![
-        Workload::RotateRoot {
-            role: "ck1".into(),
-            extent: Extent::All,
+        WorkloadSpec::Provision,
+        WorkloadSpec::UnwrapAll { cold: false },
+        WorkloadSpec::UnwrapAll { cold: true },
+        WorkloadSpec::RotateRoot {
+            role: None,
+            extent: None,
             lazy: false,
         },
-        Workload::Revoke {
-            role: "ak".into(),
-            extent: Extent::All,
+        WorkloadSpec::RotateRoot {
+            role: Some(customer),
+            extent: Some(Extent::All),
+            lazy: true,
+        },
+        WorkloadSpec::Revoke {
+            role: None,
+            extent: None,
+        },
+        WorkloadSpec::Shred { tenant: 0 },
+    ]
+}
+
+/// The workloads of the size sweep: rotation of the first customer root and
+/// revocation of the first provider root, everywhere.
+pub fn sweep_workloads() -> Vec<WorkloadSpec> {
+    let [customer, provider] = RolePick::DEFAULTS;
+    vec![
+        WorkloadSpec::RotateRoot {
+            role: Some(customer),
+            extent: Some(Extent::All),
+            lazy: false,
+        },
+        WorkloadSpec::Revoke {
+            role: Some(provider),
+            extent: Some(Extent::All),
         },
     ]
+}
+
+/// The presets of `--sweep`: the three smallest (tiny, small, medium).
+pub fn sweep_presets() -> Vec<Preset> {
+    PRESETS.iter().take(3).copied().collect()
 }
 
 /// All designs.
@@ -103,17 +102,25 @@ pub struct CompareResult {
 
 /// Number of runs `plan` makes (for a progress bar).
 pub fn run_count(plan: &ComparePlan) -> u64 {
-    (plan.designs.len() * (plan.workloads.len() + plan.sweep.len() * sweep_workloads().len()))
-        as u64
+    let matrix: usize = plan.workloads.iter().map(|w| w.expand().len()).sum();
+    (plan.designs.len() * (matrix + plan.sweep.len() * sweep_workloads().len())) as u64
 }
 
-fn applies(design: &Design, w: &Workload) -> bool {
-    match w {
-        Workload::RotateRoot { role, .. } | Workload::Revoke { role, .. } => design
-            .role_by_name(role)
-            .is_some_and(|r| design.roles[usize::from(r)].is_root()),
-        _ => true,
-    }
+/// Each of `specs`, expanded, built against `design`: the workload, or `None`
+/// when it names a role the design lacks (with the spec, for the progress line).
+fn matrix(
+    design: &Design,
+    specs: &[WorkloadSpec],
+) -> Result<Vec<(WorkloadSpec, Option<Workload>)>> {
+    specs
+        .iter()
+        .flat_map(WorkloadSpec::expand)
+        .map(|spec| match spec.resolve(design) {
+            Ok(w) => Ok((spec, Some(w))),
+            Err(Error::UnknownRole { .. }) => Ok((spec, None)),
+            Err(e) => Err(e),
+        })
+        .collect()
 }
 
 /// Runs the matrix. `progress(label)` is called after each run.
@@ -122,7 +129,7 @@ pub fn compare(plan: &ComparePlan, progress: &(dyn Fn(&str) + Sync)) -> Result<C
     for design in &plan.designs {
         let spec = GenSpec {
             design: design.clone(),
-            shape: plan.shape,
+            shape: plan.preset.shape,
             scheme: plan.scheme,
             seed: plan.opts.seed,
         };
@@ -130,47 +137,43 @@ pub fn compare(plan: &ComparePlan, progress: &(dyn Fn(&str) + Sync)) -> Result<C
         let b = blast(&h);
         out.blast.exposure.extend(b.exposure);
         out.blast.availability.extend(b.availability);
-        for w in &plan.workloads {
-            if !applies(design, w) {
-                progress(&format!(
-                    "{} {} (no such role: skipped)",
-                    design.name,
-                    w.label()
-                ));
+        for (ws, w) in matrix(design, &plan.workloads)? {
+            let Some(w) = w else {
+                progress(&format!("{} {ws} (no such role: skipped)", design.name));
                 continue;
-            }
+            };
             let mut st = State {
                 h: h.clone(),
                 ring: ring.clone(),
                 gen_seed: Some(plan.opts.seed),
             };
-            let mut row = run(&mut st, w, &plan.opts)?;
-            row.shape = format!("{} ({})", plan.preset, plan.shape);
-            progress(&format!("{} {}", design.name, w.label()));
+            let mut row = run(&mut st, &w, &plan.opts)?;
+            row.shape = format!("{} ({})", plan.preset.name, plan.preset.shape);
+            progress(&format!("{} {}", design.name, row.workload));
             out.rows.push(row);
         }
         for preset in &plan.sweep {
-            let shape = Shape::preset(preset)?;
             let spec = GenSpec {
                 design: design.clone(),
-                shape,
+                shape: preset.shape,
                 scheme: plan.scheme,
                 seed: plan.opts.seed,
             };
             let (h, ring) = generate(&spec, &|_| {})?;
-            for w in sweep_workloads() {
-                if !applies(design, &w) {
-                    continue;
-                }
+            for (_, w) in matrix(design, &sweep_workloads())? {
+                let Some(w) = w else { continue };
                 let mut st = State {
                     h: h.clone(),
                     ring: ring.clone(),
                     gen_seed: Some(plan.opts.seed),
                 };
                 let mut row = run(&mut st, &w, &plan.opts)?;
-                row.shape = format!("{preset} ({shape})");
-                progress(&format!("sweep {preset} {} {}", design.name, w.label()));
-                out.sweep.push((preset.clone(), row));
+                row.shape = format!("{} ({})", preset.name, preset.shape);
+                progress(&format!(
+                    "sweep {} {} {}",
+                    preset.name, design.name, row.workload
+                ));
+                out.sweep.push((preset.name.to_owned(), row));
             }
         }
     }

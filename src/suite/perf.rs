@@ -14,7 +14,7 @@ use std::time::Instant;
 use aes_kw::{KeyInit, KwAes256};
 
 use crate::crypto::fastkw::{self, Backend, BatchKek, Mode};
-use crate::engine::workload::Workload;
+use crate::engine::workload::WorkloadKind;
 use crate::error::Result;
 
 /// Keys per timing.
@@ -72,8 +72,10 @@ pub enum Measured {
         design: String,
         /// The shape preset.
         preset: String,
-        /// The workload.
-        workload: Workload,
+        /// What it does.
+        kind: WorkloadKind,
+        /// Its label (`rotate-root ck1 all`).
+        label: String,
     },
 }
 
@@ -83,7 +85,7 @@ impl Measured {
     pub fn primitive_of_workload(&self) -> Option<Op> {
         match self {
             Measured::Workload {
-                workload: Workload::RotateRoot { .. },
+                kind: WorkloadKind::RotateRoot,
                 ..
             } => Some(Op::Rewrap),
             Measured::Workload { .. } => Some(Op::Unwrap),
@@ -102,8 +104,9 @@ impl std::fmt::Display for Measured {
             Measured::Workload {
                 design,
                 preset,
-                workload,
-            } => write!(f, "{design} {preset}: {}", workload.label()),
+                label,
+                ..
+            } => write!(f, "{design} {preset}: {label}"),
         }
     }
 }
@@ -411,16 +414,10 @@ const BESIDE_PASSES: usize = 64;
 ///   and 2 threads: ns per key per thread.
 pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
     use crate::engine::generate::{GenSpec, generate};
-    use crate::engine::workload::{RunOptions, State, run};
+    use crate::engine::workload::{RolePick, RunOptions, State, Workload, run};
     use crate::graph::design::{Design, Owner};
     use crate::graph::reach::Extent;
     let design = Design::by_name("flat")?;
-    let customer_root = design
-        .roots_of(Owner::Customer)
-        .first()
-        .and_then(|&r| design.roles.get(usize::from(r)))
-        .map(|r| r.name.clone())
-        .ok_or_else(|| crate::Error::invalid("perf design", "flat has no customer root"))?;
     let spec = GenSpec {
         design,
         shape: crate::graph::shape::Shape::preset(preset)?,
@@ -495,7 +492,7 @@ pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
     let (h, ring, opts) = (&h, &ring, &opts);
     for w in [
         Workload::RotateRoot {
-            role: customer_root,
+            role: RolePick::FirstOf(Owner::Customer).resolve(&spec.design)?,
             extent: Extent::All,
             lazy: false,
         },
@@ -508,7 +505,8 @@ pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
                 Measured::Workload {
                     design: h.design.name.clone(),
                     preset: preset.to_string(),
-                    workload: w.clone(),
+                    kind: w.kind(),
+                    label: w.label(&spec.design),
                 },
                 "keyhier run".into(),
                 h.leaves() as usize,

@@ -1,0 +1,47 @@
+//! `keyhier blast`: exposure and availability of every root role and pair of
+//! roles, on the skeleton of each design (no cryptography needed).
+
+use std::process::ExitCode;
+
+use clap::Args;
+use keyhier::internal::analysis::exposure::{Blast, blast};
+use keyhier::internal::graph::skeleton::skeleton;
+use keyhier::internal::report::blast_markdown;
+
+use super::common::{ShapeArgs, designs_arg, pool};
+
+/// Arguments of `keyhier blast`.
+#[derive(Args, Debug)]
+pub struct BlastArgs {
+    /// Designs (space-separated, e.g. `--design m365 threshold tree:4,4`), or `all`.
+    #[arg(long, num_args = 1.., default_value = "all")]
+    design: Vec<String>,
+    #[command(flatten)]
+    shape: ShapeArgs,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print the rows as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Analyses every design named and prints the tables (or JSON).
+pub fn run(a: BlastArgs) -> anyhow::Result<ExitCode> {
+    let designs = designs_arg(&a.design)?;
+    let shape = a.shape.shape()?;
+    let pool = pool(a.threads)?;
+    let mut all = Blast::default();
+    for design in designs {
+        let h = pool.install(|| skeleton(&design, &shape, a.shape.scheme, a.shape.seed))?;
+        let b = pool.install(|| blast(&h));
+        all.exposure.extend(b.exposure);
+        all.availability.extend(b.availability);
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    } else {
+        print!("{}", blast_markdown(&all));
+    }
+    Ok(ExitCode::SUCCESS)
+}

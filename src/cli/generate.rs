@@ -1,0 +1,149 @@
+//! `keyhier gen`: generate a hierarchy, report its counts, bytes per leaf and
+//! time, and optionally write it (and its keyring) to files.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use keyhier::internal::store::hfile;
+use keyhier::internal::sysinfo;
+use keyhier::{Design, GenSpec, SchemeId, generate};
+
+use super::common::{ShapeArgs, estimate_nodes, pool, progress_bar};
+
+/// Arguments of `keyhier gen`.
+#[derive(Args, Debug)]
+pub struct GenArgs {
+    /// Design: m365, flat, dke, threshold, sharepoint, tree:F1,F2,...
+    #[arg(long, default_value = "m365")]
+    design: String,
+    #[command(flatten)]
+    shape: ShapeArgs,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Write the hierarchy (stored wraps, no plaintext keys) to FILE.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Write the root keys (secret) to FILE, mode 0600.
+    #[arg(long)]
+    keyring: Option<PathBuf>,
+    /// Print the counts as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(serde::Serialize)]
+struct GenReport {
+    design: String,
+    scheme: SchemeId,
+    seed: u64,
+    shape: String,
+    threads: usize,
+    tenants: u32,
+    groups: u32,
+    leaves: u64,
+    keys: u64,
+    keys_per_role: std::collections::BTreeMap<String, u64>,
+    wraps: u64,
+    structure_bytes: u64,
+    bytes_per_leaf: f64,
+    peak_rss_bytes: Option<u64>,
+    peak_rss_per_leaf: Option<f64>,
+    seconds: f64,
+    file: Option<String>,
+    file_bytes: Option<u64>,
+}
+
+/// Generates, writes what was asked, and prints the counts.
+pub fn run(a: GenArgs) -> anyhow::Result<ExitCode> {
+    let design = Design::by_name(&a.design)?;
+    let shape = a.shape.shape()?;
+    let spec = GenSpec {
+        design,
+        shape,
+        scheme: a.shape.scheme,
+        seed: a.shape.seed,
+    };
+    let pool = pool(a.threads)?;
+    let threads = pool.current_num_threads();
+    let start = std::time::Instant::now();
+    let skeleton_nodes = estimate_nodes(&spec);
+    let pb = progress_bar(skeleton_nodes, "generating");
+    let (h, ring) = pool.install(|| generate(&spec, &|n| pb.inc(n)))?;
+    pb.finish_and_clear();
+    let mut file_bytes = None;
+    if let Some(out) = &a.out {
+        let written =
+            hfile::write_file(&h, out).with_context(|| format!("writing {}", out.display()))?;
+        file_bytes = Some(written);
+    }
+    if let Some(k) = &a.keyring {
+        ring.write_file(k)
+            .with_context(|| format!("writing keyring {}", k.display()))?;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let counts = h.count_by_role();
+    let peak = sysinfo::peak_rss_bytes();
+    let r = GenReport {
+        design: h.design.name.clone(),
+        scheme: h.scheme,
+        seed: spec.seed,
+        shape: spec.shape.to_string(),
+        threads,
+        tenants: h.tenants(),
+        groups: h.groups(),
+        leaves: h.leaves(),
+        keys: u64::from(h.nodes()),
+        keys_per_role: h
+            .design
+            .roles
+            .iter()
+            .zip(&counts)
+            .map(|(r, c)| (r.name.clone(), *c))
+            .collect(),
+        wraps: u64::from(h.slots()),
+        structure_bytes: h.heap_bytes(),
+        bytes_per_leaf: h.bytes_per_leaf(),
+        peak_rss_bytes: peak,
+        peak_rss_per_leaf: peak.map(|p| p as f64 / h.leaves().max(1) as f64),
+        seconds,
+        file: a.out.as_ref().map(|p| p.display().to_string()),
+        file_bytes,
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "design {}  scheme {}  seed {}  threads {}",
+            r.design, r.scheme, r.seed, r.threads
+        );
+        println!("shape  {}", r.shape);
+        println!(
+            "tenants {}  groups {}  leaves {}  keys {}  stored wraps {}",
+            r.tenants, r.groups, r.leaves, r.keys, r.wraps
+        );
+        let roles: Vec<String> = r
+            .keys_per_role
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        println!("keys per role: {}", roles.join(", "));
+        println!(
+            "structure {} bytes = {:.1} bytes per leaf",
+            r.structure_bytes, r.bytes_per_leaf
+        );
+        if let (Some(p), Some(pl)) = (r.peak_rss_bytes, r.peak_rss_per_leaf) {
+            println!(
+                "peak memory {} bytes = {:.1} bytes per leaf (whole process)",
+                p, pl
+            );
+        }
+        if let (Some(f), Some(b)) = (&r.file, r.file_bytes) {
+            println!("wrote {f} ({b} bytes)");
+        }
+        println!("time {:.3} s", r.seconds);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,12 @@
+//! The subcommands, one file each: each turns its raw arguments into a
+//! validated spec, calls the library and reports. [`common`] holds what
+//! several share (the shape flags, the thread pool, progress bars, dates).
+
+pub mod blast;
+pub mod common;
+pub mod compare;
+pub mod corpus;
+pub mod generate;
+pub mod perf;
+pub mod run;
+pub mod vectors;

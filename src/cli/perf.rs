@@ -1,0 +1,80 @@
+//! `keyhier perf`: key-wrap speed side by side, and bulk workloads beside the
+//! primitive, written into a results folder.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use keyhier::internal::report::{env_json, write_perf};
+use keyhier::internal::suite::perf;
+use keyhier::{PRESETS, Preset};
+
+use super::common::{command_line, results_dir};
+
+/// Arguments of `keyhier perf`.
+#[derive(Args, Debug)]
+pub struct PerfArgs {
+    /// Rounds (each implementation timed once per round).
+    #[arg(long, default_value_t = 31)]
+    rounds: usize,
+    /// Preset of the workload part (flat design), or `none` to skip it.
+    #[arg(long, default_value = "medium", value_parser = workload_part())]
+    preset: WorkloadPart,
+    /// Runs of each workload at each thread count, 1 and 2 threads alternating (median kept).
+    #[arg(long, default_value_t = 9)]
+    runs: usize,
+    /// Output folder (default results/<date>-<host>-perf/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// The workload part of `perf`: a preset, or none.
+#[derive(Clone, Copy, Debug)]
+struct WorkloadPart(Option<Preset>);
+
+impl WorkloadPart {
+    fn name(self) -> &'static str {
+        self.0.map_or("none", |p| p.name)
+    }
+}
+
+/// `--preset`: a preset's name or `none`.
+fn workload_part() -> impl TypedValueParser<Value = WorkloadPart> {
+    PossibleValuesParser::new(PRESETS.iter().map(|p| p.name).chain(["none"]))
+        .map(|name| WorkloadPart(PRESETS.iter().copied().find(|p| p.name == name)))
+}
+
+/// Times the primitives (and the workloads, unless `--preset none`) and writes the folder.
+pub fn run(a: PerfArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        a.rounds >= 1 && a.runs >= 1,
+        "--rounds and --runs must be at least 1"
+    );
+    let dir = a.out.clone().unwrap_or_else(|| results_dir("perf"));
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+    spinner.set_message("primitives, side by side");
+    let prims = perf::primitives(a.rounds)?;
+    let works = match a.preset.0 {
+        None => Vec::new(),
+        Some(preset) => {
+            spinner.set_message(format!(
+                "workloads on flat {} beside the primitive, {} rounds",
+                preset.name, a.runs
+            ));
+            perf::workloads(preset.name, a.runs)?
+        }
+    };
+    spinner.finish_and_clear();
+    let command = command_line();
+    let env = env_json(
+        1,
+        1,
+        &command,
+        serde_json::json!({ "rounds": a.rounds, "preset": a.preset.name(), "runs": a.runs, "peers": cfg!(feature = "peers"), "fastkw_selected": keyhier::internal::crypto::fastkw::backend_name() }),
+    );
+    let files = write_perf(&dir, &prims, &works, &command, &env)?;
+    println!("wrote {}: {}", dir.display(), files.join(", "));
+    Ok(ExitCode::SUCCESS)
+}

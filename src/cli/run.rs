@@ -1,0 +1,168 @@
+//! `keyhier run`: one workload on one design (generated, or read from files
+//! written by `gen`), verified, its row printed as text or JSON.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use keyhier::internal::report::run_text;
+use keyhier::internal::store::hfile;
+use keyhier::{
+    Design, Extent, GenSpec, Keyring, RolePick, RunOptions, State, Workload, WorkloadKind,
+    WorkloadSpec, generate,
+};
+
+use super::common::{ShapeArgs, estimate_nodes, pool, progress_bar};
+
+/// Arguments of `keyhier run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Design: m365, flat, dke, threshold, sharepoint, tree:F1,F2,... (ignored with --from)
+    #[arg(long, default_value = "m365")]
+    design: String,
+    /// The workload.
+    #[arg(long)]
+    workload: WorkloadKind,
+    /// Root role to rotate or revoke: its name in the design (ck1, ck2, ak), or
+    /// `customer` / `provider` for the design's first root of that owner.
+    #[arg(long)]
+    role: Option<String>,
+    /// How much of the role: one (the key above the most leaves), tenant (the largest tenant's), all.
+    #[arg(long, default_value = "all")]
+    scope: Extent,
+    /// rotate-root: rewrap on access (as Exchange does) and report what is deferred.
+    #[arg(long)]
+    lazy: bool,
+    /// unwrap-all: open the whole path for every leaf (a service with no cache).
+    #[arg(long)]
+    cold: bool,
+    /// shred: the tenant to shred (0 is the largest).
+    #[arg(long, default_value_t = 0)]
+    tenant: u32,
+    #[command(flatten)]
+    shape: ShapeArgs,
+    /// Run on a hierarchy written by `gen --out` (needs --keyring).
+    #[arg(long, requires = "keyring")]
+    from: Option<PathBuf>,
+    /// The keyring written by `gen --keyring`.
+    #[arg(long)]
+    keyring: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Bytes of data under each leaf to re-encrypt when the leaf is re-keyed.
+    #[arg(long, default_value_t = 0)]
+    data_bytes_per_leaf: u64,
+    /// Your own root-operation rate (operations per second), reported beside the built-in profiles.
+    #[arg(long)]
+    root_ops_per_s: Option<f64>,
+    /// Print the row as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+impl RunArgs {
+    /// The workload the flags name, before it meets a design.
+    fn spec(&self) -> WorkloadSpec {
+        let role = self.role.as_deref().map(RolePick::from);
+        let extent = Some(self.scope);
+        match self.workload {
+            WorkloadKind::Provision => WorkloadSpec::Provision,
+            WorkloadKind::UnwrapAll => WorkloadSpec::UnwrapAll { cold: self.cold },
+            WorkloadKind::RotateRoot => WorkloadSpec::RotateRoot {
+                role,
+                extent,
+                lazy: self.lazy,
+            },
+            WorkloadKind::Revoke => WorkloadSpec::Revoke { role, extent },
+            WorkloadKind::Shred => WorkloadSpec::Shred {
+                tenant: self.tenant,
+            },
+        }
+    }
+}
+
+/// The workload `spec` names on `design`; a rotation or revocation without
+/// `--role` is refused with the design's roots to choose from.
+fn workload(a: &RunArgs, spec: &WorkloadSpec, design: &Design) -> anyhow::Result<Workload> {
+    if matches!(a.workload, WorkloadKind::RotateRoot | WorkloadKind::Revoke) && a.role.is_none() {
+        let roots: Vec<&str> = design
+            .root_roles()
+            .iter()
+            .map(|&r| design.roles[usize::from(r)].name.as_str())
+            .collect();
+        anyhow::bail!(
+            "--workload {} needs --role (a root of {}: {})",
+            a.workload,
+            design.name,
+            roots.join(", ")
+        );
+    }
+    Ok(spec.resolve(design)?)
+}
+
+/// Loads or generates the state, runs the workload and prints its row.
+pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
+    let spec = a.spec();
+    let pool = pool(a.threads)?;
+    let (mut st, w) = match (&a.from, &a.keyring) {
+        (Some(f), Some(k)) => {
+            let h = hfile::read_file(f)?;
+            let ring = Keyring::read_file(k)?;
+            ring.check_against(&h)
+                .with_context(|| format!("keyring {} does not fit {}", k.display(), f.display()))?;
+            let w = workload(&a, &spec, &h.design)?;
+            let st = State {
+                h,
+                ring,
+                gen_seed: None,
+            };
+            (st, w)
+        }
+        _ => {
+            let design = Design::by_name(&a.design)?;
+            let w = workload(&a, &spec, &design)?;
+            let gen_spec = GenSpec {
+                design,
+                shape: a.shape.shape()?,
+                scheme: a.shape.scheme,
+                seed: a.shape.seed,
+            };
+            let pb = progress_bar(estimate_nodes(&gen_spec), "generating");
+            let (h, ring) = pool.install(|| generate(&gen_spec, &|n| pb.inc(n)))?;
+            pb.finish_and_clear();
+            let st = State {
+                h,
+                ring,
+                gen_seed: Some(gen_spec.seed),
+            };
+            (st, w)
+        }
+    };
+    let opts = RunOptions {
+        seed: a.shape.seed,
+        data_bytes_per_leaf: a.data_bytes_per_leaf,
+        root_ops_per_s: a.root_ops_per_s,
+        ..Default::default()
+    };
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_message(format!("{} on {}", w.label(&st.h.design), st.h.design.name));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+    let mut row = pool.install(|| keyhier::run(&mut st, &w, &opts))?;
+    spinner.finish_and_clear();
+    row.shape = match &a.from {
+        Some(f) => format!("from {}", f.display()),
+        None => format!("preset {} ({})", a.shape.preset.name, a.shape.shape()?),
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&row)?);
+    } else {
+        print!("{}", run_text(&row));
+    }
+    Ok(if row.verification.verified {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

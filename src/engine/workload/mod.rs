@@ -1,0 +1,131 @@
+//! Workloads: provision, unwrap-all, rotate-root, revoke, shred. Each runs on
+//! any design through the same graph engine, meters every wrap and unwrap it
+//! really performs, verifies the result, and returns a typed [`RunRow`]
+//! (it never prints). This file only dispatches a [`Workload`] to its
+//! module and fills in what every row has in common.
+//!
+//! - [`spec`]: [`WorkloadSpec`] (parsed, displayed as the row label) and
+//!   [`Workload`] (built against a design);
+//! - [`state`]: the [`State`] a run changes and its [`RunOptions`];
+//! - [`rows`]: the typed rows;
+//! - `provision`, `unwrap`, `change` (rotate and revoke, over `execute`), `shred`, `data`
+//!   (data re-encryption): the workloads themselves;
+//! - `verify`: expected keys, survivors recovered, the adversary's keys tried;
+//! - [`baseline`]: the `aes-kw` loop set beside a run.
+
+pub mod baseline;
+mod change;
+mod data;
+mod execute;
+mod provision;
+pub mod rows;
+mod shred;
+pub mod spec;
+pub mod state;
+mod unwrap;
+mod verify;
+
+pub use baseline::aes_kw_loop_rate;
+pub use change::run_change;
+pub use rows::{DataMode, DataReencryption, Primitive, Reference, RunRow, Verification};
+pub use spec::{RolePick, Workload, WorkloadKind, WorkloadSpec};
+pub use state::{RunOptions, State};
+
+use crate::engine::cost::{profiles, root_seconds};
+use crate::engine::plan::ChangePlan;
+use crate::error::Result;
+use crate::graph::design::RoleId;
+use crate::graph::hierarchy::Hierarchy;
+
+/// Runs `w` on `st`, verifying the result. On an error from a workload that
+/// changes keys, `st` may be partly changed (see [`run_change`]): reload it.
+pub fn run(st: &mut State, w: &Workload, opts: &RunOptions) -> Result<RunRow> {
+    let h0 = &st.h;
+    if let Some(r) = w.role() {
+        check_root(h0, r)?;
+    }
+    let mut row = RunRow {
+        design: h0.design.name.clone(),
+        workload: w.label(&h0.design),
+        kind: w.kind(),
+        role: w
+            .role()
+            .map(|r| h0.design.roles[usize::from(r)].name.clone()),
+        scheme: h0.scheme,
+        threads: rayon::current_num_threads(),
+        tenants: h0.tenants(),
+        groups: h0.groups(),
+        leaves: h0.leaves(),
+        keys: u64::from(h0.nodes()),
+        stored_wraps: u64::from(h0.slots()),
+        ..RunRow::default()
+    };
+    crate::sysinfo::reset_peak_rss();
+    match *w {
+        Workload::Provision => provision::run_provision(st, opts, &mut row)?,
+        Workload::UnwrapAll { cold } => unwrap::run_unwrap_all(st, cold, &mut row)?,
+        Workload::RotateRoot { role, extent, lazy } => {
+            row.extent = Some(extent);
+            let plan = ChangePlan::rotate(&st.h, role, extent);
+            run_change(st, &plan, false, lazy, opts, &mut row)?;
+        }
+        Workload::Revoke { role, extent } => {
+            row.extent = Some(extent);
+            let plan = ChangePlan::revoke(&st.h, role, extent);
+            row.rewrap_only = plan.rewrap_only(&st.h);
+            run_change(st, &plan, true, false, opts, &mut row)?;
+        }
+        Workload::Shred { tenant } => shred::run_shred(st, tenant, opts, &mut row)?,
+    }
+    row.peak_rss_bytes = crate::sysinfo::peak_rss_bytes();
+    row.counts_match = row.measured == row.analytic;
+    row.root_seconds = root_seconds(row.measured.root_ops, &profiles(opts.root_ops_per_s));
+    row.items_per_s = if row.seconds > 0.0 {
+        row.items as f64 / row.seconds
+    } else {
+        0.0
+    };
+    row.ops_per_s = if row.seconds > 0.0 {
+        (row.measured.wraps + row.measured.unwraps) as f64 / row.seconds
+    } else {
+        0.0
+    };
+    if !opts.verify {
+        row.verification
+            .notes
+            .push("not verified (verification turned off)".into());
+    }
+    let primitive = match w {
+        Workload::Provision => Some(Primitive::Wrap),
+        Workload::UnwrapAll { cold: false } => Some(Primitive::Unwrap),
+        Workload::RotateRoot { lazy: false, .. } => Some(Primitive::Rewrap),
+        _ => None,
+    };
+    if let Some(p) = primitive
+        && opts.reference
+        && row.items > 0
+        && let Some(rate) = aes_kw_loop_rate(st.h.scheme, p)
+    {
+        let per_thread = row.items_per_s / row.threads.max(1) as f64;
+        row.reference = Some(Reference {
+            primitive: p,
+            aes_kw_loop_per_s: rate,
+            speedup_per_thread: per_thread / rate,
+        });
+    }
+    Ok(row)
+}
+
+/// Refuses a role that is not a root of `h`'s design (a workload built
+/// against another design).
+fn check_root(h: &Hierarchy, r: RoleId) -> Result<()> {
+    if h.design
+        .roles
+        .get(usize::from(r))
+        .is_some_and(|role| role.is_root())
+    {
+        Ok(())
+    } else {
+        Err(spec::unknown_role(&h.design, format!("role{r}")))
+    }
+}

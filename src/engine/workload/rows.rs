@@ -1,0 +1,240 @@
+//! The typed rows a workload returns: what was done ([`RunRow`]), how it was
+//! verified ([`Verification`]), the data re-encrypted ([`DataReencryption`])
+//! and the `aes-kw` baseline beside it ([`Reference`]). Rows are data for the
+//! reporter; nothing here measures or prints. Every enum serializes to the
+//! string the reports have always carried.
+
+use core::fmt;
+
+use crate::crypto::scheme::SchemeId;
+use crate::engine::plan::RewrapOnly;
+use crate::graph::counts::Counts;
+use crate::graph::reach::Extent;
+
+use super::spec::WorkloadKind;
+
+/// How the data under re-keyed leaves was re-encrypted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataMode {
+    /// No data step: the workload re-keys no leaf by its nature (provision,
+    /// unwrap-all, shred). Written as an empty string.
+    #[default]
+    #[serde(rename = "")]
+    NotApplicable,
+    /// Nothing to re-encrypt (no re-keyed leaf, or no data per leaf).
+    None,
+    /// AES-256-GCM, for real.
+    Performed,
+    /// From a rate measured on a sample.
+    Estimated,
+}
+
+impl DataMode {
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            DataMode::NotApplicable => "",
+            DataMode::None => "none",
+            DataMode::Performed => "performed",
+            DataMode::Estimated => "estimated",
+        }
+    }
+}
+
+impl fmt::Display for DataMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The key-wrap primitive a workload is made of, for the `aes-kw` baseline.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Primitive {
+    /// Wrap a key (provision).
+    #[default]
+    Wrap,
+    /// Unwrap a key (unwrap-all).
+    Unwrap,
+    /// Unwrap under one KEK, wrap under another (rotation).
+    Rewrap,
+}
+
+impl Primitive {
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Primitive::Wrap => "wrap",
+            Primitive::Unwrap => "unwrap",
+            Primitive::Rewrap => "rewrap",
+        }
+    }
+}
+
+impl fmt::Display for Primitive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Data re-encryption after re-keying leaves.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct DataReencryption {
+    /// Bytes re-encrypted (or to re-encrypt).
+    pub bytes: u64,
+    /// Performed, estimated, none, or not part of the workload.
+    pub mode: DataMode,
+    /// Seconds taken, or estimated.
+    pub seconds: f64,
+    /// The rate used, GB/s.
+    pub gb_per_s: f64,
+}
+
+/// Verification of a run, timed and metered apart.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Verification {
+    /// Everything checked held.
+    pub verified: bool,
+    /// Leaves that must survive and were recovered to their expected key.
+    pub leaves_checked: u64,
+    /// Leaves that must survive but failed or differed.
+    pub leaves_wrong: u64,
+    /// Stored wraps tried with the keys of an attacker or of destroyed roots.
+    pub hostile_attempts: u64,
+    /// Of which opened (must be 0).
+    pub hostile_opened: u64,
+    /// Leaves recovered that must not be (shred).
+    pub leaves_not_shredded: u64,
+    /// Unwraps performed by verification.
+    pub unwraps: u64,
+    /// Seconds.
+    pub seconds: f64,
+    /// What was checked, in words.
+    pub notes: Vec<String>,
+}
+
+/// One run: what was done, what it cost, and whether it verified.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct RunRow {
+    /// Design.
+    pub design: String,
+    /// Workload label.
+    pub workload: String,
+    /// Workload kind.
+    pub kind: WorkloadKind,
+    /// Root role (rotate, revoke).
+    pub role: Option<String>,
+    /// Extent (rotate, revoke).
+    pub extent: Option<Extent>,
+    /// Scheme.
+    pub scheme: SchemeId,
+    /// Shape description.
+    pub shape: String,
+    /// Threads.
+    pub threads: usize,
+    /// Tenants, groups, leaves, keys, stored wraps.
+    pub tenants: u32,
+    /// Groups.
+    pub groups: u32,
+    /// Leaves.
+    pub leaves: u64,
+    /// Keys.
+    pub keys: u64,
+    /// Stored wraps.
+    pub stored_wraps: u64,
+    /// Measured counts.
+    pub measured: Counts,
+    /// Counts the analytic model predicts.
+    pub analytic: Counts,
+    /// Whether they are equal.
+    pub counts_match: bool,
+    /// For lazy rotation: the part deferred to first access (measured).
+    pub deferred: Option<Counts>,
+    /// Seconds of the deferred part.
+    pub deferred_seconds: Option<f64>,
+    /// Wall time of the workload, seconds (without verification).
+    pub seconds: f64,
+    /// Units of work: wraps written (provision, rotate, revoke), leaves recovered (unwrap-all), roots destroyed (shred).
+    pub items: u64,
+    /// Items per second.
+    pub items_per_s: f64,
+    /// Wraps plus unwraps per second.
+    pub ops_per_s: f64,
+    /// Per-tenant latency percentiles, milliseconds.
+    pub tenant_p50_ms: f64,
+    /// 99th percentile.
+    pub tenant_p99_ms: f64,
+    /// Slowest tenant.
+    pub tenant_max_ms: f64,
+    /// Peak resident memory of the process during the run, bytes.
+    pub peak_rss_bytes: Option<u64>,
+    /// Time the root operations alone take at each profile, seconds.
+    pub root_seconds: Vec<(String, f64)>,
+    /// Data re-encryption.
+    pub data: DataReencryption,
+    /// For revocation with degraded nested slots: the rewrap-only alternative.
+    pub rewrap_only: Option<RewrapOnly>,
+    /// Shred: whether destroying the tenant's roots makes its data unrecoverable.
+    pub crypto_shred: Option<bool>,
+    /// Shred: stored wraps to delete when it does not.
+    pub wraps_to_delete: Option<u64>,
+    /// The same primitive through `aes-kw` one key at a time, measured right after
+    /// the run on one thread (kw and kwp only): the side-by-side baseline.
+    pub reference: Option<Reference>,
+    /// Verification.
+    pub verification: Verification,
+}
+
+/// A side-by-side baseline: the run's primitive in an `aes-kw` loop, one key at a time.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Reference {
+    /// `wrap`, `unwrap` or `rewrap` of a 32-byte key under AES-256.
+    pub primitive: Primitive,
+    /// Keys per second of the loop, one thread (median of 5).
+    pub aes_kw_loop_per_s: f64,
+    /// The run's items per second per thread, over the loop's.
+    pub speedup_per_thread: f64,
+}
+
+/// Per-tenant latency percentiles (p50, p99, max), milliseconds, of
+/// nanosecond timings (sorted in place).
+pub(super) fn percentiles(ns: &mut [u64]) -> (f64, f64, f64) {
+    if ns.is_empty() {
+        return (0.0, 0.0, 0.0);
+    }
+    ns.sort_unstable();
+    let at = |q: f64| crate::stats::quantile_of_sorted(ns, q).map_or(0.0, |n| n as f64 / 1e6);
+    (at(0.5), at(0.99), *ns.last().unwrap_or(&0) as f64 / 1e6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json<T: serde::Serialize>(v: &T) -> String {
+        serde_json::to_string(v).unwrap()
+    }
+
+    #[test]
+    fn row_enums_serialize_to_the_strings_of_the_reports() {
+        for m in [
+            DataMode::NotApplicable,
+            DataMode::None,
+            DataMode::Performed,
+            DataMode::Estimated,
+        ] {
+            assert_eq!(json(&m), format!("\"{}\"", m.name()));
+        }
+        for p in [Primitive::Wrap, Primitive::Unwrap, Primitive::Rewrap] {
+            assert_eq!(json(&p), format!("\"{p}\""));
+        }
+        for k in WorkloadKind::ALL {
+            assert_eq!(json(&k), format!("\"{k}\""));
+        }
+        for s in SchemeId::ALL {
+            assert_eq!(json(&s), format!("\"{}\"", s.name()));
+        }
+        assert_eq!(DataMode::default().name(), "");
+    }
+}

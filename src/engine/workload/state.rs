@@ -1,0 +1,47 @@
+//! What a run takes: the [`State`] it works on (a hierarchy, its keyring and,
+//! when known, the seed that generated it) and its [`RunOptions`].
+
+use crate::graph::hierarchy::Hierarchy;
+use crate::store::keyring::Keyring;
+
+/// Options of a run.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Seed of new key material (and, for generated hierarchies, of the hierarchy).
+    pub seed: u64,
+    /// Bytes of data under each leaf to re-encrypt when a leaf is re-keyed.
+    pub data_bytes_per_leaf: u64,
+    /// Largest total of data re-encrypted for real; above it, estimated from a measured rate.
+    pub data_real_limit: u64,
+    /// A user root-operation rate, besides the built-in profiles.
+    pub root_ops_per_s: Option<f64>,
+    /// Verify the result (benchmarks turn it off to time the workload alone).
+    pub verify: bool,
+    /// Measure the `aes-kw` baseline after the run ([`RunRow::reference`](super::RunRow::reference); kw and
+    /// kwp only): about 100,000 key operations, which tests and fuzzing skip.
+    pub reference: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            seed: 1,
+            data_bytes_per_leaf: 0,
+            data_real_limit: 64 << 20,
+            root_ops_per_s: None,
+            verify: true,
+            reference: true,
+        }
+    }
+}
+
+/// The state a workload runs on.
+pub struct State {
+    /// The hierarchy.
+    pub h: Hierarchy,
+    /// Its keyring.
+    pub ring: Keyring,
+    /// The seed it was generated from, if known: then every expected key is
+    /// `Prf::node_key`; otherwise expected keys come from a cold recovery first.
+    pub gen_seed: Option<u64>,
+}
