@@ -179,17 +179,23 @@ struct Part {
 /// Opens every slot of every key of `h` from the roots in `ring`, on the
 /// current rayon pool.
 pub fn audit(h: &Hierarchy, ring: &Keyring) -> Audit {
+    audit_where(h, ring, &|_| true)
+}
+
+/// [`audit`] of the keys `include` admits (a shredded tenant's keys are
+/// meant not to open).
+pub fn audit_where(h: &Hierarchy, ring: &Keyring, include: &(dyn Fn(u32) -> bool + Sync)) -> Audit {
     let mut out = Audit::default();
     let global_end = h.tenant_node_start.first().copied().unwrap_or(0);
     let mut global: HashMap<u32, Key256> = HashMap::new();
-    let part = audit_range(h, ring, 0..global_end, None, &mut global);
+    let part = audit_range(h, ring, 0..global_end, None, &mut global, include);
     out.merge(part);
     let parts: Vec<Part> = (0..h.tenants())
         .into_par_iter()
         .map(|t| {
             let range = h.tenant_node_start[t as usize]..h.tenant_node_start[t as usize + 1];
             let mut own: HashMap<u32, Key256> = HashMap::new();
-            audit_range(h, ring, range, Some(&global), &mut own)
+            audit_range(h, ring, range, Some(&global), &mut own, include)
         })
         .collect();
     for p in parts {
@@ -207,11 +213,12 @@ fn audit_range(
     range: core::ops::Range<u32>,
     outer: Option<&HashMap<u32, Key256>>,
     keys: &mut HashMap<u32, Key256>,
+    include: &(dyn Fn(u32) -> bool + Sync),
 ) -> Part {
     let mut part = Part::default();
     let mut cache = KekCache::new();
     let mut stats = OpenStats::default();
-    for n in range {
+    for n in range.filter(|&n| include(n)) {
         part.keys += 1;
         let fail = |slot: Option<u8>, under: String, fault: Fault| SlotFailure {
             tenant: match h.tenant_of(n) {

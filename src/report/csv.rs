@@ -275,10 +275,8 @@ pub fn perf_csv<'a>(rows: impl IntoIterator<Item = &'a PerfRow>) -> Result<Strin
 mod tests {
     use std::path::Path;
 
-    use crate::engine::workload::{RunOptions, Workload};
+    use crate::engine::workload::RunOptions;
     use crate::graph::design::Design;
-    use crate::graph::reach::Extent;
-    use crate::graph::shape::Shape;
     use crate::suite::compare::{ComparePlan, compare};
     use crate::suite::perf::{Measured, Op, PerfRow};
 
@@ -318,18 +316,13 @@ mod tests {
         let plan = ComparePlan {
             designs: vec![tree, Design::flat()],
             workloads: vec![
-                Workload::Provision,
-                Workload::RotateRoot {
-                    role: "ck1".into(),
-                    extent: Extent::All,
-                    lazy: false,
-                },
+                "provision".parse().expect("provision"),
+                "rotate-root:customer:all".parse().expect("rotate-root"),
             ],
-            preset: "tiny".into(),
-            shape: Shape::preset("tiny").expect("tiny"),
+            preset: crate::graph::shape::PRESETS[0],
             scheme: crate::SchemeId::Kw,
             opts: RunOptions::default(),
-            sweep: vec!["tiny".into()],
+            sweep: vec![crate::graph::shape::PRESETS[0]],
         };
         let res = compare(&plan, &|_| {}).expect("compare");
         let env = serde_json::json!({});
@@ -409,7 +402,8 @@ mod tests {
                 Measured::Workload {
                     design: "tree:4,4".into(),
                     preset: "tiny".into(),
-                    workload: Workload::UnwrapAll { cold: false },
+                    kind: crate::engine::workload::WorkloadKind::UnwrapAll,
+                    label: "unwrap-all".into(),
                 },
                 "keyhier run",
             ),

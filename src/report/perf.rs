@@ -426,8 +426,6 @@ fn two_threads(one: &PerfRow, two: &PerfRow) -> Option<(String, String)> {
 
 #[cfg(test)]
 mod tests {
-    use crate::engine::workload::Workload;
-    use crate::graph::reach::Extent;
     use crate::suite::perf::{Measured, Op, PerfRow};
 
     fn row(what: Measured, imp: &str, threads: usize, rounds: &[f64]) -> PerfRow {
@@ -443,24 +441,27 @@ mod tests {
         }
     }
 
-    fn flat_medium(workload: Workload) -> Measured {
+    fn flat_medium(kind: crate::engine::workload::WorkloadKind, label: &str) -> Measured {
         Measured::Workload {
             design: "flat".into(),
             preset: "medium".into(),
-            workload,
+            kind,
+            label: label.into(),
         }
     }
 
     fn rotate() -> Measured {
-        flat_medium(Workload::RotateRoot {
-            role: "ck1".into(),
-            extent: Extent::All,
-            lazy: false,
-        })
+        flat_medium(
+            crate::engine::workload::WorkloadKind::RotateRoot,
+            "rotate-root ck1 all",
+        )
     }
 
     fn unwrap_all() -> Measured {
-        flat_medium(Workload::UnwrapAll { cold: false })
+        flat_medium(
+            crate::engine::workload::WorkloadKind::UnwrapAll,
+            "unwrap-all",
+        )
     }
 
     /// Ratios are taken round by round: a machine that halves its speed in

@@ -28,7 +28,7 @@ use super::data::reencrypt_data;
 use super::execute::{REDO_RUN, execute_range};
 use super::rows::{RunRow, percentiles};
 use super::state::{RunOptions, State};
-use super::verify::{Expected, hostile_keys, try_hostile, verify_leaves};
+use super::verify::{Expected, audit_into, hostile_keys, try_hostile, verify_leaves};
 
 /// Executes `plan` on `st` and verifies it as a compromise (`compromise`: the
 /// adversary also holds everything the replaced roots opened through the old
@@ -248,6 +248,7 @@ pub fn run_change(
     v.hostile_opened = opened;
     v.verified = v.verified && opened == 0;
     v.unwraps += v_unwraps + attempts;
+    audit_into(st, &mut v, &|_| true);
     v.seconds += vsecs + vstart.elapsed().as_secs_f64();
     v.notes.push("every leaf recovered from the new state equals its expected key (new material where re-keyed)".into());
     v.notes.push(if compromise {

@@ -63,7 +63,7 @@ pub fn run(st: &mut State, w: &Workload, opts: &RunOptions) -> Result<RunRow> {
     crate::sysinfo::reset_peak_rss();
     match *w {
         Workload::Provision => provision::run_provision(st, opts, &mut row)?,
-        Workload::UnwrapAll { cold } => unwrap::run_unwrap_all(st, cold, &mut row)?,
+        Workload::UnwrapAll { cold } => unwrap::run_unwrap_all(st, cold, opts.verify, &mut row)?,
         Workload::RotateRoot { role, extent, lazy } => {
             row.extent = Some(extent);
             let plan = ChangePlan::rotate(&st.h, role, extent);

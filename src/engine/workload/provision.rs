@@ -13,7 +13,7 @@ use crate::store::keyring::Keyring;
 
 use super::rows::RunRow;
 use super::state::{RunOptions, State};
-use super::verify::{Expected, verify_leaves};
+use super::verify::{Expected, audit_into, verify_leaves};
 
 pub(super) fn run_provision(st: &mut State, opts: &RunOptions, row: &mut RunRow) -> Result<()> {
     let seed = st.gen_seed.unwrap_or(opts.seed);
@@ -46,10 +46,10 @@ pub(super) fn run_provision(st: &mut State, opts: &RunOptions, row: &mut RunRow)
     if !opts.verify {
         return Ok(());
     }
-    let v = verify_leaves(st, &Expected::of(st)?.0, &|_| true)?;
-    row.verification = v;
-    row.verification
-        .notes
+    let mut v = verify_leaves(st, &Expected::of(st)?.0, &|_| true)?;
+    v.notes
         .push("every leaf recovered from the new hierarchy equals its seed-derived key".into());
+    audit_into(st, &mut v, &|_| true);
+    row.verification = v;
     Ok(())
 }

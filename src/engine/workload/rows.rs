@@ -106,6 +106,12 @@ pub struct Verification {
     pub hostile_opened: u64,
     /// Leaves recovered that must not be (shred).
     pub leaves_not_shredded: u64,
+    /// Stored wraps opened by the audit of every slot of every key.
+    pub slots_checked: u64,
+    /// Slots (or roots) that failed it.
+    pub slots_failed: u64,
+    /// The first failures, by tenant, key, role and slot.
+    pub slot_failures: Vec<String>,
     /// Unwraps performed by verification.
     pub unwraps: u64,
     /// Seconds.

@@ -10,7 +10,7 @@ use crate::graph::reach::{reach, reach_filtered};
 
 use super::rows::RunRow;
 use super::state::{RunOptions, State};
-use super::verify::{Expected, verify_leaves};
+use super::verify::{Expected, audit_into, verify_leaves};
 
 pub(super) fn run_shred(
     st: &mut State,
@@ -102,6 +102,8 @@ pub(super) fn run_shred(
     v.unwraps += v_unwraps;
     v.seconds += vsecs;
     v.notes = notes;
+    // Every key outside the shredded tenant must still open through every slot.
+    audit_into(st, &mut v, &|n| !range.contains(&n));
     row.verification = v;
     Ok(())
 }

@@ -11,9 +11,14 @@ use crate::graph::counts::Counts;
 
 use super::rows::{RunRow, Verification, percentiles};
 use super::state::State;
-use super::verify::{Expected, fingerprint};
+use super::verify::{Expected, audit_into, fingerprint};
 
-pub(super) fn run_unwrap_all(st: &mut State, cold: bool, row: &mut RunRow) -> Result<()> {
+pub(super) fn run_unwrap_all(
+    st: &mut State,
+    cold: bool,
+    verify: bool,
+    row: &mut RunRow,
+) -> Result<()> {
     // The check against expected keys rides along in the recovery's sink, so it
     // stays on even when verification is off: each leaf's key against a 64-bit
     // fingerprint of its expected key (8 bytes a leaf to stream beside the
@@ -74,5 +79,8 @@ pub(super) fn run_unwrap_all(st: &mut State, cold: bool, row: &mut RunRow) -> Re
         }],
         ..Verification::default()
     };
+    if verify {
+        audit_into(st, &mut row.verification, &|_| true);
+    }
     Ok(())
 }
