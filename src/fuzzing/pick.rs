@@ -2,7 +2,9 @@
 //! `rekey_model`. A design is picked from [`CATALOGUE`] by index, read from
 //! the input exactly as the derived `Arbitrary` of a fieldless enum reads a
 //! variant (a `u32` `x`, then `(x * len) >> 32`), so a committed corpus file
-//! keeps picking the same design as long as the catalogue keeps its order.
+//! keeps picking the same design as long as the catalogue keeps its order and
+//! its length (a seventh design would move most inputs to another design, as
+//! a seventh enum variant would have).
 
 use std::fmt;
 
