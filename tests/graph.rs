@@ -1,7 +1,8 @@
 //! The key graph on `tiny`, exhaustively: for every subset of roots, the
-//! leaves the engine says are recoverable equal what each design promises,
-//! computed here independently from the design's description (not through
-//! the engine's slot resolution); real unwrapping agrees on a sample of
+//! leaves the engine says are recoverable equal what each design promises
+//! (the promise of its catalogue entry, written from the design's
+//! description, evaluated here by scanning roots, not through the engine's
+//! slot resolution); real unwrapping agrees on a sample of
 //! subsets; generation is deterministic across thread counts; the file
 //! format round-trips and rejects corruption with typed errors.
 
@@ -11,7 +12,7 @@ use keyhier::internal::crypto::prf::Prf;
 use keyhier::internal::crypto::scheme::GLOBAL_TENANT;
 use keyhier::internal::engine::generate::{GenSpec, generate};
 use keyhier::internal::engine::recover::{CacheMode, recover_key, recover_leaves};
-use keyhier::internal::graph::design::{DESIGN_NAMES, Design};
+use keyhier::internal::graph::design::{DESIGN_NAMES, Design, Owner};
 use keyhier::internal::graph::hierarchy::Hierarchy;
 use keyhier::internal::graph::reach::reach;
 use keyhier::internal::graph::shape::{Dist, Shape};
@@ -47,30 +48,34 @@ fn roots(h: &Hierarchy) -> Roots {
     Roots { by, list }
 }
 
-/// What each design promises for a leaf in tenant `t`, group `g`, given which roots are available.
-fn promise(design: &str, r: &Roots, avail: &dyn Fn(u32) -> bool, t: u32, g: u32) -> bool {
-    let a = |name: &str, tenant: u32, group: Option<u32>| {
-        let n = *r
-            .by
-            .get(&(name.to_string(), tenant, group))
-            .unwrap_or_else(|| panic!("no {name} for {tenant}/{group:?}"));
-        avail(n)
+/// What the design promises (its catalogue entry's `Promise`, written from
+/// its definition) for a leaf in tenant `t`, group `g`, given which roots are
+/// available: each named role's key above the leaf is the global one, the
+/// tenant's or the group's, found by scanning (never through slots).
+fn promise(h: &Hierarchy, r: &Roots, avail: &dyn Fn(u32) -> bool, t: u32, g: u32) -> bool {
+    let design = &h.design;
+    let Some(promise) = design.promise() else {
+        panic!("no promise for {}", design.name)
     };
-    let (ck1, ck2) = (a("ck1", t, None), || a("ck2", t, None));
-    match design {
-        "m365" | "tree:4,4" | "tree:2" => ck1 || ck2() || a("ak", t, Some(g)),
-        "flat" => ck1 || ck2() || a("ak", t, None),
-        "dke" => ck1 && a("ak", t, Some(g)),
-        "threshold" => {
-            [ck1, ck2(), a("ak", t, Some(g))]
-                .iter()
-                .filter(|&&x| x)
-                .count()
-                >= 2
-        }
-        "sharepoint" => ck1 || ck2() || a("ak", GLOBAL_TENANT, None),
-        other => panic!("no promise for {other}"),
-    }
+    promise.opens(design, &|role| {
+        let name = &design.roles[usize::from(role)].name;
+        let above: Vec<u32> =
+            r.by.iter()
+                .filter(|((n, tenant, group), _)| {
+                    n == name
+                        && (*tenant == GLOBAL_TENANT || *tenant == t)
+                        && group.is_none_or(|x| x == g)
+                })
+                .map(|(_, &node)| node)
+                .collect();
+        assert_eq!(
+            above.len(),
+            1,
+            "{}: {name} above {t}/{g}: {above:?}",
+            design.name
+        );
+        avail(above[0])
+    })
 }
 
 #[test]
@@ -95,7 +100,7 @@ fn every_subset_of_roots_recovers_what_the_design_promises() {
             for &(n, t, g) in &leaves {
                 assert_eq!(
                     got.open[n as usize],
-                    promise(design, &r, &avail, t, g),
+                    promise(&h, &r, &avail, t, g),
                     "{design}: leaf {n} with root mask {mask:b}"
                 );
             }
@@ -132,7 +137,7 @@ fn real_unwrapping_agrees_with_the_promise_and_returns_the_right_keys() {
                 got.sort_by_key(|(n, _)| *n);
                 let want: Vec<u32> = (0..h.groups())
                     .flat_map(|g| h.group_leaf_range(g).map(move |n| (n, g)))
-                    .filter(|&(n, g)| promise(design, &r, &avail, h.tenant_of(n), g))
+                    .filter(|&(n, g)| promise(&h, &r, &avail, h.tenant_of(n), g))
                     .map(|(n, _)| n)
                     .collect();
                 assert_eq!(
@@ -193,11 +198,13 @@ fn giant_and_small_tenants_open_the_same_way_on_any_thread_count() {
         );
         let prf = Prf::new(5);
         let r = roots(&h);
+        // The keys of the first customer root role (ck1 in every design).
+        let ck1 = h.design.roots_of(Owner::Customer)[0];
         let drop_ck1: Vec<u32> = r
             .list
             .iter()
             .copied()
-            .filter(|&n| h.design.roles[usize::from(h.role[n as usize])].name == "ck1")
+            .filter(|&n| h.role[n as usize] == ck1)
             .collect();
         let all = |_: u32| true;
         let no_ck1 = |n: u32| !drop_ck1.contains(&n);
@@ -205,7 +212,7 @@ fn giant_and_small_tenants_open_the_same_way_on_any_thread_count() {
         for (ai, avail) in avails.into_iter().enumerate() {
             let want: Vec<u32> = (0..h.groups())
                 .flat_map(|g| h.group_leaf_range(g).map(move |n| (n, g)))
-                .filter(|&(n, g)| promise(design, &r, avail, h.tenant_of(n), g))
+                .filter(|&(n, g)| promise(&h, &r, avail, h.tenant_of(n), g))
                 .map(|(n, _)| n)
                 .collect();
             for threads in [1, 2] {

@@ -21,15 +21,14 @@
 
 mod decode;
 mod path;
+mod pick;
 mod rekey;
 mod seeds;
 mod unwrap;
 
 pub use decode::{decode_hierarchy, decode_wrap};
-pub use path::{
-    DesignPick, FileEdit, PathCase, PathReport, RootPick, SchemePick, Tamper, run_path_case,
-    unwrap_path,
-};
+pub use path::{FileEdit, PathCase, PathReport, RootPick, Tamper, run_path_case, unwrap_path};
+pub use pick::{DesignPick, SchemePick};
 pub use rekey::{ExtentPick, RekeyCase, RekeyOp, RekeyReport, rekey_model, run_rekey_case};
 pub use seeds::write_seed_corpus;
 pub use unwrap::{UnwrapInput, unwrap_gcm, unwrap_gcm_siv, unwrap_kw, unwrap_kwp};

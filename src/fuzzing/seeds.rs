@@ -41,7 +41,8 @@ use crate::graph::hierarchy::Hierarchy;
 use crate::graph::shape::{Dist, Shape};
 use crate::store::hfile;
 
-use super::path::{DesignPick, FileEdit, PathCase, RootPick, SchemePick, Tamper};
+use super::path::{FileEdit, PathCase, RootPick, Tamper};
+use super::pick::{DesignPick, SchemePick};
 use super::{TARGET_NAMES, UnwrapInput};
 
 /// Where the known-answer vectors are looked for: `$KEYHIER_VECTORS`, else
@@ -148,10 +149,10 @@ fn tiny(design: &Design, scheme: SchemeId) -> Result<(Hierarchy, Prf)> {
 
 fn tiny_hierarchies(w: &mut Writer) -> Result<()> {
     for pick in DesignPick::ALL {
-        let design = Design::by_name(pick.name())?;
+        let design = Design::by_name(pick.design_name())?;
         for scheme in SchemeId::ALL {
             let (h, prf) = tiny(&design, scheme)?;
-            let tag = format!("tiny-{}-{}", pick.name(), scheme.name());
+            let tag = format!("tiny-{}-{}", pick.design_name(), scheme.name());
             w.put("decode_hierarchy", &tag, &hfile::encode(&h)?)?;
             let mut seen_roles = Vec::new();
             for n in (0..h.nodes()).filter(|&n| !h.is_root(n)) {
@@ -594,12 +595,7 @@ const TAMPER_KINDS: [&str; 14] = [
 /// case opening with each kind of tampering. Found by reading deterministic
 /// pseudo-random byte strings until one reads as wanted.
 fn path_cases(w: &mut Writer) -> Result<()> {
-    let schemes = [
-        SchemePick::Kw,
-        SchemePick::Kwp,
-        SchemePick::Gcm,
-        SchemePick::GcmSiv,
-    ];
+    let schemes = SchemePick::ALL;
     let mut rng = ChaCha20Rng::seed_from_u64(0x5EED);
     let mut wanted: Vec<(DesignPick, SchemePick, Option<&str>)> = Vec::new();
     for d in DesignPick::ALL {
@@ -636,7 +632,7 @@ fn path_cases(w: &mut Writer) -> Result<()> {
         let Some(bytes) = bytes else { continue };
         let name = format!(
             "case-{}-{}-{}",
-            d.name(),
+            d.design_name(),
             s.id().name(),
             k.unwrap_or("untampered")
         );

@@ -4,7 +4,9 @@
 //! wrapped. The generator, the recovery engine, the analyses and every
 //! workload read only this table; none of them branches on a design's name.
 //!
-//! Adding a design is adding a constructor below.
+//! Adding a design is a constructor below and an entry of [`CATALOGUE`],
+//! which also states the design's promise (which roots open a leaf); the
+//! names, the fuzz targets' picks and the test oracles all read the catalogue.
 
 use crate::error::{Error, Result};
 
@@ -123,41 +125,192 @@ fn wrapped(name: &str, scope: Scope, slots: Vec<Vec<RoleId>>) -> Role {
     }
 }
 
-/// Names of the built-in designs, for `--help` and `compare`.
-pub const DESIGN_NAMES: [&str; 6] = ["m365", "flat", "dke", "threshold", "sharepoint", "tree:4,4"];
+/// Which roots open a leaf, as a design's definition says: at least `need`
+/// of the roots of the roles `of` above the leaf (for each role its one key
+/// over that leaf: the global key, the leaf's tenant's, or the leaf's group's,
+/// by the role's scope). Written from the design's description, never from its
+/// slots: it is what the engine's recovery and reach are checked against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Promise {
+    /// How many of the roles' keys are needed.
+    pub need: u8,
+    /// Root roles, by name.
+    pub of: &'static [&'static str],
+}
+
+impl Promise {
+    /// Any one of `roles`.
+    pub const fn any_of(roles: &'static [&'static str]) -> Promise {
+        Promise { need: 1, of: roles }
+    }
+
+    /// Every one of `roles`.
+    pub const fn all_of(roles: &'static [&'static str]) -> Promise {
+        Promise {
+            need: roles.len() as u8,
+            of: roles,
+        }
+    }
+
+    /// At least `need` of `roles`.
+    pub const fn at_least(need: u8, roles: &'static [&'static str]) -> Promise {
+        Promise { need, of: roles }
+    }
+
+    /// Whether a leaf of `design` opens; `held(role)` says whether the key of
+    /// `role` above the leaf is available. A name `design` lacks is never held.
+    pub fn opens(&self, design: &Design, held: &dyn Fn(RoleId) -> bool) -> bool {
+        let held = self
+            .of
+            .iter()
+            .filter(|name| design.role_by_name(name).is_some_and(held))
+            .count();
+        held >= usize::from(self.need)
+    }
+}
+
+/// How a catalogue entry builds its design.
+#[derive(Clone, Copy, Debug)]
+pub enum Build {
+    /// A design without parameters.
+    Fixed(fn() -> Design),
+    /// A family taking fan-outs after a `:` (`tree:4,4`).
+    Fanouts(fn(&[u32]) -> Design),
+}
+
+/// One built-in design: its name, its constructor and its promise.
+#[derive(Clone, Copy, Debug)]
+pub struct Entry {
+    /// The name; for a family, the part before the `:` (`tree`).
+    pub name: &'static str,
+    /// The constructor.
+    pub build: Build,
+    /// The instance listed for `--help`, `compare` and the tests ([`DESIGN_NAMES`]).
+    pub listed: &'static str,
+    /// The tiny instance the fuzz targets generate.
+    pub fuzzed: &'static str,
+    /// Which roots open a leaf.
+    pub promise: Promise,
+}
+
+impl Entry {
+    const fn fixed(name: &'static str, make: fn() -> Design, promise: Promise) -> Entry {
+        Entry {
+            name,
+            build: Build::Fixed(make),
+            listed: name,
+            fuzzed: name,
+            promise,
+        }
+    }
+
+    /// Whether `name` is an instance of this entry, and then its parameters
+    /// (the text after a family's `:`; empty for a fixed design).
+    fn params<'n>(&self, name: &'n str) -> Option<&'n str> {
+        match self.build {
+            Build::Fixed(_) => (name == self.name).then_some(""),
+            Build::Fanouts(_) => name.strip_prefix(self.name)?.strip_prefix(':'),
+        }
+    }
+
+    /// How its name is written (`m365`, `tree:F1,F2,...`).
+    fn syntax(&self) -> String {
+        match self.build {
+            Build::Fixed(_) => self.name.into(),
+            Build::Fanouts(_) => format!("{}:F1,F2,...", self.name),
+        }
+    }
+
+    /// The entry `name` is an instance of.
+    pub fn of(name: &str) -> Option<&'static Entry> {
+        CATALOGUE.iter().find(|e| e.params(name).is_some())
+    }
+}
+
+/// Every built-in design, in the order `compare`, the reports and the fuzz
+/// targets' inputs list them. Adding a design is a constructor below and an
+/// entry here. The fuzz inputs pick a design as `(x * len) >> 32` of a `u32`
+/// `x`: reordering or adding an entry changes the design most committed
+/// corpus inputs pick (they still replay, but test other designs than they
+/// were kept for; regenerate and re-minimise the corpus then).
+pub const CATALOGUE: [Entry; 6] = [
+    Entry::fixed("m365", Design::m365, Promise::any_of(&["ck1", "ck2", "ak"])),
+    Entry::fixed("flat", Design::flat, Promise::any_of(&["ck1", "ck2", "ak"])),
+    Entry::fixed("dke", Design::dke, Promise::all_of(&["ck1", "ak"])),
+    Entry::fixed(
+        "threshold",
+        Design::threshold,
+        Promise::at_least(2, &["ck1", "ck2", "ak"]),
+    ),
+    Entry::fixed(
+        "sharepoint",
+        Design::sharepoint,
+        Promise::any_of(&["ck1", "ck2", "ak"]),
+    ),
+    Entry {
+        name: "tree",
+        build: Build::Fanouts(Design::tree),
+        listed: "tree:4,4",
+        fuzzed: "tree:2,2",
+        promise: Promise::any_of(&["ck1", "ck2", "ak"]),
+    },
+];
+
+/// Names of the built-in designs, for `--help` and `compare` (each entry's listed instance).
+pub const DESIGN_NAMES: [&str; CATALOGUE.len()] = {
+    let mut names = [""; CATALOGUE.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = CATALOGUE[i].listed;
+        i += 1;
+    }
+    names
+};
+
+/// Reads fan-outs `F1,F2,...`: 1 to 8 of them, each 1 to 1024.
+fn parse_fanouts(spec: &str) -> Option<Vec<u32>> {
+    spec.split(',')
+        .map(|f| {
+            f.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|f| (1..=1024).contains(f))
+        })
+        .collect::<Option<Vec<u32>>>()
+        .filter(|v| !v.is_empty() && v.len() <= 8)
+}
 
 impl Design {
-    /// Parses a design name: `m365`, `flat`, `dke`, `threshold`, `sharepoint`, `tree:F1,F2,...`.
+    /// Parses a design name: an entry of [`CATALOGUE`] (`m365`, `flat`, `dke`,
+    /// `threshold`, `sharepoint`, `tree:F1,F2,...`).
     pub fn by_name(name: &str) -> Result<Design> {
-        let d = match name {
-            "m365" => Design::m365(),
-            "flat" => Design::flat(),
-            "dke" => Design::dke(),
-            "threshold" => Design::threshold(),
-            "sharepoint" => Design::sharepoint(),
-            _ => match name.strip_prefix("tree:") {
-                Some(spec) => {
-                    let fanouts = spec
-                        .split(',')
-                        .map(|f| f.trim().parse::<u32>().ok().filter(|f| (1..=1024).contains(f)))
-                        .collect::<Option<Vec<u32>>>()
-                        .filter(|v| !v.is_empty() && v.len() <= 8)
-                        .ok_or_else(|| {
-                            Error::InvalidShape(format!(
-                                "design {name:?}: expected tree:F1,F2,... with 1 to 8 fan-outs, each 1 to 1024"
-                            ))
-                        })?;
-                    Design::tree(&fanouts)
-                }
-                None => {
-                    return Err(Error::InvalidShape(format!(
-                        "unknown design {name:?}; expected one of m365, flat, dke, threshold, sharepoint, tree:F1,F2,..."
-                    )));
-                }
-            },
+        let Some((entry, params)) = CATALOGUE.iter().find_map(|e| Some((e, e.params(name)?)))
+        else {
+            let expected: Vec<String> = CATALOGUE.iter().map(Entry::syntax).collect();
+            return Err(Error::InvalidShape(format!(
+                "unknown design {name:?}; expected one of {}",
+                expected.join(", ")
+            )));
+        };
+        let d = match entry.build {
+            Build::Fixed(make) => make(),
+            Build::Fanouts(make) => {
+                let fanouts = parse_fanouts(params).ok_or_else(|| {
+                    Error::InvalidShape(format!(
+                        "design {name:?}: expected {} with 1 to 8 fan-outs, each 1 to 1024",
+                        entry.syntax()
+                    ))
+                })?;
+                make(&fanouts)
+            }
         };
         d.validate()?;
         Ok(d)
+    }
+
+    /// What this design promises (its catalogue entry's), if it is a built-in one.
+    pub fn promise(&self) -> Option<Promise> {
+        Entry::of(&self.name).map(|e| e.promise)
     }
 
     /// Exchange Online Customer Key: per tenant `ck1`, `ck2`; per DEP an
@@ -398,6 +551,60 @@ mod tests {
         for name in DESIGN_NAMES.iter().chain(&["tree:2", "tree:3,3,3"]) {
             Design::by_name(name).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
+    }
+
+    #[test]
+    fn every_entry_names_its_instances_and_promises_only_its_root_roles() {
+        for e in &CATALOGUE {
+            for name in [e.listed, e.fuzzed] {
+                let d = Design::by_name(name).unwrap_or_else(|err| panic!("{name}: {err}"));
+                assert_eq!(d.name, name, "{name} builds a design of another name");
+                assert_eq!(Entry::of(name).map(|x| x.name), Some(e.name), "{name}");
+                assert_eq!(d.promise(), Some(e.promise), "{name}");
+                let roots = d.root_roles();
+                for role in e.promise.of {
+                    assert!(
+                        d.role_by_name(role).is_some_and(|r| roots.contains(&r)),
+                        "{name}: the promise names {role}, not a root role"
+                    );
+                }
+                let need = usize::from(e.promise.need);
+                assert!((1..=e.promise.of.len()).contains(&need), "{name}");
+            }
+        }
+    }
+
+    /// The fuzz inputs pick a design by its index in the catalogue: the
+    /// committed corpus reads as the same designs only in this order.
+    #[test]
+    fn the_catalogue_keeps_its_order() {
+        let fuzzed: Vec<&str> = CATALOGUE.iter().map(|e| e.fuzzed).collect();
+        assert_eq!(
+            fuzzed,
+            ["m365", "flat", "dke", "threshold", "sharepoint", "tree:2,2"]
+        );
+        assert_eq!(
+            DESIGN_NAMES,
+            ["m365", "flat", "dke", "threshold", "sharepoint", "tree:4,4"]
+        );
+    }
+
+    #[test]
+    fn a_promise_counts_the_roles_held() {
+        let d = Design::threshold();
+        let two = Promise::at_least(2, &["ck1", "ck2", "ak"]);
+        let dd = &d;
+        let held = |names: &'static [&'static str]| {
+            move |r: RoleId| names.iter().any(|n| dd.role_by_name(n) == Some(r))
+        };
+        assert!(!two.opens(&d, &held(&["ak"])));
+        assert!(two.opens(&d, &held(&["ck2", "ak"])));
+        assert!(
+            !two.opens(&d, &held(&["ak", "dep"])),
+            "dep is not in the promise"
+        );
+        assert!(Promise::any_of(&["ck2"]).opens(&d, &held(&["ck2"])));
+        assert!(!Promise::all_of(&["ck1", "nope"]).opens(&d, &|_| true));
     }
 
     #[test]
