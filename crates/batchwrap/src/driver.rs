@@ -14,6 +14,7 @@ use crate::{Backend, CHUNK, Error, WRAPPED_LEN};
 /// `load(ctx, first, states)`, the kernel, `finish(ctx, first, states)`.
 /// `arena` is where the wraps lie (for prefetch hints), if they lie in one.
 /// The states are zeroized however it ends.
+#[inline]
 pub(crate) fn drive<C: ?Sized>(
     backend: Backend,
     op: Op<'_>,
@@ -50,6 +51,7 @@ pub(crate) fn drive<C: ?Sized>(
     res
 }
 
+#[inline]
 fn truncated(arena: &[u8], off: usize) -> Error {
     Error::Truncated {
         needed: off.saturating_add(WRAPPED_LEN),
@@ -66,6 +68,7 @@ pub(crate) struct Span {
 }
 
 impl Span {
+    #[inline]
     pub(crate) fn of(arena: &[u8]) -> Span {
         Span {
             addr: arena.as_ptr() as usize,
@@ -123,6 +126,7 @@ impl<'a> Ahead<'a> {
 
     /// The next chunk of `offs` after the chunk at `first`, or, if there is
     /// none, the lines after the batch's last wrap.
+    #[inline]
     pub(crate) fn after(span: Span, offs: &'a [usize], first: usize) -> Ahead<'a> {
         match offs.get(first + CHUNK..) {
             Some(next) if !next.is_empty() => Ahead {
@@ -176,6 +180,7 @@ impl Hints for Ahead<'_> {
 }
 
 /// States from `wrapped[first..]`.
+#[inline]
 pub(crate) fn load_slice(
     wrapped: &[[u8; WRAPPED_LEN]],
     first: usize,
@@ -189,6 +194,7 @@ pub(crate) fn load_slice(
 
 /// States from the wraps at `offs[first..]` in `arena`; an error (nothing
 /// loaded) if one runs past its end.
+#[inline]
 pub(crate) fn load_arena(
     arena: &[u8],
     offs: &[usize],
@@ -203,6 +209,7 @@ pub(crate) fn load_arena(
 }
 
 /// The wrap at byte `off` of `arena`, to write; an error if it runs past the end.
+#[inline]
 pub(crate) fn wrap_at_mut(arena: &mut [u8], off: usize) -> Result<&mut [u8; WRAPPED_LEN], Error> {
     if arena.len() < off.saturating_add(WRAPPED_LEN) {
         return Err(truncated(arena, off));
@@ -214,6 +221,7 @@ pub(crate) fn wrap_at_mut(arena: &mut [u8], off: usize) -> Result<&mut [u8; WRAP
 }
 
 /// An error unless every length in `others` is the batch's, `n`.
+#[inline]
 pub(crate) fn check_lens(what: &'static str, n: usize, others: &[usize]) -> Result<(), Error> {
     match others.iter().find(|&&len| len != n) {
         None => Ok(()),

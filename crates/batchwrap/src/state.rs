@@ -23,6 +23,7 @@ pub(crate) struct KeyState {
 const LOW: u128 = u64::MAX as u128;
 
 impl KeyState {
+    #[inline]
     pub(crate) fn from_key(iv: u64, key: &[u8; KEY_LEN]) -> Self {
         let mut s = KeyState::default();
         for (i, r) in key.as_chunks::<8>().0.iter().enumerate() {
@@ -32,6 +33,7 @@ impl KeyState {
         s
     }
 
+    #[inline]
     pub(crate) fn from_wrapped(wrapped: &[u8; WRAPPED_LEN]) -> Self {
         let mut s = KeyState::default();
         for (i, lane) in s.lanes.iter_mut().enumerate() {
@@ -41,20 +43,24 @@ impl KeyState {
         s
     }
 
+    #[inline]
     pub(crate) fn a(&self) -> u64 {
         self.lanes[0] as u64
     }
 
+    #[inline]
     pub(crate) fn set_a(&mut self, a: u64) {
         self.lanes[0] = (self.lanes[0] & !LOW) | u128::from(a);
     }
 
     /// `R[i + 1]`.
+    #[inline]
     pub(crate) fn r(&self, i: usize) -> u64 {
         self.lanes.get(i).map_or(0, |l| (l >> 64) as u64)
     }
 
     /// Sets `R[i + 1]`.
+    #[inline]
     pub(crate) fn set_r(&mut self, i: usize, r: u64) {
         if let Some(l) = self.lanes.get_mut(i) {
             *l = (*l & LOW) | (u128::from(r) << 64);
@@ -62,6 +68,7 @@ impl KeyState {
     }
 
     /// The wrap `A | R[1] | .. | R[4]`, every byte ANDed with `mask`.
+    #[inline]
     pub(crate) fn write_wrapped(&self, mask: u64, out: &mut [u8; WRAPPED_LEN]) {
         for (i, c) in out.as_chunks_mut::<8>().0.iter_mut().enumerate() {
             let w = if i == 0 { self.a() } else { self.r(i - 1) };
@@ -70,6 +77,7 @@ impl KeyState {
     }
 
     /// The key `R[1] | .. | R[4]`, every byte ANDed with `mask`.
+    #[inline]
     pub(crate) fn write_key(&self, mask: u64, out: &mut [u8; KEY_LEN]) {
         for (i, c) in out.as_chunks_mut::<8>().0.iter_mut().enumerate() {
             *c = (self.r(i) & mask).to_le_bytes();
@@ -79,12 +87,14 @@ impl KeyState {
 
 /// The step counter `t` of RFC 3394 (1-based, `t = n*j + i`) for round `j`
 /// (0..6) and semiblock `i` (0..4), as the word of its 8 big-endian bytes.
+#[inline]
 pub(crate) fn step_word(j: usize, i: usize) -> u64 {
     let t = (N * j + i + 1) as u64;
     u64::from_le_bytes(t.to_be_bytes())
 }
 
 /// All ones if `a == b`, else zero, with no branch on the values.
+#[inline]
 pub(crate) fn ct_eq_mask(a: u64, b: u64) -> u64 {
     let d = core::hint::black_box(a ^ b);
     ((d | d.wrapping_neg()) >> 63).wrapping_sub(1)
