@@ -28,7 +28,7 @@
 //! - Key material lives in newtypes that zeroize on drop and never print
 //!   their bytes.
 //! - Every decoder of untrusted bytes returns [`Error`]; none panics.
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod analysis;
