@@ -81,6 +81,15 @@ enum Command {
     /// designs) at extents one, tenant and all, lazy rotation of the customer root, shred of the
     /// largest tenant; preset small. A few minutes on 2 cores.
     Compare(cli::compare::CompareArgs),
+    /// Audit a stored hierarchy: open every stored wrap of every slot with its keyring.
+    ///
+    /// A workload opens each key through its first slots only, so a corrupt backup slot (an
+    /// availability-key wrap, a third share) would go unnoticed; this opens all of them, checks
+    /// that the slots of a key agree, and names every failure by tenant, key, role and slot.
+    /// Exit status 0 only when everything verified.
+    ///
+    /// Example: keyhier verify --from h.khh --keyring h.ring
+    Verify(cli::verify::VerifyArgs),
     /// Key-wrap speed side by side: aes-kw loop, every batched backend by batch size, the AES
     /// ceiling, the peers (built with --features peers), and bulk workloads at 1 and 2 threads.
     ///
@@ -109,5 +118,6 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Corpus { out } => cli::corpus::run(&out),
         Command::Compare(a) => cli::compare::run(a),
         Command::Perf(a) => cli::perf::run(a),
+        Command::Verify(a) => cli::verify::run(a),
     }
 }

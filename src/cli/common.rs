@@ -87,14 +87,9 @@ pub fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
 
 /// Keys `spec` generates, counted from its shape (the generation progress bar's length).
 pub fn estimate_nodes(spec: &GenSpec) -> u64 {
-    let layout = keyhier::internal::graph::hierarchy::Layout::of(&spec.design);
-    let mut n = 0u64;
-    for t in 0..spec.shape.tenants {
-        for j in 0..spec.shape.groups_of(t, spec.seed) {
-            n += layout.group_head() + u64::from(spec.shape.leaves_of(t, j, spec.seed));
-        }
-    }
-    n
+    // From the distributions, without visiting every tenant and group (an
+    // absurd shape must fail at once in the generator's own check).
+    keyhier::internal::engine::budget::estimate(&spec.design, &spec.shape, spec.scheme).keys as u64
 }
 
 /// This invocation as `keyhier ARGS...`, for the results it writes.

@@ -66,6 +66,13 @@ pub fn run(a: GenArgs) -> anyhow::Result<ExitCode> {
         scheme: a.shape.scheme,
         seed: a.shape.seed,
     };
+    // Every output is checked before any work: a bad path fails now, not
+    // after the hierarchy is built.
+    let outputs: Vec<&std::path::Path> = [a.out.as_deref(), a.keyring.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    keyhier::internal::store::atomic::check_outputs(&outputs)?;
     let pool = pool(a.threads)?;
     let threads = pool.current_num_threads();
     let start = std::time::Instant::now();
@@ -73,16 +80,8 @@ pub fn run(a: GenArgs) -> anyhow::Result<ExitCode> {
     let pb = progress_bar(skeleton_nodes, "generating");
     let (h, ring) = pool.install(|| generate(&spec, &|n| pb.inc(n)))?;
     pb.finish_and_clear();
-    let mut file_bytes = None;
-    if let Some(out) = &a.out {
-        let written =
-            hfile::write_file(&h, out).with_context(|| format!("writing {}", out.display()))?;
-        file_bytes = Some(written);
-    }
-    if let Some(k) = &a.keyring {
-        ring.write_file(k)
-            .with_context(|| format!("writing keyring {}", k.display()))?;
-    }
+    let file_bytes = hfile::write_with_keyring(&h, a.out.as_deref(), &ring, a.keyring.as_deref())
+        .context("writing the outputs (none was changed)")?;
     let seconds = start.elapsed().as_secs_f64();
     let counts = h.count_by_role();
     let peak = sysinfo::peak_rss_bytes();
@@ -142,6 +141,12 @@ pub fn run(a: GenArgs) -> anyhow::Result<ExitCode> {
         }
         if let (Some(f), Some(b)) = (&r.file, r.file_bytes) {
             println!("wrote {f} ({b} bytes)");
+        }
+        if let Some(k) = &a.keyring {
+            println!(
+                "wrote keyring {} (mode 0600: it holds every root key; keep it secret)",
+                k.display()
+            );
         }
         println!("time {:.3} s", r.seconds);
     }

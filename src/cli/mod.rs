@@ -10,3 +10,4 @@ pub mod generate;
 pub mod perf;
 pub mod run;
 pub mod vectors;
+pub mod verify;

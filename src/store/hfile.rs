@@ -283,6 +283,60 @@ pub fn write_file(h: &Hierarchy, path: &Path) -> Result<u64> {
     }
 }
 
+/// Writes the hierarchy (to `out`) and its keyring (to `keyring`, mode 0600)
+/// as one command's outputs: both are checked before either is written, and
+/// neither destination changes unless both files are complete. Returns the
+/// hierarchy file's size.
+pub fn write_with_keyring(
+    h: &Hierarchy,
+    out: Option<&Path>,
+    ring: &crate::store::keyring::Keyring,
+    keyring: Option<&Path>,
+) -> Result<Option<u64>> {
+    use crate::store::atomic::{Output, write_all_or_none};
+    let mut written = 0u64;
+    let mut failure: Option<Error> = None;
+    let mut buf = Vec::new();
+    let mut ring_bytes = zeroize::Zeroizing::new(ring.encode());
+    let mut outputs: Vec<Output<'_>> = Vec::new();
+    if let Some(path) = out {
+        let (written, failure, buf) = (&mut written, &mut failure, &mut buf);
+        outputs.push(Output {
+            path,
+            secret: false,
+            fill: Box::new(move |w| {
+                encode_with(
+                    h,
+                    &mut |chunk| {
+                        *written += chunk.len() as u64;
+                        w.write_all(chunk)
+                            .map_err(|e| Error::io("writing hierarchy", e))
+                    },
+                    buf,
+                )
+                .map_err(|e| {
+                    *failure = Some(e);
+                    std::io::Error::other("encoding failed")
+                })
+            }),
+        });
+    }
+    if let Some(path) = keyring {
+        let bytes = &mut ring_bytes;
+        outputs.push(Output {
+            path,
+            secret: true,
+            fill: Box::new(move |w| w.write_all(bytes)),
+        });
+    }
+    let res = write_all_or_none(&mut outputs);
+    drop(outputs);
+    match failure {
+        Some(e) => Err(e),
+        None => res.map(|()| out.map(|_| written)),
+    }
+}
+
 /// Reads a hierarchy file.
 pub fn read_file(path: &Path) -> Result<Hierarchy> {
     let bytes = std::fs::read(path)

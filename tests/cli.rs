@@ -1,0 +1,234 @@
+//! The `keyhier` binary as a user meets it: hostile paths, flags that do not
+//! apply, absurd sizes and corrupt stored hierarchies each give a clear error
+//! (or a correct result) and never destroy a file.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use keyhier::SchemeId;
+use keyhier::internal::graph::hierarchy::Hierarchy;
+use keyhier::internal::store::hfile;
+
+fn keyhier(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_keyhier"))
+        .args(args)
+        .output()
+        .expect("runs the binary")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Runs and expects failure with a message containing every one of `want`.
+fn fails(args: &[&str], want: &[&str]) -> String {
+    let o = keyhier(args);
+    let t = text(&o);
+    assert!(!o.status.success(), "{args:?} succeeded:\n{t}");
+    for w in want {
+        assert!(t.contains(w), "{args:?}: no {w:?} in:\n{t}");
+    }
+    assert!(!t.contains("panicked"), "{args:?} panicked:\n{t}");
+    t
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = keyhier(args);
+    let t = text(&o);
+    assert!(o.status.success(), "{args:?} failed:\n{t}");
+    t
+}
+
+fn scratch(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("keyhier-cli-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn gen_refuses_devices_symlinks_and_one_file_for_two_outputs() {
+    let d = scratch("gen-out");
+    fails(
+        &["gen", "--preset", "tiny", "--out", "/dev/full"],
+        &["not a regular file"],
+    );
+    assert!(
+        std::fs::symlink_metadata("/dev/full")
+            .map(|m| !m.is_file())
+            .unwrap_or(true),
+        "/dev/full is still a device"
+    );
+    let target = d.join("target");
+    std::fs::write(&target, b"keep").unwrap();
+    let link = d.join("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    fails(
+        &["gen", "--preset", "tiny", "--out", s(&link)],
+        &["symbolic link"],
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+    let same = d.join("same.bin");
+    fails(
+        &[
+            "gen",
+            "--preset",
+            "tiny",
+            "--out",
+            s(&same),
+            "--keyring",
+            s(&same),
+        ],
+        &["name the same file"],
+    );
+    assert!(!same.exists(), "nothing written");
+    // A keyring path that is a folder fails before the hierarchy is written.
+    let h = d.join("z.khh");
+    fails(
+        &[
+            "gen",
+            "--preset",
+            "tiny",
+            "--out",
+            s(&h),
+            "--keyring",
+            s(&d),
+        ],
+        &["folder"],
+    );
+    assert!(!h.exists(), "no hierarchy without its keys");
+}
+
+#[test]
+fn absurd_sizes_are_refused_with_an_estimate() {
+    fails(
+        &[
+            "gen",
+            "--design",
+            "flat",
+            "--tenants",
+            "10000000",
+            "--groups-per-tenant",
+            "1000",
+            "--leaves-per-group",
+            "1",
+        ],
+        &["at most"],
+    );
+    fails(
+        &["gen", "--preset", "tiny", "--design", "tree:1024,1024,64"],
+        &["needs about", "available"],
+    );
+}
+
+/// A stored m365 hierarchy and its keyring, with every slot under `corrupt_under` flipped.
+fn stored(d: &Path, corrupt_under: Option<&str>) -> (PathBuf, PathBuf) {
+    let h = d.join("h.khh");
+    let k = d.join("h.ring");
+    ok(&[
+        "gen",
+        "--design",
+        "m365",
+        "--preset",
+        "tiny",
+        "--out",
+        s(&h),
+        "--keyring",
+        s(&k),
+    ]);
+    if let Some(role) = corrupt_under {
+        let mut hier: Hierarchy = hfile::read_file(&h).unwrap();
+        assert_eq!(hier.scheme, SchemeId::Kw);
+        let mut hit = 0;
+        for n in 0..hier.nodes() {
+            for sl in hier.slots_of(n) {
+                let keks = hier.slot_keks(sl).to_vec();
+                if keks
+                    .iter()
+                    .any(|&kk| hier.design.roles[usize::from(hier.role[kk as usize])].name == role)
+                {
+                    let at = sl as usize * hier.stride + 5;
+                    hier.payload[at] ^= 0x01;
+                    hit += 1;
+                }
+            }
+        }
+        assert!(hit > 0);
+        hfile::write_file(&hier, &h).unwrap();
+    }
+    (h, k)
+}
+
+#[test]
+fn verify_passes_a_clean_store_and_names_corrupt_ak_slots() {
+    let d = scratch("verify");
+    let (h, k) = stored(&d, None);
+    let out = ok(&["verify", "--from", s(&h), "--keyring", s(&k)]);
+    assert!(out.contains("verified: true"), "{out}");
+    let d2 = scratch("verify-bad");
+    let (h, k) = stored(&d2, Some("ak"));
+    let out = fails(
+        &["verify", "--from", s(&h), "--keyring", s(&k)],
+        &["verified: false", "ak"],
+    );
+    assert!(out.contains("dep"), "names the role: {out}");
+    // unwrap-all --from says the same.
+    let out = fails(
+        &[
+            "run",
+            "--from",
+            s(&h),
+            "--keyring",
+            s(&k),
+            "--workload",
+            "unwrap-all",
+            "--json",
+        ],
+        &[],
+    );
+    assert!(
+        out.contains("\"verified\": false") || out.contains("verified: false"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_keyring_of_another_seed_is_named() {
+    let d = scratch("seed");
+    let (h, _) = stored(&d, None);
+    let other = d.join("other.ring");
+    let o2 = d.join("other.khh");
+    ok(&[
+        "gen",
+        "--design",
+        "m365",
+        "--preset",
+        "tiny",
+        "--seed",
+        "9",
+        "--out",
+        s(&o2),
+        "--keyring",
+        s(&other),
+    ]);
+    fails(
+        &["verify", "--from", s(&h), "--keyring", s(&other)],
+        &["does not belong"],
+    );
+}
+
+#[test]
+fn vectors_fails_when_it_ran_no_case() {
+    let d = scratch("vectors");
+    fails(&["vectors", s(&d)], &[]);
+    std::fs::write(d.join("junk.txt"), b"not a vector file").unwrap();
+    fails(&["vectors", s(&d)], &[]);
+}
