@@ -94,10 +94,10 @@ fn tree() -> Tree {
         let mut to = BTreeSet::new();
         for p in crate_paths(&text) {
             // The longest prefix naming a file.
-            if let Some(target) = (1..=p.len()).rev().find_map(|n| files.get(&p[..n])) {
-                if *target != rel {
-                    to.insert(target.clone());
-                }
+            if let Some(target) = (1..=p.len()).rev().find_map(|n| files.get(&p[..n]))
+                && *target != rel
+            {
+                to.insert(target.clone());
             }
         }
         edges.insert(rel, to);
