@@ -232,3 +232,41 @@ fn vectors_fails_when_it_ran_no_case() {
     std::fs::write(d.join("junk.txt"), b"not a vector file").unwrap();
     fails(&["vectors", s(&d)], &[]);
 }
+
+#[test]
+fn compare_never_overwrites_a_results_folder_without_force() {
+    let d = scratch("compare");
+    let out = d.join("run");
+    let args = |force: bool| {
+        let mut v = vec![
+            "compare",
+            "--preset",
+            "tiny",
+            "--designs",
+            "m365",
+            "--workloads",
+            "provision",
+            "--out",
+            s(&out),
+        ];
+        if force {
+            v.push("--force");
+        }
+        v.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let run = |force: bool| keyhier(&args(force).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(run(false).status.success());
+    std::fs::write(out.join("stale.csv"), b"old").unwrap();
+    let o = run(false);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("--force"), "{}", text(&o));
+    assert!(out.join("stale.csv").exists(), "untouched without --force");
+    assert!(run(true).status.success());
+    assert!(
+        !out.join("stale.csv").exists(),
+        "replaced whole with --force"
+    );
+    assert!(out.join("summary.md").exists());
+    let left: Vec<_> = std::fs::read_dir(&d).unwrap().flatten().collect();
+    assert_eq!(left.len(), 1, "no staging folder left: {left:?}");
+}

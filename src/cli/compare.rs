@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use keyhier::internal::report::{env_json, write_compare};
+use keyhier::internal::store::atomic::StagedDir;
 use keyhier::internal::suite::compare::{
     ComparePlan, compare, default_workloads, run_count, sweep_presets,
 };
@@ -32,6 +33,9 @@ pub struct CompareArgs {
     /// Output folder (default results/<date>-<host>-<label>/).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Replace the output folder if it exists (it is replaced whole, only once the run is complete).
+    #[arg(long)]
+    force: bool,
     /// Label of the default output folder.
     #[arg(long, default_value = "compare")]
     label: String,
@@ -77,6 +81,9 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
         sweep: if a.sweep { sweep_presets() } else { vec![] },
     };
     let dir = a.out.clone().unwrap_or_else(|| results_dir(&a.label));
+    // Checked and staged before the run: an existing folder (without --force)
+    // or an unwritable place fails now; a failed run leaves nothing behind.
+    let staged = StagedDir::create(&dir, a.force)?;
     let pool = pool(a.threads)?;
     let threads = pool.current_num_threads();
     let pb = progress_bar(run_count(&plan), "comparing");
@@ -102,7 +109,8 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
         workloads,
         a.preset.name
     );
-    let files = write_compare(&dir, &res, &title, &command, &env)?;
+    let files = write_compare(staged.path(), &res, &title, &command, &env)?;
+    staged.commit()?;
     let all = || res.rows.iter().chain(res.sweep.iter().map(|(_, r)| r));
     let verified = all().filter(|r| r.verification.verified).count();
     let matched = all().filter(|r| r.counts_match).count();

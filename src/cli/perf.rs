@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use keyhier::internal::report::{env_json, write_perf};
+use keyhier::internal::store::atomic::StagedDir;
 use keyhier::internal::suite::perf;
 use keyhier::{PRESETS, Preset};
 
@@ -27,6 +28,9 @@ pub struct PerfArgs {
     /// Output folder (default results/<date>-<host>-perf/).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Replace the output folder if it exists (it is replaced whole, only once the run is complete).
+    #[arg(long)]
+    force: bool,
 }
 
 /// The workload part of `perf`: a preset, or none.
@@ -52,6 +56,8 @@ pub fn run(a: PerfArgs) -> anyhow::Result<ExitCode> {
         "--rounds and --runs must be at least 1"
     );
     let dir = a.out.clone().unwrap_or_else(|| results_dir("perf"));
+    // Checked and staged before the run (see `compare`).
+    let staged = StagedDir::create(&dir, a.force)?;
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.enable_steady_tick(std::time::Duration::from_millis(200));
     spinner.set_message("primitives, side by side");
@@ -74,7 +80,8 @@ pub fn run(a: PerfArgs) -> anyhow::Result<ExitCode> {
         &command,
         serde_json::json!({ "rounds": a.rounds, "preset": a.preset.name(), "runs": a.runs, "peers": cfg!(feature = "peers"), "fastkw_selected": keyhier::internal::crypto::fastkw::backend_name() }),
     );
-    let files = write_perf(&dir, &prims, &works, &command, &env)?;
+    let files = write_perf(staged.path(), &prims, &works, &command, &env)?;
+    staged.commit()?;
     println!("wrote {}: {}", dir.display(), files.join(", "));
     Ok(ExitCode::SUCCESS)
 }
