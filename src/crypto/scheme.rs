@@ -193,10 +193,10 @@ pub mod kw_rules {
     }
 
     /// KW-AE input: key data of n ≥ 2 semiblocks.
-    pub fn check_wrap_len(len: usize) -> Result<(), crate::Error> {
+    pub fn check_wrap_len(len: usize) -> Result<(), crate::error::Error> {
         match classify(len, 2) {
             None => Ok(()),
-            Some(_) => Err(crate::Error::KeyDataLength { scheme: "kw", len }),
+            Some(_) => Err(crate::error::Error::KeyDataLength { scheme: "kw", len }),
         }
     }
 
@@ -228,11 +228,11 @@ pub mod kwp_rules {
     pub const MAX_KEY_DATA: usize = u32::MAX as usize;
 
     /// KWP-AE input: 1 ≤ len < 2^32 bytes (RFC 5649 §3: "1 <= MLI < 2^32"; SP 800-38F §6.3).
-    pub fn check_wrap_len(len: usize) -> Result<(), crate::Error> {
+    pub fn check_wrap_len(len: usize) -> Result<(), crate::error::Error> {
         if (1..=MAX_KEY_DATA).contains(&len) {
             Ok(())
         } else {
-            Err(crate::Error::KeyDataLength { scheme: "kwp", len })
+            Err(crate::error::Error::KeyDataLength { scheme: "kwp", len })
         }
     }
 

@@ -320,7 +320,7 @@ mod tests {
                 "rotate-root:customer:all".parse().expect("rotate-root"),
             ],
             preset: crate::graph::shape::PRESETS[0],
-            scheme: crate::SchemeId::Kw,
+            scheme: crate::crypto::scheme::SchemeId::Kw,
             opts: RunOptions::default(),
             sweep: vec![crate::graph::shape::PRESETS[0]],
         };

@@ -421,7 +421,7 @@ pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
     let spec = GenSpec {
         design,
         shape: crate::graph::shape::Shape::preset(preset)?,
-        scheme: crate::SchemeId::Kw,
+        scheme: crate::crypto::scheme::SchemeId::Kw,
         seed: 1,
     };
     let (h, ring) = generate(&spec, &|_| {})?;
@@ -437,7 +437,7 @@ pub fn workloads(preset: &str, runs: usize) -> Result<Vec<PerfRow>> {
                 .num_threads(threads)
                 .build()
                 .map(|p| (threads, p))
-                .map_err(|e| crate::Error::InvalidShape(e.to_string()))
+                .map_err(|e| crate::error::Error::InvalidShape(e.to_string()))
         })
         .collect::<Result<Vec<_>>>()?;
     let f = Fixture::new();

@@ -7,6 +7,7 @@
 //! It decides nothing about which backend runs (that is `backends`) and does
 //! no cryptography (that is the kernels over `state`).
 
+use crate::hints::{Hints, NoHints};
 use crate::state::{KeyState, Op};
 use crate::{Backend, CHUNK, Error, WRAPPED_LEN};
 
@@ -75,25 +76,6 @@ impl Span {
             len: arena.len(),
         }
     }
-}
-
-/// What the kernels call once per round of steps: [`Ahead`] on arenas,
-/// [`NoHints`] (compiled away) on slices.
-pub(crate) trait Hints {
-    /// Hints the next few wraps (once per round of four steps).
-    fn step(&mut self);
-    /// Drops what is left (the portable path does not hint).
-    fn all(&mut self);
-}
-
-/// No hints: slices the caller already holds in cache.
-pub(crate) struct NoHints;
-
-impl Hints for NoHints {
-    #[inline(always)]
-    fn step(&mut self) {}
-    #[inline(always)]
-    fn all(&mut self) {}
 }
 
 /// Wraps to bring into the cache while a chunk's AES work runs (the next

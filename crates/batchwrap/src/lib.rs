@@ -52,6 +52,7 @@ mod backends;
 #[allow(unsafe_code)]
 mod driver;
 mod error;
+mod hints;
 mod kek;
 mod state;
 #[cfg(test)]

@@ -12,7 +12,7 @@
 
 use std::sync::OnceLock;
 
-use crate::driver::Hints;
+use crate::hints::Hints;
 use crate::state::{KeyState, Op};
 use crate::{BACKEND_ENV, Backend, BatchKek};
 

@@ -165,7 +165,7 @@ macro_rules! kernels {
         const _: () = assert!(core::mem::size_of::<V>() == 16 * W);
 
         /// Runs `op` on every state if this CPU has the kernels' features.
-        pub(in crate::backends) fn run<H: crate::driver::Hints>(
+        pub(in crate::backends) fn run<H: crate::hints::Hints>(
             op: Op<'_>,
             states: &mut [KeyState],
             ahead: &mut H,
@@ -193,7 +193,7 @@ macro_rules! kernels {
         }
 
         #[target_feature(enable = $feat)]
-        fn run_detected<H: crate::driver::Hints>(
+        fn run_detected<H: crate::hints::Hints>(
             op: Op<'_>,
             states: &mut [KeyState],
             ahead: &mut H,
@@ -210,7 +210,7 @@ macro_rules! kernels {
 
         /// `op` on up to `P * W` states.
         #[target_feature(enable = $feat)]
-        fn run_group<const P: usize, H: crate::driver::Hints>(
+        fn run_group<const P: usize, H: crate::hints::Hints>(
             op: Op<'_>,
             group: &mut [KeyState],
             ahead: &mut H,
@@ -284,7 +284,7 @@ macro_rules! kernels {
         /// W: step `(j, i)` encrypts `A | R[i]`.
         #[inline]
         #[target_feature(enable = $feat)]
-        fn wrap_steps<const P: usize, H: crate::driver::Hints>(
+        fn wrap_steps<const P: usize, H: crate::hints::Hints>(
             keys: &[[u64; 2]; 15],
             cur: &mut [V; P],
             slot: &mut [[V; N]; P],
@@ -320,7 +320,7 @@ macro_rules! kernels {
         /// W⁻¹: step `(j, i)` decrypts `(A ^ t) | R[i]`.
         #[inline]
         #[target_feature(enable = $feat)]
-        fn unwrap_steps<const P: usize, H: crate::driver::Hints>(
+        fn unwrap_steps<const P: usize, H: crate::hints::Hints>(
             keys: &[[u64; 2]; 15],
             cur: &mut [V; P],
             slot: &mut [[V; N]; P],
