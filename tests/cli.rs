@@ -270,3 +270,195 @@ fn compare_never_overwrites_a_results_folder_without_force() {
     let left: Vec<_> = std::fs::read_dir(&d).unwrap().flatten().collect();
     assert_eq!(left.len(), 1, "no staging folder left: {left:?}");
 }
+
+#[test]
+fn flags_that_do_not_apply_are_refused_and_say_why() {
+    for (args, want) in [
+        (
+            &[
+                "run",
+                "--preset",
+                "tiny",
+                "--workload",
+                "revoke",
+                "--role",
+                "ck1",
+                "--tenant",
+                "3",
+            ][..],
+            "--tenant does not apply",
+        ),
+        (
+            &[
+                "run",
+                "--preset",
+                "tiny",
+                "--workload",
+                "unwrap-all",
+                "--role",
+                "ck1",
+            ][..],
+            "--role does not apply",
+        ),
+        (
+            &[
+                "run",
+                "--preset",
+                "tiny",
+                "--workload",
+                "revoke",
+                "--role",
+                "ck1",
+                "--lazy",
+            ][..],
+            "--lazy does not apply",
+        ),
+        (
+            &[
+                "run",
+                "--preset",
+                "tiny",
+                "--workload",
+                "rotate-root",
+                "--role",
+                "ck1",
+                "--cold",
+            ][..],
+            "--cold does not apply",
+        ),
+        (
+            &[
+                "run",
+                "--preset",
+                "tiny",
+                "--workload",
+                "unwrap-all",
+                "--keyring",
+                "x.ring",
+            ][..],
+            "--from",
+        ),
+        (
+            &[
+                "run",
+                "--preset",
+                "tiny",
+                "--workload",
+                "unwrap-all",
+                "--data-bytes-per-leaf",
+                "10",
+            ][..],
+            "does not apply",
+        ),
+        (
+            &[
+                "run",
+                "--preset",
+                "tiny",
+                "--workload",
+                "rotate-root",
+                "--role",
+                "ck1",
+                "--root-ops-per-s",
+                "0",
+            ][..],
+            "not a rate",
+        ),
+        (
+            &[
+                "run",
+                "--preset",
+                "tiny",
+                "--workload",
+                "rotate-root",
+                "--role",
+                "ck1",
+                "--root-ops-per-s",
+                "nan",
+            ][..],
+            "not a rate",
+        ),
+        (
+            &[
+                "run",
+                "--preset",
+                "tiny",
+                "--workload",
+                "rotate-root",
+                "--role",
+                "ck1",
+                "--root-ops-per-s",
+                "inf",
+            ][..],
+            "not a rate",
+        ),
+        (
+            &[
+                "compare",
+                "--preset",
+                "tiny",
+                "--designs",
+                "dke",
+                "m365",
+                "--workloads",
+                "revoke:ck2:all",
+                "--out",
+                "/tmp/keyhier-cli-never",
+            ][..],
+            "cannot run on design dke",
+        ),
+        (
+            &[
+                "compare",
+                "--preset",
+                "tiny",
+                "--workloads",
+                "shred:3",
+                "--out",
+                "/tmp/keyhier-cli-never",
+            ][..],
+            "shred",
+        ),
+    ] {
+        fails(args, &[want]);
+    }
+    assert!(!Path::new("/tmp/keyhier-cli-never").exists());
+}
+
+#[test]
+fn from_refuses_shape_flags_and_huge_data_sizes_do_not_abort() {
+    let d = scratch("from-flags");
+    let (h, k) = stored(&d, None);
+    fails(
+        &[
+            "run",
+            "--from",
+            s(&h),
+            "--keyring",
+            s(&k),
+            "--workload",
+            "unwrap-all",
+            "--preset",
+            "large",
+        ],
+        &["cannot be used with"],
+    );
+    for bytes in ["18446744073709551615", "10000000000"] {
+        let out = ok(&[
+            "run",
+            "--preset",
+            "tiny",
+            "--workload",
+            "revoke",
+            "--role",
+            "ck1",
+            "--data-bytes-per-leaf",
+            bytes,
+            "--json",
+        ]);
+        assert!(out.contains("\"estimated\""), "{out}");
+    }
+    // One spelling works for both commands.
+    ok(&["blast", "--preset", "tiny", "--designs", "m365"]);
+    ok(&["blast", "--preset", "tiny", "--design", "m365"]);
+}

@@ -13,8 +13,9 @@ use super::common::{ShapeArgs, designs_arg, pool};
 /// Arguments of `keyhier blast`.
 #[derive(Args, Debug)]
 pub struct BlastArgs {
-    /// Designs (space-separated, e.g. `--design m365 threshold tree:4,4`), or `all`.
-    #[arg(long, num_args = 1.., default_value = "all")]
+    /// Designs (space-separated, e.g. `--designs m365 threshold tree:4,4`), or `all`
+    /// (`--design` is the same flag).
+    #[arg(long = "designs", visible_alias = "design", num_args = 1.., default_value = "all")]
     design: Vec<String>,
     #[command(flatten)]
     shape: ShapeArgs,

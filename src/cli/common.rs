@@ -106,3 +106,12 @@ pub fn results_dir(label: &str) -> PathBuf {
         keyhier::internal::sysinfo::host_name()
     ))
 }
+
+/// Parses a rate: a finite number of operations per second above 0.
+pub fn positive_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        Ok(r) => Err(format!("{r} is not a rate: give a finite number above 0")),
+        Err(e) => Err(format!("{s:?}: {e}")),
+    }
+}

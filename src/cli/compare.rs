@@ -20,8 +20,8 @@ pub struct CompareArgs {
     /// Preset of the matrix.
     #[arg(long, default_value = "small")]
     preset: Preset,
-    /// Designs (space-separated), or `all`.
-    #[arg(long, num_args = 1.., default_value = "all")]
+    /// Designs (space-separated), or `all` (`--design` is the same flag).
+    #[arg(long, visible_alias = "design", num_args = 1.., default_value = "all")]
     designs: Vec<String>,
     /// Workloads: NAME, NAME:ROLE or NAME:ROLE:EXTENT with NAME one of provision, unwrap-all,
     /// unwrap-all-cold, rotate-root, rotate-root-lazy, revoke, shred (e.g. `revoke:ak:all`);
@@ -55,8 +55,8 @@ pub struct CompareArgs {
     /// Bytes of data under each re-keyed leaf to re-encrypt.
     #[arg(long, default_value_t = 0)]
     data_bytes_per_leaf: u64,
-    /// Your own root-operation rate, beside the built-in profiles.
-    #[arg(long)]
+    /// Your own root-operation rate (finite, above 0), beside the built-in profiles.
+    #[arg(long, value_parser = super::common::positive_rate)]
     root_ops_per_s: Option<f64>,
 }
 

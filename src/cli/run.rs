@@ -28,25 +28,31 @@ pub struct RunArgs {
     /// `customer` / `provider` for the design's first root of that owner.
     #[arg(long)]
     role: Option<String>,
-    /// How much of the role: one (the key above the most leaves), tenant (the largest tenant's), all.
-    #[arg(long, default_value = "all")]
-    scope: Extent,
+    /// rotate-root, revoke: how much of the role: one (the key above the most leaves), tenant
+    /// (the largest tenant's), all [default: all].
+    #[arg(long)]
+    scope: Option<Extent>,
     /// rotate-root: rewrap on access (as Exchange does) and report what is deferred.
     #[arg(long)]
     lazy: bool,
     /// unwrap-all: open the whole path for every leaf (a service with no cache).
     #[arg(long)]
     cold: bool,
-    /// shred: the tenant to shred (0 is the largest).
-    #[arg(long, default_value_t = 0)]
-    tenant: u32,
+    /// shred: the tenant to shred (0 is the largest) [default: 0].
+    #[arg(long)]
+    tenant: Option<u32>,
     #[command(flatten)]
     shape: ShapeArgs,
-    /// Run on a hierarchy written by `gen --out` (needs --keyring).
-    #[arg(long, requires = "keyring")]
+    /// Run on a hierarchy written by `gen --out` (needs --keyring; its design, shape, scheme
+    /// and seed come from the file, so those flags are refused beside it).
+    #[arg(
+        long,
+        requires = "keyring",
+        conflicts_with_all = ["design", "preset", "tenants", "groups_per_tenant", "leaves_per_group", "seed", "scheme"]
+    )]
     from: Option<PathBuf>,
-    /// The keyring written by `gen --keyring`.
-    #[arg(long)]
+    /// The keyring written by `gen --keyring` (only with --from).
+    #[arg(long, requires = "from")]
     keyring: Option<PathBuf>,
     /// Worker threads (default: all cores).
     #[arg(long)]
@@ -54,8 +60,9 @@ pub struct RunArgs {
     /// Bytes of data under each leaf to re-encrypt when the leaf is re-keyed.
     #[arg(long, default_value_t = 0)]
     data_bytes_per_leaf: u64,
-    /// Your own root-operation rate (operations per second), reported beside the built-in profiles.
-    #[arg(long)]
+    /// Your own root-operation rate (operations per second, finite and above 0), reported
+    /// beside the built-in profiles.
+    #[arg(long, value_parser = super::common::positive_rate)]
     root_ops_per_s: Option<f64>,
     /// Print the row as JSON.
     #[arg(long)]
@@ -66,7 +73,7 @@ impl RunArgs {
     /// The workload the flags name, before it meets a design.
     fn spec(&self) -> WorkloadSpec {
         let role = self.role.as_deref().map(RolePick::from);
-        let extent = Some(self.scope);
+        let extent = Some(self.scope.unwrap_or(Extent::All));
         match self.workload {
             WorkloadKind::Provision => WorkloadSpec::Provision,
             WorkloadKind::UnwrapAll => WorkloadSpec::UnwrapAll { cold: self.cold },
@@ -77,9 +84,42 @@ impl RunArgs {
             },
             WorkloadKind::Revoke => WorkloadSpec::Revoke { role, extent },
             WorkloadKind::Shred => WorkloadSpec::Shred {
-                tenant: self.tenant,
+                tenant: self.tenant.unwrap_or(0),
             },
         }
+    }
+
+    /// Refuses a flag the workload does not take: it would be silently ignored.
+    fn check_flags(&self) -> anyhow::Result<()> {
+        use WorkloadKind::*;
+        if self.keyring.is_some() && self.from.is_none() {
+            anyhow::bail!(
+                "--keyring applies only with --from (the keyring of a stored hierarchy); a generated hierarchy brings its own"
+            );
+        }
+        let w = self.workload;
+        let given: [(&str, bool, &[WorkloadKind]); 6] = [
+            ("--role", self.role.is_some(), &[RotateRoot, Revoke]),
+            ("--scope", self.scope.is_some(), &[RotateRoot, Revoke]),
+            ("--lazy", self.lazy, &[RotateRoot]),
+            ("--cold", self.cold, &[UnwrapAll]),
+            ("--tenant", self.tenant.is_some(), &[Shred]),
+            (
+                "--data-bytes-per-leaf",
+                self.data_bytes_per_leaf > 0,
+                &[RotateRoot, Revoke],
+            ),
+        ];
+        for (flag, set, takes) in given {
+            if set && !takes.contains(&w) {
+                let names: Vec<String> = takes.iter().map(|k| k.to_string()).collect();
+                anyhow::bail!(
+                    "{flag} does not apply to --workload {w} (only to {}); leave it out",
+                    names.join(", ")
+                );
+            }
+        }
+        Ok(())
     }
 }
 
@@ -104,6 +144,7 @@ fn workload(a: &RunArgs, spec: &WorkloadSpec, design: &Design) -> anyhow::Result
 
 /// Loads or generates the state, runs the workload and prints its row.
 pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
+    a.check_flags()?;
     let spec = a.spec();
     let pool = pool(a.threads)?;
     let (mut st, w) = match (&a.from, &a.keyring) {

@@ -117,8 +117,13 @@ fn matrix(
         .flat_map(WorkloadSpec::expand)
         .map(|spec| match spec.resolve(design) {
             Ok(w) => Ok((spec, Some(w))),
-            Err(Error::UnknownRole { .. }) => Ok((spec, None)),
-            Err(e) => Err(e),
+            // A role picked by owner that the design lacks: nothing to run.
+            Err(Error::UnknownRole { .. }) if !spec.names_a_role() => Ok((spec, None)),
+            // A role named on purpose: say which design cannot run it.
+            Err(e) => Err(Error::InvalidArgument(format!(
+                "workload {spec} cannot run on design {}: {e} (leave out the design or the workload)",
+                design.name
+            ))),
         })
         .collect()
 }

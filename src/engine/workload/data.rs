@@ -23,13 +23,22 @@ pub(super) fn reencrypt_data(leaves: u64, opts: &RunOptions) -> Result<DataReenc
         });
     }
     let prf = Prf::new(opts.seed);
-    let per = opts.data_bytes_per_leaf as usize;
+    const SAMPLE: u64 = 64 << 20;
     let real = bytes <= opts.data_real_limit;
-    // The stored data: for real, every leaf's; for an estimate, a 64 MiB sample.
+    // The stored data: for real, every leaf's; for an estimate, a 64 MiB
+    // sample (leaves of more than 64 MiB are sampled by their first 64 MiB:
+    // the rate does not depend on the size past a few blocks).
+    let per_sample = if real {
+        opts.data_bytes_per_leaf
+    } else {
+        opts.data_bytes_per_leaf.min(SAMPLE)
+    };
+    let per = usize::try_from(per_sample)
+        .map_err(|_| Error::InvalidArgument(format!("{per_sample} bytes per leaf")))?;
     let items = if real {
         leaves
     } else {
-        (64u64 << 20).div_ceil(opts.data_bytes_per_leaf).max(1)
+        SAMPLE.div_ceil(per_sample).max(1)
     };
     let mut data: Vec<(Vec<u8>, [u8; 16])> = Vec::with_capacity(items as usize);
     for i in 0..items {
@@ -57,7 +66,7 @@ pub(super) fn reencrypt_data(leaves: u64, opts: &RunOptions) -> Result<DataReenc
         *tag = t.into();
     }
     let secs = start.elapsed().as_secs_f64().max(1e-9);
-    let done = items * opts.data_bytes_per_leaf;
+    let done = items * per_sample;
     let rate = done as f64 / secs;
     Ok(if real {
         DataReencryption {

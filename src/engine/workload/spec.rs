@@ -175,6 +175,20 @@ pub enum WorkloadSpec {
 }
 
 impl WorkloadSpec {
+    /// Whether it names a role by name (not by owner, not by default).
+    pub fn names_a_role(&self) -> bool {
+        matches!(
+            self,
+            WorkloadSpec::RotateRoot {
+                role: Some(RolePick::Named(_)),
+                ..
+            } | WorkloadSpec::Revoke {
+                role: Some(RolePick::Named(_)),
+                ..
+            }
+        )
+    }
+
     /// Its kind.
     pub fn kind(&self) -> WorkloadKind {
         match self {
