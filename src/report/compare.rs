@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use super::label_for;
 use crate::engine::cost::ProfileId;
 use crate::engine::workload::RunRow;
 use crate::error::Result;
@@ -79,11 +80,11 @@ pub fn summary_markdown(res: &CompareResult, title: &str, command: &str) -> Stri
     let _ = writeln!(s, "## What one leaked root exposes\n");
     let _ = writeln!(
         s,
-        "Share of all leaves an attacker recovers holding one root role (and every stored wrap), at each extent; then the worst pair. With `m365` any single root exposes everything under it; with `threshold` no single root does.\n"
+        "Share of all leaves an attacker recovers holding one root role (and every stored wrap), at each extent; then the worst pair. With `m365` any single root exposes everything under it; with `threshold` no single root does. The customer root is each design's first customer-held root, the provider root its first provider-held one (`ck1` and `ak` in every built-in design).\n"
     );
     let _ = writeln!(
         s,
-        "| design | ck1: one / tenant / all | ak: one / tenant / all | worst single root, all | worst pair, all |"
+        "| design | customer root: one / tenant / all | provider root: one / tenant / all | worst single root, all | worst pair, all |"
     );
     let _ = writeln!(s, "|---|---|---|---|---|");
     for d in &designs {
@@ -113,8 +114,8 @@ pub fn summary_markdown(res: &CompareResult, title: &str, command: &str) -> Stri
         let _ = writeln!(
             s,
             "| {d} | {} | {} | {} | {} |",
-            trio("ck1"),
-            trio("ak"),
+            trio(&label_for(d, "{customer}")),
+            trio(&label_for(d, "{provider}")),
             worst(false),
             worst(true)
         );
@@ -127,7 +128,7 @@ pub fn summary_markdown(res: &CompareResult, title: &str, command: &str) -> Stri
     );
     let _ = writeln!(
         s,
-        "| design | lose ck1 | lose ak | worst single loss | worst pair lost |"
+        "| design | lose the customer root | lose the provider root | worst single loss | worst pair lost |"
     );
     let _ = writeln!(s, "|---|---:|---:|---|---|");
     for d in &designs {
@@ -148,8 +149,8 @@ pub fn summary_markdown(res: &CompareResult, title: &str, command: &str) -> Stri
         let _ = writeln!(
             s,
             "| {d} | {} | {} | {} | {} |",
-            av("ck1"),
-            av("ak"),
+            av(&label_for(d, "{customer}")),
+            av(&label_for(d, "{provider}")),
             worst(false),
             worst(true)
         );
@@ -169,12 +170,13 @@ pub fn summary_markdown(res: &CompareResult, title: &str, command: &str) -> Stri
     );
     let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---|");
     for d in &designs {
-        for label in [
-            "rotate-root ck1 all",
-            "rotate-root ak all",
-            "rotate-root ck1 all lazy",
+        for template in [
+            "rotate-root {customer} all",
+            "rotate-root {provider} all",
+            "rotate-root {customer} all lazy",
         ] {
-            if let Some(r) = find(rows, d, label) {
+            let label = label_for(d, template);
+            if let Some(r) = find(rows, d, &label) {
                 let _ = writeln!(
                     s,
                     "| {d} | {label} | {} | {} | {} | {} | {} | {} |",
@@ -200,7 +202,7 @@ pub fn summary_markdown(res: &CompareResult, title: &str, command: &str) -> Stri
     );
     let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for d in &designs {
-        for role in ["ck1", "ak"] {
+        for role in [label_for(d, "{customer}"), label_for(d, "{provider}")] {
             for e in Extent::ALL {
                 let label = format!("revoke {role} {}", e.name());
                 if let Some(r) = find(rows, d, &label) {

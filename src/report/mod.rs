@@ -22,3 +22,31 @@ pub use csv::{blast_csv, perf_csv, runs_csv};
 pub use env::{crate_versions, env_json, today_utc};
 pub use markdown::{blast_markdown, human_secs, run_text};
 pub use perf::write_perf;
+
+/// A workload label of the report's tables and plots, with `{customer}` and
+/// `{provider}` standing for the design's first root of that owner (`ck1` and
+/// `ak` in every built-in design): the reporter picks rows by owner, never by
+/// the names of one design's roles.
+pub(crate) fn label_for(design: &str, template: &str) -> String {
+    use crate::graph::design::{Design, Owner};
+    let d = Design::by_name(design).ok();
+    let first = |o: Owner| {
+        d.as_ref()
+            .and_then(|d| {
+                d.roots_of(o)
+                    .first()
+                    .map(|&r| d.roles[usize::from(r)].name.clone())
+            })
+            .unwrap_or_else(|| format!("({} root)", o.name()))
+    };
+    template
+        .replace("{customer}", &first(Owner::Customer))
+        .replace("{provider}", &first(Owner::Provider))
+}
+
+/// The template as a legend names it: `rotate-root customer root all`.
+pub(crate) fn legend_of(template: &str) -> String {
+    template
+        .replace("{customer}", "customer root")
+        .replace("{provider}", "provider root")
+}

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
+use super::{label_for, legend_of};
 use crate::engine::workload::RunRow;
 use crate::error::{Error, Result};
 use crate::suite::perf::{Measured, Op, PerfRow};
@@ -125,19 +126,19 @@ fn value(rows: &[RunRow], design: &str, label: &str, f: impl Fn(&RunRow) -> f64)
 pub fn cost_plots(rows: &[RunRow], dir: &Path) -> Result<Vec<String>> {
     let ds = designs(rows);
     let labels = [
-        "rotate-root ck1 all",
-        "rotate-root ak all",
-        "revoke ck1 all",
-        "revoke ak all",
-        "revoke ck1 one",
+        "rotate-root {customer} all",
+        "rotate-root {provider} all",
+        "revoke {customer} all",
+        "revoke {provider} all",
+        "revoke {customer} one",
     ];
     let series: Vec<(String, Vec<f64>)> = labels
         .iter()
         .map(|l| {
             (
-                l.to_string(),
+                legend_of(l),
                 ds.iter()
-                    .map(|d| value(rows, d, l, |r| r.measured.root_ops as f64))
+                    .map(|d| value(rows, d, &label_for(d, l), |r| r.measured.root_ops as f64))
                     .collect(),
             )
         })
@@ -160,7 +161,7 @@ pub fn cost_plots(rows: &[RunRow], dir: &Path) -> Result<Vec<String>> {
             let v = ds
                 .iter()
                 .map(|d| {
-                    value(rows, d, "revoke ak all", |r| {
+                    value(rows, d, &label_for(d, "revoke {provider} all"), |r| {
                         r.root_seconds
                             .iter()
                             .find(|(n, _)| n == p)
@@ -174,23 +175,23 @@ pub fn cost_plots(rows: &[RunRow], dir: &Path) -> Result<Vec<String>> {
     let b = "cost-root-time.svg";
     grouped_bars(
         &dir.join(b),
-        "Revoking ak everywhere: time of the root operations alone, per key-service profile",
+        "Revoking the provider root everywhere: time of the root operations alone, per key-service profile",
         "seconds (log)",
         &ds,
         &series,
     )?;
     let series: Vec<(String, Vec<f64>)> = [
-        "rotate-root ck1 all",
-        "revoke ak all",
+        "rotate-root {customer} all",
+        "revoke {provider} all",
         "unwrap-all",
         "provision",
     ]
     .iter()
     .map(|l| {
         (
-            l.to_string(),
+            legend_of(l),
             ds.iter()
-                .map(|d| value(rows, d, l, |r| r.seconds))
+                .map(|d| value(rows, d, &label_for(d, l), |r| r.seconds))
                 .collect(),
         )
     })
