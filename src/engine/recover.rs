@@ -1,19 +1,19 @@
-//! Opening keys, and reasoning about who can open what.
+//! Opening keys from the roots a keyring holds: one slot ([`open_slot`]), one
+//! key through its first satisfying slots ([`open_node`], [`recover_key`]),
+//! and every leaf in bulk ([`recover_leaves`]), with the prepared KEK of each
+//! intermediate built once per thread; they report which roots were used and
+//! how many unwraps it took. Who *could* open what, without cryptography, is
+//! [`crate::graph::reach`]; opening every slot of every key is
+//! [`crate::engine::audit`].
 //!
-//! Two engines over the same graph walk:
+//! Slots are picked as the reach analysis picks them: the first `threshold`
+//! slots, in slot order, whose every layer is under an openable key. Nodes
+//! are in topological order, so one forward pass settles everything.
 //!
-//! - [`reach`]: without cryptography, which keys a holder of a given set of
-//!   keys (and of every stored wrap) can recover. It answers exposure
-//!   (attacker holds some roots), availability (the owner lost some roots),
-//!   and the analytic cost model.
-//! - [`recover_key`] and [`recover_leaves`]: really unwrap, from the roots a
-//!   keyring holds, through any satisfying set of slots, with the prepared
-//!   KEK of each intermediate built once per thread. They report which roots
-//!   were used and how many unwraps it took.
-//!
-//! Both pick slots the same way: the first `threshold` slots, in slot order,
-//! whose every layer is under an openable key. Nodes are in topological
-//! order, so one forward pass settles everything.
+//! One concern in one file, past 700 lines: the bulk path (tenants cut into
+//! pieces, runs batched by KEK, buffers reused) is most of it, and it shares
+//! the slot choice and the counting with the single-key path it must agree
+//! with.
 
 use std::collections::HashMap;
 
