@@ -1,6 +1,6 @@
 //! `compare`: the matrix of designs × workloads on one shape, blast
 //! (exposure and availability) for every design, and optionally a sweep of
-//! cost against hierarchy size. Returns typed rows; [`crate::report::summary`] writes
+//! cost against hierarchy size. Returns typed rows; [`crate::report`] writes
 //! them out.
 
 use crate::analysis::exposure::{Blast, blast};
