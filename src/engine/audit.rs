@@ -29,7 +29,6 @@ use crate::crypto::scheme::GLOBAL_TENANT;
 use crate::crypto::secret::Key256;
 use crate::crypto::shamir;
 use crate::engine::recover::{OpenStats, open_slot};
-use crate::error::{Error, Result};
 use crate::graph::hierarchy::Hierarchy;
 use crate::store::keyring::Keyring;
 
@@ -435,16 +434,4 @@ fn under(h: &Hierarchy, s: u32) -> String {
         .map(|&k| role_name(h, k))
         .collect::<Vec<_>>()
         .join("+")
-}
-
-/// [`audit`] as a typed error when anything failed: the first failures named.
-pub fn require_clean(a: &Audit) -> Result<()> {
-    if a.ok() {
-        return Ok(());
-    }
-    let listed: Vec<String> = a.failures.iter().take(5).map(|f| f.to_string()).collect();
-    Err(Error::invalid(
-        "verification",
-        format!("{}; first: {}", a.summary(), listed.join("; ")),
-    ))
 }

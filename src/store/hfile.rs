@@ -36,7 +36,6 @@ use crate::error::{Error, Result};
 use crate::graph::design::Design;
 use crate::graph::hierarchy::Hierarchy;
 use crate::graph::skeleton::skeleton_from_counts;
-use crate::store::atomic::write_atomic_with;
 
 const MAGIC: [u8; 4] = *b"KHHF";
 const VERSION: u8 = 1;
@@ -259,28 +258,8 @@ fn slot_error(n: u32, s: u32, e: Error) -> Error {
 /// Writes a hierarchy file, streaming it (no second copy of the hierarchy in memory).
 /// Returns the bytes written.
 pub fn write_file(h: &Hierarchy, path: &Path) -> Result<u64> {
-    let mut written = 0u64;
-    let mut failure: Option<Error> = None;
-    let mut buf = Vec::with_capacity(1 << 21);
-    let res = write_atomic_with(path, false, &mut |w| {
-        let r = encode_with(
-            h,
-            &mut |chunk| {
-                written += chunk.len() as u64;
-                w.write_all(chunk)
-                    .map_err(|e| Error::io("writing hierarchy", e))
-            },
-            &mut buf,
-        );
-        r.map_err(|e| {
-            failure = Some(e);
-            std::io::Error::other("encoding failed")
-        })
-    });
-    match failure {
-        Some(e) => Err(e),
-        None => res.map(|()| written),
-    }
+    let none = crate::store::keyring::Keyring::default();
+    write_with_keyring(h, Some(path), &none, None).map(|n| n.unwrap_or(0))
 }
 
 /// Writes the hierarchy (to `out`) and its keyring (to `keyring`, mode 0600)
