@@ -3,6 +3,7 @@
 //! meter it ([`workload`]), the parallel split of tenants ([`par`]) and the
 //! key-service cost profiles ([`cost`]). It never branches on a design's name.
 
+pub mod adversary;
 pub mod audit;
 pub mod budget;
 pub mod cost;

@@ -56,6 +56,7 @@ impl UnwrapInput {
             kek_version,
             scheme: ctx_scheme,
             share,
+            share_gen: 0,
             layer,
         };
         Some(UnwrapInput {
@@ -256,7 +257,7 @@ fn check_genuine(scheme: SchemeId, kek: &Kek, input: &UnwrapInput, out: &[u8], n
 }
 
 /// The context with exactly one field changed, for each field.
-fn one_field_changed(c: &WrapContext) -> [(&'static str, WrapContext); 8] {
+fn one_field_changed(c: &WrapContext) -> [(&'static str, WrapContext); 9] {
     let other_scheme = match c.scheme {
         SchemeId::Gcm => SchemeId::GcmSiv,
         _ => SchemeId::Gcm,
@@ -315,6 +316,13 @@ fn one_field_changed(c: &WrapContext) -> [(&'static str, WrapContext); 8] {
             "layer",
             WrapContext {
                 layer: c.layer.wrapping_add(1),
+                ..*c
+            },
+        ),
+        (
+            "share generation",
+            WrapContext {
+                share_gen: c.share_gen ^ 1,
                 ..*c
             },
         ),

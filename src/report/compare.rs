@@ -222,32 +222,45 @@ pub fn summary_markdown(res: &CompareResult, title: &str, command: &str) -> Stri
             }
         }
     }
-    let alts: Vec<_> = rows
-        .iter()
-        .filter_map(|r| r.rewrap_only.as_ref().map(|a| (r, a)))
-        .collect();
+    let alts: Vec<_> = rows.iter().filter(|r| !r.remedies.is_empty()).collect();
     if !alts.is_empty() {
         let _ = writeln!(
             s,
-            "\nNested slots whose outer layer leaked: the design re-keys the key they guard; the cheaper rewrap-only alternative leaves it guarded by the inner key alone.\n"
+            "\nWhere a leak leaves keys partly exposed (a threshold share, the outer layer of a dke slot), the remedies side by side. Each is checked against the attacker who kept the copy of the store it took at the leak, plus one more compromise of any root role (current and retained versions): *insufficient* means that history exposes current leaves the last compromise alone would not.\n"
         );
         let _ = writeln!(
             s,
-            "| design | workload | re-key: wraps / root ops | rewrap only: wraps / root ops | leaves left behind one key |"
+            "| design | workload | remedy | wraps | root ops | leaves re-keyed | against kept copies + one more |"
         );
-        let _ = writeln!(s, "|---|---|---|---|---:|");
-        for (r, a) in alts {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} / {} | {} / {} | {} |",
-                r.design,
-                r.workload,
-                r.measured.wraps,
-                r.measured.root_ops,
-                a.counts.wraps,
-                a.counts.root_ops,
-                a.leaves_left_single_key
-            );
+        let _ = writeln!(s, "|---|---|---|---:|---:|---:|---|");
+        for r in alts {
+            for m in &r.remedies {
+                let verdict = if m.sufficient {
+                    "holds".to_string()
+                } else {
+                    format!(
+                        "**insufficient**: {} leaves ({})",
+                        m.leaves_exposed,
+                        m.broken_by.as_deref().unwrap_or("-")
+                    )
+                };
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {}{} | {} | {} | {} | {} |",
+                    r.design,
+                    r.workload,
+                    m.name,
+                    if m.chosen { " (run)" } else { "" },
+                    m.counts.wraps,
+                    m.counts.root_ops,
+                    m.counts.leaves_rekeyed,
+                    verdict
+                );
+            }
+        }
+        let _ = writeln!(s, "\nWhat each remedy demands of the operator:\n");
+        for info in &crate::engine::plan::REMEDIES {
+            let _ = writeln!(s, "- **{}**: {}. Demands: {}.", info.name, info.summary, info.demands);
         }
     }
     // 5. Shred
