@@ -8,6 +8,7 @@ pub mod audit;
 pub mod budget;
 pub mod cost;
 pub mod generate;
+pub mod history;
 pub mod par;
 pub mod plan;
 pub mod recover;
