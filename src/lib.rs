@@ -45,8 +45,8 @@ mod sysinfo;
 
 pub use crypto::scheme::{Kek, SchemeId, WrapContext};
 pub use crypto::secret::{Key256, SecretBytes};
-pub use engine::generate::{GenSpec, generate};
 pub use engine::adversary::{Adversary, Exposure, OneMore};
+pub use engine::generate::{GenSpec, generate};
 pub use engine::plan::{REMEDIES, Remedy, RemedyInfo};
 pub use engine::workload::{
     DataMode, DataReencryption, Primitive, Reference, RemedyCost, RolePick, RunOptions, RunRow,

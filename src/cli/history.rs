@@ -98,10 +98,7 @@ fn text(h: &History, a: &HistoryArgs) -> String {
     let _ = writeln!(
         s,
         "{} history, preset {} ({} leaves), remedy {}; the attacker keeps every key and copy it ever took\n",
-        h.design,
-        a.shape.preset.name,
-        h.leaves,
-        h.remedy
+        h.design, a.shape.preset.name, h.leaves, h.remedy
     );
     let _ = writeln!(
         s,

@@ -146,7 +146,10 @@ pub fn parse_remedy(s: &str) -> Result<Remedy, String> {
                 }
             })
             .collect();
-        format!("unknown remedy {s:?}; expected one of: {}", names.join(", "))
+        format!(
+            "unknown remedy {s:?}; expected one of: {}",
+            names.join(", ")
+        )
     })
 }
 

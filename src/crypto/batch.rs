@@ -186,8 +186,7 @@ pub fn wrap_many(
     }
     let mut buf = [0u8; 256];
     for (i, &o) in offs.iter().enumerate() {
-        let len =
-        {
+        let len = {
             let secret = secret(i)?;
             let pt = secret.expose();
             kek.reference()?
@@ -221,8 +220,12 @@ pub fn rewrap_many(
             .reference()?
             .unwrap(slot(arena, o, len)?, &(b.ctx)(i), &mut key);
         let w = res.and_then(|l| {
-            to.reference()?
-                .wrap(&key[..l], &(b.new_ctx)(i), &(b.nonce)(i, &key[..l]), &mut buf)
+            to.reference()?.wrap(
+                &key[..l],
+                &(b.new_ctx)(i),
+                &(b.nonce)(i, &key[..l]),
+                &mut buf,
+            )
         });
         zeroize::Zeroize::zeroize(&mut key);
         let w = w?;

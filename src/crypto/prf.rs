@@ -201,10 +201,19 @@ mod tests {
         assert_ne!(n, p.wrap_nonce(&ctx, &[2; 32]), "another plaintext");
         assert_ne!(n, Prf::new(8).wrap_nonce(&ctx, &[1; 32]), "another seed");
         for other in [
-            WrapContext { key_version: 2, ..ctx },
-            WrapContext { share_gen: 1, ..ctx },
+            WrapContext {
+                key_version: 2,
+                ..ctx
+            },
+            WrapContext {
+                share_gen: 1,
+                ..ctx
+            },
             WrapContext { layer: 1, ..ctx },
-            WrapContext { kek_version: 2, ..ctx },
+            WrapContext {
+                kek_version: 2,
+                ..ctx
+            },
         ] {
             assert_ne!(n, p.wrap_nonce(&other, &[1; 32]), "{other:?}");
         }

@@ -206,6 +206,7 @@ pub fn encoded_len(layers: usize, payload_len: usize) -> usize {
 }
 
 /// Encodes from parts without building a [`StoredWrap`] (the hot path of file writers).
+#[allow(clippy::too_many_arguments)] // the record's fields, in their order
 pub fn encode_parts(
     scheme: SchemeId,
     share: u8,

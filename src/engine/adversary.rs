@@ -49,13 +49,12 @@ impl Snapshot {
 
     /// The store `plan` would leave behind `h` (the executor's rules: a
     /// re-keyed key and a replaced root get the next version; a re-shared
-    /// key the next share generation, a re-keyed one generation 0).
+    /// key the next share generation).
     pub fn after_plan(h: &Hierarchy, plan: &crate::engine::plan::ChangePlan) -> Snapshot {
         let mut s = Snapshot::of(h);
         for n in 0..h.nodes() as usize {
             if plan.rekey[n] {
                 s.version[n] += 1;
-                s.share_gen.remove(&(n as u32));
             } else if plan.reshare[n] {
                 *s.share_gen.entry(n as u32).or_insert(0) += 1;
             }

@@ -339,7 +339,12 @@ fn step(
             adv.close(&st.h);
             format!("{n} retained versions leak")
         }
-        _ => return Err(Error::invalid("event", format!("\"{e}\" needs a root role"))),
+        _ => {
+            return Err(Error::invalid(
+                "event",
+                format!("\"{e}\" needs a root role"),
+            ));
+        }
     };
     let x = adv.exposure(&st.h);
     Ok(Step {

@@ -345,6 +345,7 @@ mod tests {
                 kek_version: 1,
                 scheme: SchemeId::Kwp,
                 share: 0,
+                share_gen: 0,
                 layer: 0,
             },
             out_len: 40,
@@ -370,6 +371,7 @@ mod tests {
                 kek_version: 1,
                 scheme,
                 share: 0,
+                share_gen: 0,
                 layer: 0,
             };
             let mut w = [0u8; 64];

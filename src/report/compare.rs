@@ -260,7 +260,11 @@ pub fn summary_markdown(res: &CompareResult, title: &str, command: &str) -> Stri
         }
         let _ = writeln!(s, "\nWhat each remedy demands of the operator:\n");
         for info in &crate::engine::plan::REMEDIES {
-            let _ = writeln!(s, "- **{}**: {}. Demands: {}.", info.name, info.summary, info.demands);
+            let _ = writeln!(
+                s,
+                "- **{}**: {}. Demands: {}.",
+                info.name, info.summary, info.demands
+            );
         }
     }
     // 5. Shred

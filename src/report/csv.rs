@@ -155,11 +155,12 @@ fn run_columns(profiles: &[String]) -> Vec<Column<'_>> {
             opt(r.verification.one_more.as_ref().map(|o| o.holds))
         }),
         column("one_more_leaves_beyond", |r| {
-            opt(r
-                .verification
-                .one_more
-                .as_ref()
-                .map(|o| o.worst.as_ref().filter(|_| !o.holds).map_or(0, |w| w.beyond)))
+            opt(r.verification.one_more.as_ref().map(|o| {
+                o.worst
+                    .as_ref()
+                    .filter(|_| !o.holds)
+                    .map_or(0, |w| w.beyond)
+            }))
         }),
         column("crypto_shred", |r| opt(r.crypto_shred)),
         column("wraps_to_delete", |r| opt(r.wraps_to_delete)),

@@ -306,7 +306,10 @@ impl Keyring {
         if kept.checked_mul(40) != Some(r.remaining()) {
             return Err(Error::invalid(
                 "keyring",
-                format!("{kept} retained versions do not fill {} bytes", r.remaining()),
+                format!(
+                    "{kept} retained versions do not fill {} bytes",
+                    r.remaining()
+                ),
             ));
         }
         let mut retained = BTreeMap::new();

@@ -81,14 +81,12 @@ pub fn run_change(
                 .for_each(|(v, &r)| *v += u32::from(r));
         }
     }
-    // Share generations: a re-shared key draws the next polynomial; a
-    // re-keyed one starts again at 0 with its new version. (Share-based keys
-    // are a few per group: a pass over the flags, touching the map rarely.)
-    if plan.reshare.iter().any(|&r| r) || !st.h.share_gen.is_empty() {
+    // Share generations: a re-shared key draws the next polynomial. (A
+    // re-keyed one keeps its generation: its new version alone makes its
+    // polynomial new, and its old wraps, opened below, still name it.)
+    if plan.reshare.iter().any(|&r| r) {
         for n in 0..st.h.nodes() {
-            if plan.rekey[n as usize] {
-                st.h.share_gen.remove(&n);
-            } else if plan.reshare[n as usize] {
+            if plan.reshare[n as usize] && !plan.rekey[n as usize] {
                 *st.h.share_gen.entry(n).or_insert(0) += 1;
             }
         }

@@ -154,7 +154,9 @@ pub(super) fn execute_range(
                 let k = ks[layer];
                 let old = keys.before(k)?;
                 let kek = cache.get(k, keys.old_version(k), || Kek::new(h.scheme, old.expose()))?;
-                let ctx = h.context_with(n, s, layer, &|x| keys.old_version(x));
+                let mut ctx = h.context_with(n, s, layer, &|x| keys.old_version(x));
+                // a re-shared key's old wraps name the generation before
+                ctx.share_gen -= u32::from(plan.reshare[n as usize] && !plan.rekey[n as usize]);
                 let mut out = [0u8; 256];
                 let len = kek.unwrap(&buf, &ctx, &mut out)?;
                 m.count(h, k, false);

@@ -37,10 +37,10 @@ pub use state::{RunOptions, State};
 use crate::engine::adversary::{Adversary, one_more};
 use crate::engine::cost::{profiles, root_seconds};
 use crate::engine::plan::ChangePlan;
-use crate::graph::reach::select_keys;
 use crate::error::Result;
 use crate::graph::design::RoleId;
 use crate::graph::hierarchy::Hierarchy;
+use crate::graph::reach::select_keys;
 
 /// Runs `w` on `st`, verifying the result. On an error from a workload that
 /// changes keys, `st` may be partly changed (see [`run_change`]): reload it.

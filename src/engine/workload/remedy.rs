@@ -58,7 +58,11 @@ pub(super) fn weigh(
             counts: plan.counts(h),
             sufficient: om.holds,
             broken_by,
-            leaves_exposed: om.worst.as_ref().filter(|_| !om.holds).map_or(0, |w| w.beyond),
+            leaves_exposed: om
+                .worst
+                .as_ref()
+                .filter(|_| !om.holds)
+                .map_or(0, |w| w.beyond),
             summary: info.summary,
             demands: info.demands,
         });

@@ -160,10 +160,10 @@ pub(super) fn hostile_keys(
     let mut keys: HashMap<u32, Key256> = HashMap::new();
     // A compromise: the leaked roots (not the others a remedy rotates); a
     // rotation: every retired version.
-    let held = if compromise {
+    let held = if compromise && !plan.leaked.is_empty() {
         &plan.leaked
     } else {
-        &plan.replaced_roots
+        &plan.replaced_roots // a rotation (or a plan of one run as a compromise)
     };
     for &r in held {
         if let Some((_, k)) = st.ring.get(r) {
