@@ -347,3 +347,32 @@ fn a_rolled_back_share_wrap_fails_to_authenticate() {
             .any(|f| f.to_string().contains(&format!("key {n}")))
     );
 }
+
+/// What every revocation re-keys equals the reference written from each
+/// design's promise (`analysis::reference`), for every design, root role,
+/// extent and remedy.
+#[test]
+fn every_revocation_rekeys_what_the_promise_reference_says() {
+    use keyhier::internal::analysis::reference::leaves_to_rekey;
+    for name in DESIGN_NAMES {
+        let st0 = state(name, SchemeId::Kw);
+        let below = leaves_below(&st0.h);
+        for role in st0.h.design.root_roles() {
+            for extent in Extent::ALL {
+                for info in &REMEDIES {
+                    let leaked = select_keys(&st0.h, &below, role, extent);
+                    let want = leaves_to_rekey(&st0.h, &leaked, info.id);
+                    let mut st = state(name, SchemeId::Kw);
+                    let w = Workload::Revoke { role, extent };
+                    let row = run(&mut st, &w, &opts(info.id)).unwrap();
+                    assert_eq!(
+                        Some(row.measured.leaves_rekeyed),
+                        want,
+                        "{name} revoke {role} {extent:?} ({})",
+                        info.name
+                    );
+                }
+            }
+        }
+    }
+}

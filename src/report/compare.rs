@@ -267,6 +267,85 @@ pub fn summary_markdown(res: &CompareResult, title: &str, command: &str) -> Stri
             );
         }
     }
+    // 4b. Histories: what each recovery buys against the attacker who keeps its copies
+    if !res.histories.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n## What each recovery really buys: one more leak after it\n"
+        );
+        let _ = writeln!(
+            s,
+            "Each root role leaks everywhere (its keys and a copy of the store), the owner revokes it, then another root role leaks everywhere. *After* is what the attacker, keeping the first copy, then holds (current leaves: data still under keys it knows); *alone* is what the second leak gives a fresh attacker. Where *after* exceeds *alone* the recovery was undone by one more compromise. Where a design has several remedies, each is shown (see the remedies table above). `keyhier history` runs any such sequence.\n"
+        );
+        let _ = writeln!(
+            s,
+            "| design | revoked (remedy) | root ops | leaves re-keyed | verified | then leaks: after (alone) |"
+        );
+        let _ = writeln!(s, "|---|---|---:|---:|---|---|");
+        let mut i = 0;
+        let hs = &res.histories;
+        while i < hs.len() {
+            let r = &hs[i];
+            let same = |x: &crate::suite::compare::HistoryRow| {
+                x.design == r.design && x.revoked == r.revoked && x.remedy == r.remedy
+            };
+            let mut next = Vec::new();
+            while i < hs.len() && same(&hs[i]) {
+                let x = &hs[i];
+                let mark = if x.exposed_after > x.exposed_alone {
+                    " **undone**"
+                } else {
+                    ""
+                };
+                next.push(format!(
+                    "{} {} ({}){mark}",
+                    x.then_leaked,
+                    pct(x.exposed_after as f64 / x.leaves.max(1) as f64),
+                    pct(x.exposed_alone as f64 / x.leaves.max(1) as f64)
+                ));
+                i += 1;
+            }
+            let _ = writeln!(
+                s,
+                "| {} | {} ({}) | {} | {} | {} | {} |",
+                r.design,
+                r.revoked,
+                r.remedy,
+                r.root_ops,
+                r.leaves_rekeyed,
+                r.verified,
+                next.join("; ")
+            );
+        }
+    }
+    if !res.reference.is_empty() {
+        let bad: Vec<_> = res
+            .reference
+            .iter()
+            .filter(|c| c.reference != Some(c.measured))
+            .collect();
+        let _ = writeln!(
+            s,
+            "\nIndependent reference (`analysis::reference`, written from each design's promise, not from its plan): of {} revocations, {} re-keyed exactly the leaves the reference says they must{}.\n",
+            res.reference.len(),
+            res.reference.len() - bad.len(),
+            if bad.is_empty() {
+                String::new()
+            } else {
+                format!("; **{} differ**", bad.len())
+            }
+        );
+        for c in bad {
+            let _ = writeln!(
+                s,
+                "- {} {}: re-keyed {}, reference {}",
+                c.design,
+                c.workload,
+                c.measured,
+                c.reference.map_or("none".into(), |x| x.to_string())
+            );
+        }
+    }
     // 5. Shred
     let _ = writeln!(s, "\n## Crypto-shredding the largest tenant\n");
     let _ = writeln!(
@@ -363,6 +442,13 @@ pub fn write_compare(
     }
     folder.put("blast.csv", &blast_csv(&res.blast)?)?;
     files.push("blast.csv".into());
+    if !res.histories.is_empty() {
+        folder.put(
+            "histories.csv",
+            &crate::report::csv::serialized("histories.csv", res.histories.iter())?,
+        )?;
+        files.push("histories.csv".into());
+    }
     folder.put_env(env)?;
     files.push("env.json".into());
     files.extend(crate::report::plot::cost_plots(&res.rows, folder.path())?);

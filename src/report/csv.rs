@@ -48,7 +48,10 @@ fn finish(file: &str, w: ::csv::Writer<Vec<u8>>) -> Result<String> {
 }
 
 /// `file` with a header from `R`'s field names and one line per record.
-fn serialized<R: Serialize>(file: &str, records: impl IntoIterator<Item = R>) -> Result<String> {
+pub(crate) fn serialized<R: Serialize>(
+    file: &str,
+    records: impl IntoIterator<Item = R>,
+) -> Result<String> {
     let mut w = ::csv::Writer::from_writer(Vec::new());
     for r in records {
         w.serialize(r).map_err(|e| csv_error(file, e))?;
