@@ -12,4 +12,5 @@ pub mod history;
 pub mod par;
 pub mod plan;
 pub mod recover;
+pub mod service;
 pub mod workload;
