@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use keyhier::internal::engine::plan::Remedy;
 use keyhier::internal::engine::service::profile::{profile_by_name, user_profile};
 use keyhier::internal::engine::service::{
     Latency, Placement, SimOptions, builtin_profiles, simulate_workload,
@@ -70,6 +71,9 @@ pub struct SimulateArgs {
     /// shred: the tenant (0 is the largest) [default: 0].
     #[arg(long)]
     tenant: Option<u32>,
+    /// revoke: the remedy, as `run --remedy` (its root operations differ) [default: rotate].
+    #[arg(long, value_parser = super::run::parse_remedy)]
+    remedy: Option<Remedy>,
     #[command(flatten)]
     shape: ShapeArgs,
     /// Key-service profile (listed below), or `user` with --root-ops-per-s.
@@ -114,8 +118,9 @@ impl SimulateArgs {
     fn spec(&self) -> anyhow::Result<WorkloadSpec> {
         use WorkloadKind::*;
         let w = self.workload;
-        let given: [(&str, bool, &[WorkloadKind]); 4] = [
+        let given: [(&str, bool, &[WorkloadKind]); 5] = [
             ("--role", self.role.is_some(), &[RotateRoot, Revoke]),
+            ("--remedy", self.remedy.is_some(), &[Revoke]),
             ("--scope", self.scope.is_some(), &[RotateRoot, Revoke]),
             ("--cold", self.cold, &[UnwrapAll]),
             ("--tenant", self.tenant.is_some(), &[Shred]),
@@ -216,7 +221,14 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
     let pool = pool(a.threads)?;
     let sim = pool.install(|| -> anyhow::Result<_> {
         let h = skeleton(&design, &shape, a.shape.scheme, a.shape.seed)?;
-        Ok(simulate_workload(&h, &w, &profile, placement, &opts)?)
+        Ok(simulate_workload(
+            &h,
+            &w,
+            a.remedy.unwrap_or_default(),
+            &profile,
+            placement,
+            &opts,
+        )?)
     })?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&sim)?);

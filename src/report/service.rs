@@ -293,6 +293,7 @@ mod tests {
         let sim = simulate_workload(
             &h,
             &w,
+            Default::default(),
             &p,
             Placement::Shared { vaults: 1 },
             &SimOptions::default(),

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use super::profile::RequestKind;
 use super::sim::VaultWork;
 use crate::crypto::scheme::GLOBAL_TENANT;
-use crate::engine::plan::{ChangePlan, chosen_slots};
+use crate::engine::plan::{ChangePlan, Remedy, chosen_slots};
 use crate::engine::workload::spec::Workload;
 use crate::error::{Error, Result};
 use crate::graph::design::Owner;
@@ -194,15 +194,18 @@ fn shred_loads(h: &Hierarchy, tenant: u32) -> Result<RootLoads> {
     Ok(t.finish())
 }
 
-/// The root operations workload `w` performs on `h`, per root.
-pub fn workload_loads(h: &Hierarchy, w: &Workload) -> Result<RootLoads> {
+/// The root operations workload `w` performs on `h`, per root (a
+/// revocation with `remedy`).
+pub fn workload_loads(h: &Hierarchy, w: &Workload, remedy: Remedy) -> Result<RootLoads> {
     Ok(match *w {
         Workload::Provision => provision_loads(h),
         Workload::UnwrapAll { cold } => unwrap_all_loads(h, cold),
         Workload::RotateRoot { role, extent, .. } => {
             plan_loads(&ChangePlan::rotate(h, role, extent), h)
         }
-        Workload::Revoke { role, extent } => plan_loads(&ChangePlan::revoke(h, role, extent), h),
+        Workload::Revoke { role, extent } => {
+            plan_loads(&ChangePlan::revoke_with(h, role, extent, remedy), h)
+        }
         Workload::Shred { tenant } => shred_loads(h, tenant)?,
     })
 }
@@ -358,7 +361,7 @@ pub fn split(
 mod tests {
     use super::*;
     use crate::crypto::scheme::SchemeId;
-    use crate::engine::plan::{provision_counts, unwrap_all_counts};
+    use crate::engine::plan::{REMEDIES, provision_counts, unwrap_all_counts};
     use crate::graph::design::{DESIGN_NAMES, Design};
     use crate::graph::reach::Extent;
     use crate::graph::shape::Shape;
@@ -375,10 +378,11 @@ mod tests {
             let h = tiny(design);
             for role in h.design.root_roles() {
                 for extent in Extent::ALL {
-                    for (what, plan) in [
-                        ("rotate", ChangePlan::rotate(&h, role, extent)),
-                        ("revoke", ChangePlan::revoke(&h, role, extent)),
-                    ] {
+                    let mut plans = vec![("rotate", ChangePlan::rotate(&h, role, extent))];
+                    for r in REMEDIES {
+                        plans.push((r.name, ChangePlan::revoke_with(&h, role, extent, r.id)));
+                    }
+                    for (what, plan) in plans {
                         let loads = plan_loads(&plan, &h);
                         assert_eq!(
                             loads.total(),
@@ -402,7 +406,7 @@ mod tests {
     fn the_other_workloads_sum_to_their_analytic_counts() {
         for design in DESIGN_NAMES {
             let h = tiny(design);
-            let total = |w: Workload| workload_loads(&h, &w).unwrap().total();
+            let total = |w: Workload| workload_loads(&h, &w, Remedy::default()).unwrap().total();
             assert_eq!(
                 total(Workload::Provision),
                 provision_counts(&h).root_ops,
@@ -419,7 +423,9 @@ mod tests {
                 .filter(|&n| h.is_root(n))
                 .count() as u64;
             assert_eq!(total(Workload::Shred { tenant: 0 }), owned, "{design}");
-            assert!(workload_loads(&h, &Workload::Shred { tenant: 99 }).is_err());
+            assert!(
+                workload_loads(&h, &Workload::Shred { tenant: 99 }, Remedy::default()).is_err()
+            );
         }
     }
 

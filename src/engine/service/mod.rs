@@ -24,6 +24,7 @@ pub use load::{Placement, RootLoads, plan_loads, split, workload_loads};
 pub use profile::{ProfileId, RequestKind, ServiceProfile, builtin_profiles, profiles};
 pub use sim::{Latency, SimOptions, SimResult, VaultWork, simulate};
 
+use crate::engine::plan::Remedy;
 use crate::engine::workload::spec::Workload;
 use crate::error::Result;
 use crate::graph::hierarchy::Hierarchy;
@@ -156,15 +157,17 @@ pub struct Simulation {
     pub result: SimResult,
 }
 
-/// Simulates workload `w` on `h` (its structure: no key is needed) at `profile`.
+/// Simulates workload `w` on `h` (its structure: no key is needed) at
+/// `profile`; a revocation with `remedy`.
 pub fn simulate_workload(
     h: &Hierarchy,
     w: &Workload,
+    remedy: Remedy,
     profile: &ServiceProfile,
     placement: Placement,
     opts: &SimOptions,
 ) -> Result<Simulation> {
-    let loads = workload_loads(h, w)?;
+    let loads = workload_loads(h, w, remedy)?;
     let (s, result) = simulate_profile(h, &loads, profile, placement, opts)?;
     Ok(Simulation {
         design: h.design.name.clone(),

@@ -123,7 +123,7 @@ pub fn run_against(
     // structure a workload changes nothing of: loads from after the run are the plan's)
     let loads = match loads {
         Some(l) => l,
-        None => service::workload_loads(&st.h, w)?,
+        None => service::workload_loads(&st.h, w, opts.remedy)?,
     };
     row.root_service = service::service_cost(
         &st.h,
