@@ -102,6 +102,15 @@ enum Command {
     /// Writes DIR (default results/<date>-<host>-perf/): summary.md, raw.csv, env.json and
     /// batch-size.svg. Implementations are timed in rounds, each once per round, medians kept.
     Perf(cli::perf::PerfArgs),
+    /// One workload's root operations at a key service as it enforces its limits, in simulated time.
+    ///
+    /// Quotas per vault (account, project) and window, 429s and retries with backoff and jitter,
+    /// client workers per vault, latency, and vaults working in parallel (the time is the slowest
+    /// vault's). No key is made: the root operations per root come from the workload's plan on
+    /// the hierarchy's structure; each tenant's customer roots go to its own vaults, the
+    /// provider's are counted apart. Prints the time, the rate achieved, throttling and retries;
+    /// --out DIR adds the timeline (CSV and SVG).
+    Simulate(cli::simulate::SimulateArgs),
 }
 
 fn main() -> ExitCode {
@@ -126,5 +135,6 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Perf(a) => cli::perf::run(a),
         Command::Verify(a) => cli::verify::run(a),
         Command::History(a) => cli::history::run(a),
+        Command::Simulate(a) => cli::simulate::run(a),
     }
 }

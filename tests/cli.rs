@@ -556,3 +556,110 @@ fn history_and_remedies_as_a_user_runs_them() {
         &["--remedy does not apply"],
     );
 }
+
+#[test]
+fn simulate_is_deterministic_teaches_its_profiles_and_refuses_bad_knobs() {
+    let help = ok(&["simulate", "--help"]);
+    for w in [
+        "akv-rsa2048",
+        "2000 other transactions per 10 s",
+        "aws-kms",
+        "gcp-kms",
+    ] {
+        assert!(help.contains(w), "no {w:?} in --help");
+    }
+    let args = [
+        "simulate",
+        "--design",
+        "m365",
+        "--workload",
+        "revoke",
+        "--role",
+        "ak",
+        "--preset",
+        "tiny",
+        "--profile",
+        "akv-rsa4096",
+        "--latency-ms",
+        "20,90",
+        "--json",
+    ];
+    let a = ok(&args);
+    assert_eq!(a, ok(&args), "same seed, same bytes");
+    let v: serde_json::Value = serde_json::from_str(&a).unwrap();
+    assert!(v["provider_root_ops"].as_u64().unwrap() > 0);
+    assert!(v["customer_root_ops"].as_u64().unwrap() > 0);
+    assert_eq!(
+        v["result"]["operations"].as_u64(),
+        v["customer_root_ops"].as_u64()
+    );
+    let d = scratch("simulate");
+    let out = d.join("sim");
+    ok(&[
+        "simulate",
+        "--design",
+        "flat",
+        "--workload",
+        "rotate-root",
+        "--role",
+        "ck2",
+        "--preset",
+        "tiny",
+        "--shared-vaults",
+        "1",
+        "--out",
+        s(&out),
+    ]);
+    for f in [
+        "summary.md",
+        "timeline.svg",
+        "timeline.csv",
+        "simulation.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let base = [
+        "simulate",
+        "--workload",
+        "revoke",
+        "--role",
+        "ck1",
+        "--preset",
+        "tiny",
+    ];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        base.iter().chain(extra).copied().collect()
+    };
+    fails(
+        &with(&["--profile", "nope"]),
+        &["unknown key-service profile", "akv-rsa2048"],
+    );
+    fails(&with(&["--profile", "user"]), &["--root-ops-per-s"]);
+    fails(
+        &with(&["--root-ops-per-s", "5"]),
+        &["only with --profile user"],
+    );
+    fails(&with(&["--workers", "0"]), &["workers per vault"]);
+    fails(&with(&["--latency-ms", "50,10"]), &["p99"]);
+    fails(
+        &with(&["--vaults-per-tenant", "0"]),
+        &["vaults must be 1 to 1024"],
+    );
+    fails(
+        &with(&["--profile", "aws-kms", "--local-wraps"]),
+        &["symmetric"],
+    );
+    fails(&with(&["--cold"]), &["--cold does not apply"]);
+    fails(
+        &["simulate", "--workload", "revoke", "--preset", "tiny"],
+        &["needs --role", "ck1"],
+    );
+    ok(&with(&[
+        "--profile",
+        "user",
+        "--root-ops-per-s",
+        "2.5",
+        "--vaults-per-tenant",
+        "2",
+    ]));
+}

@@ -10,5 +10,6 @@ pub mod generate;
 pub mod history;
 pub mod perf;
 pub mod run;
+pub mod simulate;
 pub mod vectors;
 pub mod verify;

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::label_for;
-use crate::engine::cost::ProfileId;
+use crate::engine::service::ProfileId;
 use crate::engine::workload::RunRow;
 use crate::error::Result;
 use crate::graph::reach::Extent;
@@ -20,7 +20,7 @@ fn find<'a>(rows: &'a [RunRow], design: &str, label: &str) -> Option<&'a RunRow>
         .find(|r| r.design == design && r.workload == label)
 }
 
-/// The run's root operations alone on key service `profile`, as a short figure.
+/// The run's root operations at key service `profile` (simulated), as a short figure.
 fn root_time(r: &RunRow, profile: ProfileId) -> String {
     r.root_seconds
         .iter()
@@ -162,7 +162,7 @@ pub fn summary_markdown(res: &CompareResult, title: &str, command: &str) -> Stri
     );
     let _ = writeln!(
         s,
-        "Every stored wrap under the rotated root is peeled and rewrapped; no key below changes. Root operations bound the time on a real key vault (AKV RSA-2048: 200/s; AWS KMS: 10,000/s).\n"
+        "Every stored wrap under the rotated root is peeled and rewrapped; no key below changes. Root operations bound the time on a real key service: the AKV RSA-2048 (HSM, 2,000 per 10 s per vault) and AWS KMS (10,000 per s per account) columns are simulated, one vault or account per tenant working in parallel, with throttling and retries; the provider's own root operations are not in them.\n"
     );
     let _ = writeln!(
         s,

@@ -92,7 +92,7 @@ pub fn env_json(
             .into_iter()
             .map(|(n, v)| (n.to_string(), serde_json::Value::String(v)))
             .collect::<serde_json::Map<_, _>>(),
-        "root_profiles": crate::engine::cost::builtin_profiles(),
+        "root_profiles": crate::engine::service::builtin_profiles(),
         "run": extra,
     })
 }

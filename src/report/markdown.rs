@@ -152,7 +152,15 @@ pub fn run_text(r: &RunRow) -> String {
         .iter()
         .map(|(n, t)| format!("{n} {}", human_secs(*t)))
         .collect();
-    let _ = writeln!(s, "root operations alone would take: {}", roots.join(", "));
+    let rs = &r.root_service;
+    let _ = writeln!(
+        s,
+        "root operations at the key services ({} customer, simulated with {}; {} of the provider's own, not charged to the customer's quotas): {}",
+        rs.customer_root_ops,
+        rs.placement,
+        rs.provider_root_ops,
+        roots.join(", ")
+    );
     if r.data.mode != crate::engine::workload::DataMode::None {
         let _ = writeln!(
             s,

@@ -7,6 +7,7 @@
 //! - [`env`]: `env.json` and the date of a results folder's name;
 //! - [`compare`] and [`perf`]: the two results folders;
 //! - [`plot`]: the SVG plots;
+//! - [`service`]: a simulated key-service run (summary, timeline CSV and plot);
 //! - `folder`: writing a results folder's files atomically.
 
 pub mod compare;
@@ -16,6 +17,7 @@ mod folder;
 pub mod markdown;
 pub mod perf;
 pub mod plot;
+pub mod service;
 
 pub use compare::{summary_markdown, write_compare};
 pub use csv::{blast_csv, perf_csv, runs_csv};

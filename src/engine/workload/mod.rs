@@ -35,8 +35,8 @@ pub use spec::{RolePick, Workload, WorkloadKind, WorkloadSpec};
 pub use state::{RunOptions, State};
 
 use crate::engine::adversary::{Adversary, one_more};
-use crate::engine::cost::{profiles, root_seconds};
 use crate::engine::plan::ChangePlan;
+use crate::engine::service::{self, Placement, SimOptions};
 use crate::error::Result;
 use crate::graph::design::RoleId;
 use crate::graph::hierarchy::Hierarchy;
@@ -90,12 +90,14 @@ pub fn run_against(
         ..RunRow::default()
     };
     crate::sysinfo::reset_peak_rss();
+    let mut loads = None;
     match *w {
         Workload::Provision => provision::run_provision(st, opts, &mut row)?,
         Workload::UnwrapAll { cold } => unwrap::run_unwrap_all(st, cold, opts.verify, &mut row)?,
         Workload::RotateRoot { role, extent, lazy } => {
             row.extent = Some(extent);
             let plan = ChangePlan::rotate(&st.h, role, extent);
+            loads = Some(service::plan_loads(&plan, &st.h));
             run_change(st, &plan, false, lazy, opts, &mut row)?;
         }
         Workload::Revoke { role, extent } => {
@@ -105,6 +107,7 @@ pub fn run_against(
             let t = std::time::Instant::now();
             row.remedies = remedy::weigh(st, adv, role, extent, opts.remedy);
             let weigh_secs = t.elapsed().as_secs_f64();
+            loads = Some(service::plan_loads(&plan, &st.h));
             run_change(st, &plan, true, false, opts, &mut row)?;
             if opts.verify {
                 let t = std::time::Instant::now();
@@ -122,7 +125,20 @@ pub fn run_against(
     }
     row.peak_rss_bytes = crate::sysinfo::peak_rss_bytes();
     row.counts_match = row.measured == row.analytic;
-    row.root_seconds = root_seconds(row.measured.root_ops, &profiles(opts.root_ops_per_s));
+    // the root operations at each key service, one vault per tenant (the
+    // structure a workload changes nothing of: loads from after the run are the plan's)
+    let loads = match loads {
+        Some(l) => l,
+        None => service::workload_loads(&st.h, w, opts.remedy)?,
+    };
+    row.root_service = service::service_cost(
+        &st.h,
+        &loads,
+        &service::profiles(opts.root_ops_per_s),
+        Placement::default(),
+        &SimOptions::default(),
+    )?;
+    row.root_seconds = row.root_service.seconds();
     row.items_per_s = if row.seconds > 0.0 {
         row.items as f64 / row.seconds
     } else {

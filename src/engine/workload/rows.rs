@@ -9,6 +9,7 @@ use core::fmt;
 use crate::crypto::scheme::SchemeId;
 use crate::engine::adversary::OneMore;
 use crate::engine::plan::Remedy;
+use crate::engine::service::ServiceCost;
 use crate::graph::counts::Counts;
 use crate::graph::reach::Extent;
 
@@ -206,8 +207,13 @@ pub struct RunRow {
     pub tenant_max_ms: f64,
     /// Peak resident memory of the process during the run, bytes.
     pub peak_rss_bytes: Option<u64>,
-    /// Time the root operations alone take at each profile, seconds.
+    /// Time the root operations alone take at each key-service profile,
+    /// seconds: simulated, one vault per tenant, the provider's own root
+    /// operations left out ([`RunRow::root_service`] has the detail).
     pub root_seconds: Vec<(String, f64)>,
+    /// The root operations at each key service: customer's and provider's,
+    /// and per profile the simulated time, throttling and retries.
+    pub root_service: ServiceCost,
     /// Data re-encryption.
     pub data: DataReencryption,
     /// For a revocation whose leak leaves keys partly exposed (a share, an
