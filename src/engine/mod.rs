@@ -1,7 +1,8 @@
 //! The engine: generation ([`generate`]), recovery ([`recover`]), the
 //! analytic model of every change ([`plan`]), the workloads that execute and
 //! meter it ([`workload`]), the parallel split of tenants ([`par`]) and the
-//! key-service cost profiles ([`cost`]). It never branches on a design's name.
+//! key-service cost profiles ([`cost`]), and the [`progress`] callers pass in
+//! to see long work advance. It never branches on a design's name, and never prints.
 
 pub mod audit;
 pub mod budget;
@@ -9,5 +10,6 @@ pub mod cost;
 pub mod generate;
 pub mod par;
 pub mod plan;
+pub mod progress;
 pub mod recover;
 pub mod workload;

@@ -324,7 +324,7 @@ mod tests {
             opts: RunOptions::default(),
             sweep: vec![crate::graph::shape::PRESETS[0]],
         };
-        let res = compare(&plan, &|_| {}).expect("compare");
+        let res = compare(&plan, &crate::engine::progress::Silent).expect("compare");
         let env = serde_json::json!({});
         let compare_dir = dir.join("compare");
         super::super::write_compare(&compare_dir, &res, "t", "keyhier compare", &env)

@@ -7,6 +7,7 @@ use crate::analysis::exposure::{Blast, blast};
 
 use crate::crypto::scheme::SchemeId;
 use crate::engine::generate::{GenSpec, generate};
+use crate::engine::progress::Progress;
 use crate::engine::workload::{RolePick, RunOptions, RunRow, State, Workload, WorkloadSpec, run};
 use crate::error::{Error, Result};
 use crate::graph::design::{DESIGN_NAMES, Design};
@@ -107,18 +108,15 @@ pub fn run_count(plan: &ComparePlan) -> u64 {
 }
 
 /// Each of `specs`, expanded, built against `design`: the workload, or `None`
-/// when it names a role the design lacks (with the spec, for the progress line).
-fn matrix(
-    design: &Design,
-    specs: &[WorkloadSpec],
-) -> Result<Vec<(WorkloadSpec, Option<Workload>)>> {
+/// when it names a role the design lacks (with the spec).
+fn matrix(design: &Design, specs: &[WorkloadSpec]) -> Result<Vec<Option<Workload>>> {
     specs
         .iter()
         .flat_map(WorkloadSpec::expand)
         .map(|spec| match spec.resolve(design) {
-            Ok(w) => Ok((spec, Some(w))),
+            Ok(w) => Ok(Some(w)),
             // A role picked by owner that the design lacks: nothing to run.
-            Err(Error::UnknownRole { .. }) if !spec.names_a_role() => Ok((spec, None)),
+            Err(Error::UnknownRole { .. }) if !spec.names_a_role() => Ok(None),
             // A role named on purpose: say which design cannot run it.
             Err(e) => Err(Error::InvalidArgument(format!(
                 "workload {spec} cannot run on design {}: {e} (leave out the design or the workload)",
@@ -128,8 +126,10 @@ fn matrix(
         .collect()
 }
 
-/// Runs the matrix. `progress(label)` is called after each run.
-pub fn compare(plan: &ComparePlan, progress: &(dyn Fn(&str) + Sync)) -> Result<CompareResult> {
+/// Runs the matrix. `progress` is told what is being done
+/// ([`Progress::doing`]: a generation, a blast analysis, a run's label) and
+/// advanced by one after each run and each skipped one ([`run_count`] in all).
+pub fn compare(plan: &ComparePlan, progress: &dyn Progress) -> Result<CompareResult> {
     let mut out = CompareResult::default();
     for design in &plan.designs {
         let spec = GenSpec {
@@ -138,15 +138,18 @@ pub fn compare(plan: &ComparePlan, progress: &(dyn Fn(&str) + Sync)) -> Result<C
             scheme: plan.scheme,
             seed: plan.opts.seed,
         };
+        progress.doing(&format!("{}: generate ({})", design.name, plan.preset.name));
         let (h, ring) = generate(&spec, &|_| {})?;
+        progress.doing(&format!("{}: exposure and availability", design.name));
         let b = blast(&h);
         out.blast.exposure.extend(b.exposure);
         out.blast.availability.extend(b.availability);
-        for (ws, w) in matrix(design, &plan.workloads)? {
+        for w in matrix(design, &plan.workloads)? {
             let Some(w) = w else {
-                progress(&format!("{} {ws} (no such role: skipped)", design.name));
+                progress.advance(1);
                 continue;
             };
+            progress.doing(&format!("{}: {}", design.name, w.label(design)));
             let mut st = State {
                 h: h.clone(),
                 ring: ring.clone(),
@@ -154,7 +157,7 @@ pub fn compare(plan: &ComparePlan, progress: &(dyn Fn(&str) + Sync)) -> Result<C
             };
             let mut row = run(&mut st, &w, &plan.opts)?;
             row.shape = format!("{} ({})", plan.preset.name, plan.preset.shape);
-            progress(&format!("{} {}", design.name, row.workload));
+            progress.advance(1);
             out.rows.push(row);
         }
         for preset in &plan.sweep {
@@ -164,9 +167,19 @@ pub fn compare(plan: &ComparePlan, progress: &(dyn Fn(&str) + Sync)) -> Result<C
                 scheme: plan.scheme,
                 seed: plan.opts.seed,
             };
+            progress.doing(&format!("sweep {}: generate {}", preset.name, design.name));
             let (h, ring) = generate(&spec, &|_| {})?;
-            for (_, w) in matrix(design, &sweep_workloads())? {
-                let Some(w) = w else { continue };
+            for w in matrix(design, &sweep_workloads())? {
+                let Some(w) = w else {
+                    progress.advance(1);
+                    continue;
+                };
+                progress.doing(&format!(
+                    "sweep {}: {} {}",
+                    preset.name,
+                    design.name,
+                    w.label(design)
+                ));
                 let mut st = State {
                     h: h.clone(),
                     ring: ring.clone(),
@@ -174,10 +187,7 @@ pub fn compare(plan: &ComparePlan, progress: &(dyn Fn(&str) + Sync)) -> Result<C
                 };
                 let mut row = run(&mut st, &w, &plan.opts)?;
                 row.shape = format!("{} ({})", preset.name, preset.shape);
-                progress(&format!(
-                    "sweep {} {} {}",
-                    preset.name, design.name, row.workload
-                ));
+                progress.advance(1);
                 out.sweep.push((preset.name.to_owned(), row));
             }
         }

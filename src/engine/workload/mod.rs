@@ -61,9 +61,19 @@ pub fn run(st: &mut State, w: &Workload, opts: &RunOptions) -> Result<RunRow> {
         ..RunRow::default()
     };
     crate::sysinfo::reset_peak_rss();
+    // Provision, unwrap-all and shred name their verification's phases
+    // themselves; a rotation's or revocation's happen inside `run_change`.
+    let p = &opts.progress;
+    match w {
+        Workload::RotateRoot { .. } | Workload::Revoke { .. } if opts.verify => p.phase(
+            &format!("{}: the change, then its verification", row.workload),
+            None,
+        ),
+        _ => p.phase(&format!("workload {}", row.workload), None),
+    }
     match *w {
         Workload::Provision => provision::run_provision(st, opts, &mut row)?,
-        Workload::UnwrapAll { cold } => unwrap::run_unwrap_all(st, cold, opts.verify, &mut row)?,
+        Workload::UnwrapAll { cold } => unwrap::run_unwrap_all(st, cold, opts, &mut row)?,
         Workload::RotateRoot { role, extent, lazy } => {
             row.extent = Some(extent);
             let plan = ChangePlan::rotate(&st.h, role, extent);
@@ -101,17 +111,19 @@ pub fn run(st: &mut State, w: &Workload, opts: &RunOptions) -> Result<RunRow> {
         Workload::RotateRoot { lazy: false, .. } => Some(Primitive::Rewrap),
         _ => None,
     };
-    if let Some(p) = primitive
+    if let Some(prim) = primitive
         && opts.reference
         && row.items > 0
-        && let Some(rate) = aes_kw_loop_rate(st.h.scheme, p)
     {
-        let per_thread = row.items_per_s / row.threads.max(1) as f64;
-        row.reference = Some(Reference {
-            primitive: p,
-            aes_kw_loop_per_s: rate,
-            speedup_per_thread: per_thread / rate,
-        });
+        p.phase("side by side: the aes-kw loop", None);
+        if let Some(rate) = aes_kw_loop_rate(st.h.scheme, prim) {
+            let per_thread = row.items_per_s / row.threads.max(1) as f64;
+            row.reference = Some(Reference {
+                primitive: prim,
+                aes_kw_loop_per_s: rate,
+                speedup_per_thread: per_thread / rate,
+            });
+        }
     }
     Ok(row)
 }

@@ -1,6 +1,7 @@
 //! What a run takes: the [`State`] it works on (a hierarchy, its keyring and,
 //! when known, the seed that generated it) and its [`RunOptions`].
 
+use crate::engine::progress::Reporter;
 use crate::graph::hierarchy::Hierarchy;
 use crate::store::keyring::Keyring;
 
@@ -20,6 +21,9 @@ pub struct RunOptions {
     /// Measure the `aes-kw` baseline after the run ([`RunRow::reference`](super::RunRow::reference); kw and
     /// kwp only): about 100,000 key operations, which tests and fuzzing skip.
     pub reference: bool,
+    /// Where the run reports its phases (the workload, its verification, the
+    /// baseline); the default reports nothing.
+    pub progress: Reporter,
 }
 
 impl Default for RunOptions {
@@ -31,6 +35,7 @@ impl Default for RunOptions {
             root_ops_per_s: None,
             verify: true,
             reference: true,
+            progress: Reporter::default(),
         }
     }
 }
