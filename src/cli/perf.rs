@@ -81,11 +81,16 @@ pub fn run(a: PerfArgs) -> anyhow::Result<ExitCode> {
     };
     phases.phase("write results", None);
     let command = command_line();
+    // what each backend's AES runs on here (the portable one: the aes crate's own pick)
+    let instructions: serde_json::Map<String, serde_json::Value> =
+        keyhier::internal::crypto::fastkw::Backend::available()
+            .map(|b| (b.name().to_owned(), b.instructions().into()))
+            .collect();
     let env = env_json(
         1,
         1,
         &command,
-        serde_json::json!({ "rounds": a.rounds, "preset": a.preset.name(), "runs": a.runs, "peers": cfg!(feature = "peers"), "fastkw_selected": keyhier::internal::crypto::fastkw::backend_name() }),
+        serde_json::json!({ "rounds": a.rounds, "preset": a.preset.name(), "runs": a.runs, "peers": cfg!(feature = "peers"), "fastkw_selected": keyhier::internal::crypto::fastkw::backend_name(), "fastkw_instructions": instructions }),
     );
     let files = write_perf(staged.path(), &prims, &works, &command, &env)?;
     staged.commit()?;
