@@ -32,6 +32,31 @@ pub enum ProfileId {
 }
 
 impl ProfileId {
+    /// Every profile, the built-in ones slowest first, then the user's.
+    pub const ALL: [ProfileId; 5] = [
+        ProfileId::AkvRsa4096,
+        ProfileId::AkvRsa3072,
+        ProfileId::AkvRsa2048,
+        ProfileId::AwsKms,
+        ProfileId::User,
+    ];
+
+    /// The profile named `name` ([`ProfileId::name`]).
+    pub fn by_name(name: &str) -> Option<ProfileId> {
+        ProfileId::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// What it stands for, as a legend says it (`Azure Key Vault RSA-2048`).
+    pub fn title(self) -> &'static str {
+        match self {
+            ProfileId::AkvRsa4096 => "Azure Key Vault HSM RSA-4096",
+            ProfileId::AkvRsa3072 => "Azure Key Vault HSM RSA-3072",
+            ProfileId::AkvRsa2048 => "Azure Key Vault HSM RSA-2048",
+            ProfileId::AwsKms => "AWS KMS symmetric",
+            ProfileId::User => "your rate (--root-ops-per-s)",
+        }
+    }
+
     /// Its name in reports.
     pub fn name(self) -> &'static str {
         match self {

@@ -25,7 +25,7 @@ pub fn write_perf(
     let folder = Folder::create(dir)?;
     folder.put("raw.csv", &perf_csv(prims.iter().chain(works))?)?;
     folder.put_env(env)?;
-    let plot = crate::report::plot::batch_plot(prims, folder.path())?;
+    let plot = crate::report::plot::batch_plot(prims, folder.path(), env)?;
     let engine = EngineRows::of(works);
     let mut s = String::new();
     rewrap_section(&mut s, prims, command);
