@@ -125,7 +125,6 @@ fn run_columns(profiles: &[String]) -> Vec<Column<'_>> {
         column("tenant_p50_ms", |r| Fixed::<3>(r.tenant_p50_ms).to_string()),
         column("tenant_p99_ms", |r| Fixed::<3>(r.tenant_p99_ms).to_string()),
         column("tenant_max_ms", |r| Fixed::<3>(r.tenant_max_ms).to_string()),
-        column("peak_rss_bytes", |r| opt(r.peak_rss_bytes)),
     ]);
     for p in profiles {
         cols.push(column(format!("root_seconds_{p}"), move |r| {

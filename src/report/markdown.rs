@@ -166,7 +166,11 @@ pub fn run_text(r: &RunRow) -> String {
         r.tenant_p50_ms, r.tenant_p99_ms, r.tenant_max_ms
     );
     if let Some(p) = r.peak_rss_bytes {
-        let _ = writeln!(s, "peak memory {:.1} MiB", p as f64 / (1u64 << 20) as f64);
+        let _ = writeln!(
+            s,
+            "peak memory during the run {:.1} MiB (the whole process: the hierarchy and keyring included)",
+            p as f64 / (1u64 << 20) as f64
+        );
     }
     let roots: Vec<String> = r
         .root_seconds

@@ -60,7 +60,7 @@ pub fn run(st: &mut State, w: &Workload, opts: &RunOptions) -> Result<RunRow> {
         stored_wraps: u64::from(h0.slots()),
         ..RunRow::default()
     };
-    crate::sysinfo::reset_peak_rss();
+    let _ = crate::sysinfo::reset_peak_rss();
     // Provision, unwrap-all and shred name their verification's phases
     // themselves; a rotation's or revocation's happen inside `run_change`.
     let p = &opts.progress;

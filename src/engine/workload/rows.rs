@@ -173,7 +173,9 @@ pub struct RunRow {
     pub tenant_p99_ms: f64,
     /// Slowest tenant.
     pub tenant_max_ms: f64,
-    /// Peak resident memory of the process during the run, bytes.
+    /// Peak resident memory of the process during the run, bytes: the whole
+    /// process, so the run's own only when it has the process to itself (see
+    /// [`crate::sysinfo::reset_peak_rss`]); `compare` does not report it.
     pub peak_rss_bytes: Option<u64>,
     /// Time the root operations alone take at each profile, seconds.
     pub root_seconds: Vec<(String, f64)>,
