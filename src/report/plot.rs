@@ -250,8 +250,10 @@ fn line(
 /// The legend, top down, in the panel right of the plot.
 fn legend(area: &DrawingArea<SVGBackend<'_>, Shift>, entries: &[Entry]) -> Result<()> {
     let font = ("sans-serif", 13).into_font();
-    for (i, e) in entries.iter().enumerate() {
-        let y = 60 + 22 * i as i32;
+    let mut y = 38;
+    for e in entries {
+        y += 22;
+        let lines = wrap(&e.label, LEGEND_CHARS);
         match e.swatch {
             Swatch::Bar => area
                 .draw(&Rectangle::new([(8, y - 6), (24, y + 6)], e.color.filled()))
@@ -267,14 +269,38 @@ fn legend(area: &DrawingArea<SVGBackend<'_>, Shift>, entries: &[Entry]) -> Resul
                 }
             }
         }
-        area.draw(&Text::new(
-            e.label.clone(),
-            (44, y - 7),
-            font.clone().color(&BLACK),
-        ))
-        .map_err(plot_err)?;
+        for (k, l) in lines.iter().enumerate() {
+            area.draw(&Text::new(
+                l.clone(),
+                (44, y - 7 + 16 * k as i32),
+                font.clone().color(&BLACK),
+            ))
+            .map_err(plot_err)?;
+        }
+        y += 16 * (lines.len() as i32 - 1);
     }
     Ok(())
+}
+
+/// Characters of a legend line (13-pixel sans-serif in the legend panel).
+const LEGEND_CHARS: usize = 42;
+
+/// `text` in lines of at most `width` characters, broken at spaces (a word
+/// longer than that stands alone).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for word in text.split(' ') {
+        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    lines.push(cur);
+    lines
 }
 
 /// The drawing area of a plot and its legend panel, on a white page.
@@ -589,9 +615,9 @@ pub fn sweep_plot(sweep: &[(String, RunRow)], dir: &Path) -> Result<Option<Strin
         let (color, m) = (COLORS[di % COLORS.len()], MARKERS[di % MARKERS.len()]);
         let above = (i + 1..series.len()).filter(|&j| same(i, j)).count() as u32;
         let pixels: Vec<(i32, i32)> = pts.iter().map(|p| chart.backend_coord(p)).collect();
-        line(&root, pixels.clone(), color, !revoke, 2 + 3 * above)?;
+        line(&root, pixels.clone(), color, !revoke, 2 + 2 * above)?;
         for &p in &pixels {
-            marker(&root, p, m, 6 + 4 * above as i32, color)?;
+            marker(&root, p, m, 6 + 3 * above as i32, color)?;
         }
         let under: Vec<&str> = (0..i)
             .filter(|&j| same(i, j))
@@ -784,5 +810,53 @@ mod tests {
         assert_eq!(thousands(200.0), "200");
         assert_eq!(thousands(1_234_567.4), "1,234,567");
         assert_eq!(thousands(2.5), "2.5");
+    }
+
+    #[test]
+    fn a_sweep_series_drawn_over_another_says_so_and_both_keep_their_marks() {
+        let row = |design: &str, workload: &str, leaves: u64, ops: u64| {
+            let mut r = RunRow {
+                design: design.into(),
+                workload: workload.into(),
+                leaves,
+                ..RunRow::default()
+            };
+            r.measured.root_ops = ops;
+            (String::new(), r)
+        };
+        let mut sweep = Vec::new();
+        for (leaves, ops) in [(100, 18), (100_000, 1500), (1_000_000, 17_000)] {
+            for d in ["m365", "tree:4,4"] {
+                sweep.push(row(d, "rotate-root ck1 all", leaves, ops));
+                sweep.push(row(d, "revoke ak all", leaves, ops + 5));
+            }
+        }
+        let dir = std::env::temp_dir().join(format!("keyhier-sweep-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let name = sweep_plot(&sweep, &dir).unwrap().unwrap();
+        let svg = std::fs::read_to_string(dir.join(name)).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        // the later design says it lies on the earlier one, for both workloads
+        assert_eq!(svg.matches("(drawn over").count(), 2, "{svg}");
+        // the one beneath is drawn wider (4 px and 2 px lines), and rotation dashed
+        assert!(svg.contains("stroke-width=\"4\""), "{svg}");
+        assert!(svg.contains("stroke-width=\"2\""), "{svg}");
+        // ticks read as counts
+        assert!(svg.contains("100 k") && svg.contains("1 M"), "{svg}");
+    }
+
+    #[test]
+    fn legend_labels_wrap_at_spaces() {
+        assert_eq!(
+            wrap(
+                "tree:4,4: rotate-root ck1 all (drawn over m365, threshold)",
+                42
+            ),
+            [
+                "tree:4,4: rotate-root ck1 all (drawn over",
+                "m365, threshold)"
+            ]
+        );
+        assert_eq!(wrap("short", 42), ["short"]);
     }
 }
