@@ -283,7 +283,7 @@ fn legend(area: &DrawingArea<SVGBackend<'_>, Shift>, entries: &[Entry]) -> Resul
 }
 
 /// Characters of a legend line (13-pixel sans-serif in the legend panel).
-const LEGEND_CHARS: usize = 42;
+const LEGEND_CHARS: usize = 48;
 
 /// `text` in lines of at most `width` characters, broken at spaces (a word
 /// longer than that stands alone).
@@ -857,6 +857,6 @@ mod tests {
                 "m365, threshold)"
             ]
         );
-        assert_eq!(wrap("short", 42), ["short"]);
+        assert_eq!(wrap("short", 48), ["short"]);
     }
 }
