@@ -175,7 +175,7 @@ const MARKERS: [Marker; 6] = [
 /// Draws `m` hollow at pixel `(x, y)` of `area`, `r` pixels from its centre
 /// to its edge (6 is the usual size).
 fn marker(
-    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    area: &Area<'_>,
     (x, y): (i32, i32),
     m: Marker,
     r: i32,
@@ -232,7 +232,7 @@ struct Entry {
 
 /// A line from `a` to `b` in pixels, dashed or not.
 fn line(
-    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    area: &Area<'_>,
     pts: Vec<(i32, i32)>,
     color: RGBColor,
     dashed: bool,
@@ -248,7 +248,7 @@ fn line(
 }
 
 /// The legend, top down, in the panel right of the plot.
-fn legend(area: &DrawingArea<SVGBackend<'_>, Shift>, entries: &[Entry]) -> Result<()> {
+fn legend(area: &Area<'_>, entries: &[Entry]) -> Result<()> {
     let font = ("sans-serif", 13).into_font();
     let mut y = 38;
     for e in entries {
@@ -303,14 +303,11 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// The drawing area of a plot and its legend panel, on a white page.
-fn page(
-    path: &Path,
-) -> Result<(
-    DrawingArea<SVGBackend<'_>, Shift>,
-    DrawingArea<SVGBackend<'_>, Shift>,
-    DrawingArea<SVGBackend<'_>, Shift>,
-)> {
+/// An area of an SVG page, in its pixels.
+type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+
+/// A white page, its plot area and its legend panel.
+fn page(path: &Path) -> Result<(Area<'_>, Area<'_>, Area<'_>)> {
     let root = SVGBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_err)?;
     let (plot, side) = root.split_horizontally(WIDTH - LEGEND_WIDTH);
@@ -596,7 +593,9 @@ pub fn sweep_plot(sweep: &[(String, RunRow)], dir: &Path) -> Result<Option<Strin
     // every series first: one drawn exactly over others must leave them
     // visible, so each is drawn wider, with a larger marker, for every later
     // series that lies on it
-    let series: Vec<(usize, bool, Vec<(f64, f64)>)> = keys
+    // (design index, revocation, points)
+    type Series = (usize, bool, Vec<(f64, f64)>);
+    let series: Vec<Series> = keys
         .iter()
         .map(|(d, w)| {
             let mut pts: Vec<(f64, f64)> = sweep
