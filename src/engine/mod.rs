@@ -4,10 +4,12 @@
 //! key-service cost profiles ([`cost`]), and the [`progress`] callers pass in
 //! to see long work advance. It never branches on a design's name, and never prints.
 
+pub mod adversary;
 pub mod audit;
 pub mod budget;
 pub mod cost;
 pub mod generate;
+pub mod history;
 pub mod par;
 pub mod plan;
 pub mod progress;

@@ -174,13 +174,7 @@ const MARKERS: [Marker; 6] = [
 /// Draws `m` hollow at pixel `(x, y)` of `area`.
 /// Draws `m` hollow at pixel `(x, y)` of `area`, `r` pixels from its centre
 /// to its edge (6 is the usual size).
-fn marker(
-    area: &Area<'_>,
-    (x, y): (i32, i32),
-    m: Marker,
-    r: i32,
-    color: RGBColor,
-) -> Result<()> {
+fn marker(area: &Area<'_>, (x, y): (i32, i32), m: Marker, r: i32, color: RGBColor) -> Result<()> {
     let st = color.stroke_width(2);
     let path = |pts: Vec<(i32, i32)>| PathElement::new(pts, st);
     let h = r * 3 / 4;

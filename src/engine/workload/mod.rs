@@ -18,6 +18,7 @@ mod change;
 mod data;
 mod execute;
 mod provision;
+mod remedy;
 pub mod rows;
 mod shred;
 pub mod spec;
@@ -27,19 +28,47 @@ mod verify;
 
 pub use baseline::aes_kw_loop_rate;
 pub use change::run_change;
-pub use rows::{DataMode, DataReencryption, Primitive, Reference, RunRow, Verification};
+pub use rows::{
+    DataMode, DataReencryption, Primitive, Reference, RemedyCost, RunRow, Verification,
+};
 pub use spec::{RolePick, Workload, WorkloadKind, WorkloadSpec};
 pub use state::{RunOptions, State};
 
+use crate::engine::adversary::{Adversary, one_more};
 use crate::engine::cost::{profiles, root_seconds};
 use crate::engine::plan::ChangePlan;
 use crate::error::Result;
 use crate::graph::design::RoleId;
 use crate::graph::hierarchy::Hierarchy;
+use crate::graph::reach::select_keys;
 
 /// Runs `w` on `st`, verifying the result. On an error from a workload that
 /// changes keys, `st` may be partly changed (see [`run_change`]): reload it.
+///
+/// A revocation is a leak and the owner's response: an attacker takes the
+/// role's current keys at the extent and a copy of the store, then the
+/// remedy runs (`opts.remedy`), and the verification includes the attacker
+/// who keeps that copy plus one more compromise.
 pub fn run(st: &mut State, w: &Workload, opts: &RunOptions) -> Result<RunRow> {
+    let mut adv = Adversary::new();
+    if let Workload::Revoke { role, extent } = *w {
+        check_root(&st.h, role)?;
+        let below = crate::graph::reach::leaves_below(&st.h);
+        adv.leak(&st.h, &select_keys(&st.h, &below, role, extent));
+    }
+    run_against(st, w, opts, &mut adv)
+}
+
+/// Runs `w` on `st` against the attacker `adv`, who already holds whatever it
+/// learned and copied before (a revocation here adds no leak: see [`run`]).
+/// After a revocation the verification includes the one-more-compromise
+/// check of `adv`.
+pub fn run_against(
+    st: &mut State,
+    w: &Workload,
+    opts: &RunOptions,
+    adv: &mut Adversary,
+) -> Result<RunRow> {
     let h0 = &st.h;
     if let Some(r) = w.role() {
         check_root(h0, r)?;
@@ -64,11 +93,14 @@ pub fn run(st: &mut State, w: &Workload, opts: &RunOptions) -> Result<RunRow> {
     // Provision, unwrap-all and shred name their verification's phases
     // themselves; a rotation's or revocation's happen inside `run_change`.
     let p = &opts.progress;
+    let change_phase = if opts.verify {
+        format!("{}: the change, then its verification", row.workload)
+    } else {
+        format!("workload {}", row.workload)
+    };
     match w {
-        Workload::RotateRoot { .. } | Workload::Revoke { .. } if opts.verify => p.phase(
-            &format!("{}: the change, then its verification", row.workload),
-            None,
-        ),
+        Workload::RotateRoot { .. } => p.phase(&change_phase, None),
+        Workload::Revoke { .. } => {} // its phases are named below
         _ => p.phase(&format!("workload {}", row.workload), None),
     }
     match *w {
@@ -81,9 +113,29 @@ pub fn run(st: &mut State, w: &Workload, opts: &RunOptions) -> Result<RunRow> {
         }
         Workload::Revoke { role, extent } => {
             row.extent = Some(extent);
-            let plan = ChangePlan::revoke(&st.h, role, extent);
-            row.rewrap_only = plan.rewrap_only(&st.h);
+            row.remedy = Some(opts.remedy);
+            let plan = ChangePlan::revoke_with(&st.h, role, extent, opts.remedy);
+            let t = std::time::Instant::now();
+            p.phase(&format!("{}: weigh every remedy", row.workload), None);
+            row.remedies = remedy::weigh(st, adv, role, extent, opts.remedy);
+            let weigh_secs = t.elapsed().as_secs_f64();
+            p.phase(&change_phase, None);
             run_change(st, &plan, true, false, opts, &mut row)?;
+            if opts.verify {
+                p.phase(
+                    "verify: one more compromise (every root, every extent)",
+                    None,
+                );
+                let t = std::time::Instant::now();
+                let mut om = one_more(&st.h, &st.ring, adv);
+                om.seconds = t.elapsed().as_secs_f64();
+                om.remedies_seconds = weigh_secs;
+                let v = &mut row.verification;
+                v.seconds += om.seconds + weigh_secs;
+                v.verified = v.verified && om.holds;
+                v.notes.push(om.summary());
+                v.one_more = Some(om);
+            }
         }
         Workload::Shred { tenant } => shred::run_shred(st, tenant, opts, &mut row)?,
     }

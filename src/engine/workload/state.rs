@@ -1,6 +1,7 @@
 //! What a run takes: the [`State`] it works on (a hierarchy, its keyring and,
 //! when known, the seed that generated it) and its [`RunOptions`].
 
+use crate::engine::plan::Remedy;
 use crate::engine::progress::Reporter;
 use crate::graph::hierarchy::Hierarchy;
 use crate::store::keyring::Keyring;
@@ -24,6 +25,9 @@ pub struct RunOptions {
     /// Where the run reports its phases (the workload, its verification, the
     /// baseline); the default reports nothing.
     pub progress: Reporter,
+    /// How a revocation treats keys the attacker learned something about but
+    /// cannot open (see [`Remedy`]).
+    pub remedy: Remedy,
 }
 
 impl Default for RunOptions {
@@ -36,6 +40,7 @@ impl Default for RunOptions {
             verify: true,
             reference: true,
             progress: Reporter::default(),
+            remedy: Remedy::default(),
         }
     }
 }
