@@ -10,9 +10,14 @@ pub fn peak_rss_bytes() -> Option<u64> {
 }
 
 /// Resets the peak resident set size to the current one (Linux: writing 5 to
-/// `/proc/self/clear_refs`), so a run's peak is its own. Best effort.
-pub fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+/// `/proc/self/clear_refs`). Best effort: returns whether the kernel took it.
+///
+/// The peak after a reset still starts from the current resident size, which
+/// holds whatever the allocator kept of memory freed earlier: it is the peak
+/// of a run only when the run has the process to itself (as `keyhier run`
+/// does), not of one run among many in the same process.
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
 /// Current resident set size, in bytes (`VmRSS`).
@@ -72,4 +77,28 @@ pub fn cpus() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_reset_brings_the_peak_down_to_the_current_size() {
+        // 64 MiB touched, then freed (an allocation that large goes back to
+        // the kernel on free): the peak stays up until it is reset
+        let mut v = vec![0u8; 64 << 20];
+        v.iter_mut().step_by(4096).for_each(|b| *b = 1);
+        std::hint::black_box(&v);
+        drop(v);
+        let Some(before) = super::peak_rss_bytes() else {
+            return; // no /proc: nothing to reset
+        };
+        if !super::reset_peak_rss() {
+            return; // a kernel without clear_refs 5
+        }
+        let after = super::peak_rss_bytes().unwrap_or(u64::MAX);
+        assert!(
+            after + (32 << 20) <= before,
+            "peak {after} after the reset, {before} before"
+        );
+    }
 }

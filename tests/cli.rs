@@ -557,6 +557,231 @@ fn history_and_remedies_as_a_user_runs_them() {
     );
 }
 
+/// Tick and legend texts of an SVG written by plotters (`<text ...>T</text>`).
+fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| Some(t.split_once('>')?.1.split_once("</text>")?.0))
+        .map(|t| {
+            t.trim()
+                .replace("&apos;", "'")
+                .replace("&quot;", "\"")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&")
+        })
+        .collect()
+}
+
+/// A number in scientific notation, as `1e4` or `2e-3`.
+fn scientific(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.windows(2).enumerate().any(|(i, w)| {
+        w[0].is_ascii_digit()
+            && w[1] == b'e'
+            && b.get(i + 2)
+                .is_some_and(|c| c.is_ascii_digit() || *c == b'-')
+    })
+}
+
+#[test]
+fn compare_plots_label_their_axes_in_human_units_and_name_the_profiles_rates() {
+    let d = scratch("plots");
+    let out = d.join("run");
+    let o = keyhier(&[
+        "compare",
+        "--preset",
+        "tiny",
+        "--designs",
+        "m365",
+        "flat",
+        "--workloads",
+        "provision",
+        "unwrap-all",
+        "rotate-root",
+        "revoke",
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    // stderr is a pipe here: no progress drawn into it
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for (plot, want) in [
+        (
+            "cost-root-ops.svg",
+            &["design", "root operations (log scale)"][..],
+        ),
+        (
+            "cost-root-time.svg",
+            &[
+                "design",
+                "time (log scale)",
+                "Azure Key Vault HSM RSA-2048 (200 ops/s)",
+                "AWS KMS symmetric (10,000 ops/s)",
+            ][..],
+        ),
+        ("measured-wall.svg", &["design", "time (log scale)"][..]),
+    ] {
+        let svg = std::fs::read_to_string(out.join(plot)).unwrap();
+        let texts = svg_texts(&svg);
+        for w in want {
+            assert!(
+                texts.iter().any(|t| t == w),
+                "{plot}: no {w:?} in {texts:?}"
+            );
+        }
+        assert!(!texts.iter().any(|t| scientific(t)), "{plot}: {texts:?}");
+    }
+    // a time axis says its unit on every tick
+    let wall = svg_texts(&std::fs::read_to_string(out.join("measured-wall.svg")).unwrap());
+    let units = ["ns", "µs", "ms", "s", "min", "h", "day", "days"];
+    let ticks: Vec<&String> = wall
+        .iter()
+        .filter(|t| t.starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    assert!(!ticks.is_empty(), "{wall:?}");
+    for t in ticks {
+        assert!(
+            t.rsplit(' ').next().is_some_and(|u| units.contains(&u)),
+            "tick {t:?} has no unit"
+        );
+    }
+    // no peak memory that depends on the rows before it
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(!summary.contains("peak MiB"), "{summary}");
+    let raw = std::fs::read_to_string(out.join("raw.csv")).unwrap();
+    assert!(!raw.lines().next().unwrap().contains("peak_rss"), "{raw}");
+}
+
+#[test]
+fn progress_is_not_drawn_when_stderr_is_not_a_terminal_json_or_not() {
+    let d = scratch("progress");
+    for args in [
+        &["gen", "--preset", "tiny"][..],
+        &["gen", "--preset", "tiny", "--json"][..],
+        &["blast", "--preset", "tiny", "--designs", "m365"][..],
+        &[
+            "run",
+            "--preset",
+            "tiny",
+            "--workload",
+            "unwrap-all",
+            "--json",
+        ][..],
+        &[
+            "run",
+            "--preset",
+            "tiny",
+            "--workload",
+            "revoke",
+            "--role",
+            "ak",
+        ][..],
+    ] {
+        let o = keyhier(args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        assert!(
+            o.stderr.is_empty(),
+            "{args:?} wrote to a piped stderr: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let (h, k) = (d.join("h.khh"), d.join("h.ring"));
+    ok(&[
+        "gen",
+        "--preset",
+        "tiny",
+        "--out",
+        s(&h),
+        "--keyring",
+        s(&k),
+    ]);
+    let o = keyhier(&["verify", "--from", s(&h), "--keyring", s(&k)]);
+    assert!(o.status.success() && o.stderr.is_empty(), "{}", text(&o));
+}
+
+#[test]
+fn run_says_what_its_aes_kw_ratio_compares() {
+    // m365: one DEP or a few under each tenant's root, so the loop rebuilds
+    // its KEKs as often, and the run says that nothing can be batched
+    let out = ok(&[
+        "run",
+        "--design",
+        "m365",
+        "--workload",
+        "rotate-root",
+        "--role",
+        "ck1",
+        "--preset",
+        "tiny",
+    ]);
+    for want in [
+        "building its two KEKs anew every",
+        "counting its whole wall",
+        "little or nothing to batch",
+    ] {
+        assert!(out.contains(want), "no {want:?} in:\n{out}");
+    }
+    let json = ok(&[
+        "run",
+        "--design",
+        "m365",
+        "--workload",
+        "rotate-root",
+        "--role",
+        "ck1",
+        "--preset",
+        "tiny",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let keks = v["reference"]["keks"].as_u64().expect("keks of a rewrap");
+    assert_eq!(keks, v["measured"]["roots_replaced"].as_u64().unwrap());
+    // unwrap-all keeps its one KEK
+    let json = ok(&[
+        "run",
+        "--preset",
+        "tiny",
+        "--workload",
+        "unwrap-all",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(v["reference"]["keks"].is_null(), "{json}");
+}
+
+#[test]
+fn perf_records_what_each_backend_ran_on() {
+    let d = scratch("perf");
+    let out = d.join("p");
+    ok(&[
+        "perf",
+        "--rounds",
+        "1",
+        "--preset",
+        "none",
+        "--out",
+        s(&out),
+    ]);
+    let env: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("env.json")).unwrap()).unwrap();
+    let on = env["run"]["fastkw_instructions"]["portable"]
+        .as_str()
+        .expect("the portable backend's instructions");
+    assert!(on.starts_with("the aes crate's"), "{on}");
+    let svg = std::fs::read_to_string(out.join("batch-size.svg")).unwrap();
+    // (a legend line may wrap: its words in order, across lines)
+    let legend = svg_texts(&svg).join(" ");
+    assert!(
+        legend.contains(&format!("fastkw portable ({on})")),
+        "the legend names it: {legend}"
+    );
+}
+
 #[test]
 fn simulate_is_deterministic_teaches_its_profiles_and_refuses_bad_knobs() {
     let help = ok(&["simulate", "--help"]);

@@ -74,6 +74,12 @@ pub fn role_sets(h: &Hierarchy) -> Vec<Vec<RoleId>> {
 
 /// Runs every analysis.
 pub fn blast(h: &Hierarchy) -> Blast {
+    blast_with(h, &|_| {})
+}
+
+/// [`blast`], calling `progress(1)` after each role set at each extent
+/// (`role_sets(h).len() * Extent::ALL.len()` calls in all).
+pub fn blast_with(h: &Hierarchy, progress: &(dyn Fn(u64) + Sync)) -> Blast {
     let below = leaves_below(h);
     let total = h.leaves();
     let mut out = Blast::default();
@@ -134,6 +140,7 @@ pub fn blast(h: &Hierarchy) -> Blast {
                 share_recoverable: ratio(a, total),
                 leaves_lost: total - a,
             });
+            progress(1);
         }
     }
     out

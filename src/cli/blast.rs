@@ -4,11 +4,13 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use keyhier::internal::analysis::exposure::{Blast, blast};
+use keyhier::Extent;
+use keyhier::internal::analysis::exposure::{Blast, blast_with, role_sets};
+use keyhier::internal::engine::progress::Progress;
 use keyhier::internal::graph::skeleton::skeleton;
 use keyhier::internal::report::blast_markdown;
 
-use super::common::{ShapeArgs, designs_arg, pool};
+use super::common::{Phases, ShapeArgs, designs_arg, pool};
 
 /// Arguments of `keyhier blast`.
 #[derive(Args, Debug)]
@@ -33,12 +35,23 @@ pub fn run(a: BlastArgs) -> anyhow::Result<ExitCode> {
     let shape = a.shape.shape()?;
     let pool = pool(a.threads)?;
     let mut all = Blast::default();
+    let phases = Phases::new();
     for design in designs {
+        phases.phase(&format!("{}: skeleton", design.name), None);
         let h = pool.install(|| skeleton(&design, &shape, a.shape.scheme, a.shape.seed))?;
-        let b = pool.install(|| blast(&h));
+        let analyses = (role_sets(&h).len() * Extent::ALL.len()) as u64;
+        phases.phase(
+            &format!(
+                "{}: exposure and availability (role sets × extents)",
+                design.name
+            ),
+            Some(analyses),
+        );
+        let b = pool.install(|| blast_with(&h, &|n| phases.inc(n)));
         all.exposure.extend(b.exposure);
         all.availability.extend(b.availability);
     }
+    phases.finish();
     if a.json {
         println!("{}", serde_json::to_string_pretty(&all)?);
     } else {

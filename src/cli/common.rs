@@ -71,18 +71,114 @@ pub fn pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
     Ok(b.build()?)
 }
 
-/// A progress bar of `len` steps, labelled `what`.
-pub fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
-    let pb = indicatif::ProgressBar::new(len);
-    pb.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{msg:>12} [{bar:40}] {pos}/{len} ({percent}%) eta {eta}",
+/// Progress on stderr in named phases, whenever stderr is a terminal
+/// (`--json` or not; nothing is drawn into a pipe or a file): a bar with
+/// the work done and an estimate of the time left when the phase's amount of
+/// work is known, a spinner with the time spent when not. The library
+/// reports to it through [`keyhier::internal::engine::progress::Progress`].
+#[derive(Clone)]
+pub struct Phases {
+    bar: indicatif::ProgressBar,
+}
+
+/// Shortest time, and share of a phase's work, before an estimate is shown:
+/// the first moments of a phase (a thread pool waking, caches filling) say
+/// little about its rate ("eta 6w" at the start of a run).
+const ESTIMATE_AFTER_SECS: f64 = 1.0;
+const ESTIMATE_AFTER_FRACTION: f64 = 0.03;
+
+impl Phases {
+    /// Progress drawn on stderr if it is a terminal.
+    pub fn new() -> Phases {
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        // nothing is drawn before the first phase names itself
+        bar.set_style(blank());
+        Phases { bar }
+    }
+
+    /// Removes the progress line (before the command prints its results).
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+
+    /// An `advance` callback for library functions that take one (`generate`).
+    pub fn inc(&self, n: u64) {
+        self.bar.inc(n);
+    }
+}
+
+impl Drop for Phases {
+    fn drop(&mut self) {
+        // an error path must not leave a spinner drawn over its message
+        self.bar.finish_and_clear();
+    }
+}
+
+impl keyhier::internal::engine::progress::Progress for Phases {
+    fn phase(&self, name: &str, total: Option<u64>) {
+        let style = match total {
+            Some(_) => {
+                "{prefix} [{bar:30}] {percent:>3}% {human_pos}/{human_len} {elapsed:>4} {estimate} {wide_msg}"
+            }
+            None => "{spinner} {prefix} {elapsed:>4} {wide_msg}",
+        };
+        // blank while the bar changes, so that no mix of two phases is drawn
+        self.bar.set_style(blank());
+        self.bar.reset();
+        match total {
+            Some(t) => self.bar.set_length(t),
+            None => self.bar.unset_length(),
+        }
+        self.bar.set_prefix(name.to_owned());
+        self.bar.set_message("");
+        self.bar.set_style(
+            indicatif::ProgressStyle::with_template(style)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .with_key("estimate", estimate)
+                .progress_chars("=> "),
+        );
+        self.bar
+            .enable_steady_tick(std::time::Duration::from_millis(200));
+    }
+
+    fn advance(&self, n: u64) {
+        self.bar.inc(n);
+    }
+
+    fn doing(&self, what: &str) {
+        self.bar.set_message(what.to_owned());
+    }
+}
+
+/// A style that draws nothing.
+fn blank() -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template("")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner())
+}
+
+/// The time left at the phase's mean rate so far, once
+/// [`ESTIMATE_AFTER_SECS`] and [`ESTIMATE_AFTER_FRACTION`] of it are behind.
+fn estimate(state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write) {
+    let (Some(len), pos) = (state.len(), state.pos()) else {
+        return;
+    };
+    let done = if len == 0 {
+        0.0
+    } else {
+        pos as f64 / len as f64
+    };
+    let spent = state.elapsed().as_secs_f64();
+    let _ = if spent < ESTIMATE_AFTER_SECS || done < ESTIMATE_AFTER_FRACTION {
+        w.write_str("(estimating)")
+    } else {
+        let left = spent * (1.0 - done.min(1.0)) / done;
+        write!(
+            w,
+            "about {} left",
+            keyhier::internal::report::human_secs(left)
         )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    pb.set_message(what.to_owned());
-    pb
+    };
 }
 
 /// Keys `spec` generates, counted from its shape (the generation progress bar's length).

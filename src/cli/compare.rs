@@ -12,7 +12,9 @@ use keyhier::internal::suite::compare::{
 };
 use keyhier::{Preset, RunOptions, SchemeId, WorkloadSpec};
 
-use super::common::{command_line, designs_arg, pool, progress_bar, results_dir};
+use keyhier::internal::engine::progress::Progress;
+
+use super::common::{Phases, command_line, designs_arg, pool, results_dir};
 
 /// Arguments of `keyhier compare`.
 #[derive(Args, Debug)]
@@ -86,15 +88,11 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
     let staged = StagedDir::create(&dir, a.force)?;
     let pool = pool(a.threads)?;
     let threads = pool.current_num_threads();
-    let pb = progress_bar(run_count(&plan), "comparing");
+    let phases = Phases::new();
+    phases.phase("compare (runs)", Some(run_count(&plan)));
     let start = std::time::Instant::now();
-    let res = pool.install(|| {
-        compare(&plan, &|label| {
-            pb.set_message(label.to_owned());
-            pb.inc(1);
-        })
-    })?;
-    pb.finish_and_clear();
+    let res = pool.install(|| compare(&plan, &phases))?;
+    phases.phase("write results", None);
     let command = command_line();
     let env = env_json(
         a.seed,
@@ -111,6 +109,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
     );
     let files = write_compare(staged.path(), &res, &title, &command, &env)?;
     staged.commit()?;
+    phases.finish();
     let all = || res.rows.iter().chain(res.sweep.iter().map(|(_, r)| r));
     let verified = all().filter(|r| r.verification.verified).count();
     let matched = all().filter(|r| r.counts_match).count();

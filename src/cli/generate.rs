@@ -10,7 +10,9 @@ use keyhier::internal::store::hfile;
 use keyhier::internal::sysinfo;
 use keyhier::{Design, GenSpec, SchemeId, generate};
 
-use super::common::{ShapeArgs, estimate_nodes, pool, progress_bar};
+use keyhier::internal::engine::progress::Progress;
+
+use super::common::{Phases, ShapeArgs, estimate_nodes, pool};
 
 /// Arguments of `keyhier gen`.
 #[derive(Args, Debug)]
@@ -76,12 +78,15 @@ pub fn run(a: GenArgs) -> anyhow::Result<ExitCode> {
     let pool = pool(a.threads)?;
     let threads = pool.current_num_threads();
     let start = std::time::Instant::now();
-    let skeleton_nodes = estimate_nodes(&spec);
-    let pb = progress_bar(skeleton_nodes, "generating");
-    let (h, ring) = pool.install(|| generate(&spec, &|n| pb.inc(n)))?;
-    pb.finish_and_clear();
+    let phases = Phases::new();
+    phases.phase("generate (keys)", Some(estimate_nodes(&spec)));
+    let (h, ring) = pool.install(|| generate(&spec, &|n| phases.inc(n)))?;
+    if !outputs.is_empty() {
+        phases.phase("write the outputs", None);
+    }
     let file_bytes = hfile::write_with_keyring(&h, a.out.as_deref(), &ring, a.keyring.as_deref())
         .context("writing the outputs (none was changed)")?;
+    phases.finish();
     let seconds = start.elapsed().as_secs_f64();
     let counts = h.count_by_role();
     let peak = sysinfo::peak_rss_bytes();

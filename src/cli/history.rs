@@ -9,7 +9,9 @@ use clap::Args;
 use keyhier::internal::engine::history::{EventSpec, History, run_history};
 use keyhier::{Design, GenSpec, Remedy, RunOptions, State, generate};
 
-use super::common::{ShapeArgs, estimate_nodes, pool, progress_bar};
+use keyhier::internal::engine::progress::Progress;
+
+use super::common::{Phases, ShapeArgs, estimate_nodes, pool};
 
 /// Arguments of `keyhier history`.
 #[derive(Args, Debug)]
@@ -54,9 +56,9 @@ pub fn run(a: HistoryArgs) -> anyhow::Result<ExitCode> {
         scheme: a.shape.scheme,
         seed: a.shape.seed,
     };
-    let pb = progress_bar(estimate_nodes(&gen_spec), "generating");
-    let (h, ring) = pool.install(|| generate(&gen_spec, &|n| pb.inc(n)))?;
-    pb.finish_and_clear();
+    let phases = Phases::new();
+    phases.phase("generate (keys)", Some(estimate_nodes(&gen_spec)));
+    let (h, ring) = pool.install(|| generate(&gen_spec, &|n| phases.inc(n)))?;
     let mut st = State {
         h,
         ring,
@@ -69,14 +71,12 @@ pub fn run(a: HistoryArgs) -> anyhow::Result<ExitCode> {
         ..Default::default()
     };
     let total = a.events.len();
-    let spinner = indicatif::ProgressBar::new_spinner();
-    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
     let hist = pool.install(|| {
         run_history(&mut st, &a.events, &opts, &|i, e| {
-            spinner.set_message(format!("event {}/{total}: {e}", i + 1));
+            phases.phase(&format!("event {}/{total}: {e}", i + 1), None);
         })
     })?;
-    spinner.finish_and_clear();
+    phases.finish();
     if a.json {
         println!("{}", serde_json::to_string_pretty(&hist)?);
     } else {

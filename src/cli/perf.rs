@@ -11,7 +11,9 @@ use keyhier::internal::store::atomic::StagedDir;
 use keyhier::internal::suite::perf;
 use keyhier::{PRESETS, Preset};
 
-use super::common::{command_line, results_dir};
+use keyhier::internal::engine::progress::Progress;
+
+use super::common::{Phases, command_line, results_dir};
 
 /// Arguments of `keyhier perf`.
 #[derive(Args, Debug)]
@@ -58,30 +60,41 @@ pub fn run(a: PerfArgs) -> anyhow::Result<ExitCode> {
     let dir = a.out.clone().unwrap_or_else(|| results_dir("perf"));
     // Checked and staged before the run (see `compare`).
     let staged = StagedDir::create(&dir, a.force)?;
-    let spinner = indicatif::ProgressBar::new_spinner();
-    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
-    spinner.set_message("primitives, side by side");
+    let phases = Phases::new();
+    phases.phase(
+        &format!("primitives side by side ({} rounds)", a.rounds),
+        None,
+    );
     let prims = perf::primitives(a.rounds)?;
     let works = match a.preset.0 {
         None => Vec::new(),
         Some(preset) => {
-            spinner.set_message(format!(
-                "workloads on flat {} beside the primitive, {} rounds",
-                preset.name, a.runs
-            ));
+            phases.phase(
+                &format!(
+                    "workloads on flat {} beside the primitive ({} rounds)",
+                    preset.name, a.runs
+                ),
+                None,
+            );
             perf::workloads(preset.name, a.runs)?
         }
     };
-    spinner.finish_and_clear();
+    phases.phase("write results", None);
     let command = command_line();
+    // what each backend's AES runs on here (the portable one: the aes crate's own pick)
+    let instructions: serde_json::Map<String, serde_json::Value> =
+        keyhier::internal::crypto::fastkw::Backend::available()
+            .map(|b| (b.name().to_owned(), b.instructions().into()))
+            .collect();
     let env = env_json(
         1,
         1,
         &command,
-        serde_json::json!({ "rounds": a.rounds, "preset": a.preset.name(), "runs": a.runs, "peers": cfg!(feature = "peers"), "fastkw_selected": keyhier::internal::crypto::fastkw::backend_name() }),
+        serde_json::json!({ "rounds": a.rounds, "preset": a.preset.name(), "runs": a.runs, "peers": cfg!(feature = "peers"), "fastkw_selected": keyhier::internal::crypto::fastkw::backend_name(), "fastkw_instructions": instructions }),
     );
     let files = write_perf(staged.path(), &prims, &works, &command, &env)?;
     staged.commit()?;
+    phases.finish();
     println!("wrote {}: {}", dir.display(), files.join(", "));
     Ok(ExitCode::SUCCESS)
 }

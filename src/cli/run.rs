@@ -13,7 +13,9 @@ use keyhier::{
     WorkloadKind, WorkloadSpec, generate,
 };
 
-use super::common::{ShapeArgs, estimate_nodes, pool, progress_bar};
+use keyhier::internal::engine::progress::{Progress, Reporter};
+
+use super::common::{Phases, ShapeArgs, estimate_nodes, pool};
 
 /// Arguments of `keyhier run`.
 #[derive(Args, Debug)]
@@ -177,8 +179,10 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     a.check_flags()?;
     let spec = a.spec();
     let pool = pool(a.threads)?;
+    let phases = Phases::new();
     let (mut st, w) = match (&a.from, &a.keyring) {
         (Some(f), Some(k)) => {
+            phases.phase(&format!("read {} and its keyring", f.display()), None);
             let h = hfile::read_file(f)?;
             let ring = Keyring::read_file(k)?;
             ring.check_against(&h)
@@ -200,9 +204,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
                 scheme: a.shape.scheme,
                 seed: a.shape.seed,
             };
-            let pb = progress_bar(estimate_nodes(&gen_spec), "generating");
-            let (h, ring) = pool.install(|| generate(&gen_spec, &|n| pb.inc(n)))?;
-            pb.finish_and_clear();
+            phases.phase("generate (keys)", Some(estimate_nodes(&gen_spec)));
+            let (h, ring) = pool.install(|| generate(&gen_spec, &|n| phases.inc(n)))?;
             let st = State {
                 h,
                 ring,
@@ -215,14 +218,12 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         seed: a.shape.seed,
         data_bytes_per_leaf: a.data_bytes_per_leaf,
         root_ops_per_s: a.root_ops_per_s,
+        progress: Reporter::new(std::sync::Arc::new(phases.clone())),
         remedy: a.remedy.unwrap_or_default(),
         ..Default::default()
     };
-    let spinner = indicatif::ProgressBar::new_spinner();
-    spinner.set_message(format!("{} on {}", w.label(&st.h.design), st.h.design.name));
-    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
     let mut row = pool.install(|| keyhier::run(&mut st, &w, &opts))?;
-    spinner.finish_and_clear();
+    phases.finish();
     row.shape = match &a.from {
         Some(f) => format!("from {}", f.display()),
         None => format!("preset {} ({})", a.shape.preset.name, a.shape.shape()?),

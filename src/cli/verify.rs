@@ -8,10 +8,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use keyhier::Keyring;
-use keyhier::internal::engine::audit::audit;
+use keyhier::internal::engine::audit::audit_where_with;
+use keyhier::internal::engine::progress::Progress;
 use keyhier::internal::store::hfile;
 
-use super::common::pool;
+use super::common::{Phases, pool};
 
 /// Arguments of `keyhier verify`.
 #[derive(Args, Debug)]
@@ -32,6 +33,8 @@ pub struct VerifyArgs {
 
 /// Reads both files, audits, prints, and fails when anything did not verify.
 pub fn run(a: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let phases = Phases::new();
+    phases.phase(&format!("read {} and its keyring", a.from.display()), None);
     let h = hfile::read_file(&a.from)?;
     let ring = Keyring::read_file(&a.keyring)?;
     ring.check_against(&h).with_context(|| {
@@ -42,7 +45,12 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         )
     })?;
     let pool = pool(a.threads)?;
-    let report = pool.install(|| audit(&h, &ring));
+    phases.phase(
+        "verify: audit every slot (keys)",
+        Some(u64::from(h.nodes())),
+    );
+    let report = pool.install(|| audit_where_with(&h, &ring, &|_| true, &|n| phases.inc(n)));
+    phases.finish();
     let verified = report.ok();
     if a.json {
         let v = serde_json::json!({

@@ -184,17 +184,33 @@ pub fn audit(h: &Hierarchy, ring: &Keyring) -> Audit {
 /// [`audit`] of the keys `include` admits (a shredded tenant's keys are
 /// meant not to open).
 pub fn audit_where(h: &Hierarchy, ring: &Keyring, include: &(dyn Fn(u32) -> bool + Sync)) -> Audit {
+    audit_where_with(h, ring, include, &|_| {})
+}
+
+/// [`audit_where`], calling `progress(n)` as the keys of each tenant (and
+/// of the global head) are audited: `n` is their number, so the calls add up
+/// to `h.nodes()`.
+pub fn audit_where_with(
+    h: &Hierarchy,
+    ring: &Keyring,
+    include: &(dyn Fn(u32) -> bool + Sync),
+    progress: &(dyn Fn(u64) + Sync),
+) -> Audit {
     let mut out = Audit::default();
     let global_end = h.tenant_node_start.first().copied().unwrap_or(0);
     let mut global: HashMap<u32, Key256> = HashMap::new();
     let part = audit_range(h, ring, 0..global_end, None, &mut global, include);
+    progress(u64::from(global_end));
     out.merge(part);
     let parts: Vec<Part> = (0..h.tenants())
         .into_par_iter()
         .map(|t| {
             let range = h.tenant_node_start[t as usize]..h.tenant_node_start[t as usize + 1];
             let mut own: HashMap<u32, Key256> = HashMap::new();
-            audit_range(h, ring, range, Some(&global), &mut own, include)
+            let keys = u64::from(range.end - range.start);
+            let part = audit_range(h, ring, range, Some(&global), &mut own, include);
+            progress(keys);
+            part
         })
         .collect();
     for p in parts {

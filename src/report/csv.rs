@@ -129,7 +129,6 @@ fn run_columns(profiles: &[String]) -> Vec<Column<'_>> {
         column("tenant_p50_ms", |r| Fixed::<3>(r.tenant_p50_ms).to_string()),
         column("tenant_p99_ms", |r| Fixed::<3>(r.tenant_p99_ms).to_string()),
         column("tenant_max_ms", |r| Fixed::<3>(r.tenant_max_ms).to_string()),
-        column("peak_rss_bytes", |r| opt(r.peak_rss_bytes)),
         column("customer_root_ops", |r| {
             r.root_service.customer_root_ops.to_string()
         }),
@@ -346,7 +345,7 @@ mod tests {
             opts: RunOptions::default(),
             sweep: vec![crate::graph::shape::PRESETS[0]],
         };
-        let res = compare(&plan, &|_| {}).expect("compare");
+        let res = compare(&plan, &crate::engine::progress::Silent).expect("compare");
         let env = serde_json::json!({});
         let compare_dir = dir.join("compare");
         super::super::write_compare(&compare_dir, &res, "t", "keyhier compare", &env)

@@ -132,12 +132,33 @@ pub fn run_text(r: &RunRow) -> String {
         "\nwall {:.3} s  {:.0} items/s  {:.0} wrap+unwrap/s",
         r.seconds, r.items_per_s, r.ops_per_s
     );
-    if let Some(r) = &r.reference {
+    if let Some(rf) = &r.reference {
+        let (how, whole) = match rf.keks {
+            Some(k) => (
+                format!(
+                    "building its two KEKs anew every {:.1} keys as this run had to ({} {}s between {k} pairs of root versions)",
+                    r.items as f64 / k.max(1) as f64,
+                    r.items,
+                    rf.primitive
+                ),
+                " (new root versions, the split by tenant, key schedules, writing the wraps)",
+            ),
+            None => ("under one KEK throughout".into(), ""),
+        };
         let _ = writeln!(
             s,
-            "side by side: aes-kw one key at a time does {:.0} {}s/s on one thread; this run did {:.1}x that per thread",
-            r.aes_kw_loop_per_s, r.primitive, r.speedup_per_thread
+            "side by side: aes-kw one key at a time, {how}, does {:.0} {}s/s on one thread;\n  this run did {:.1}x that per thread, counting its whole wall{whole}, not the {}s alone",
+            rf.aes_kw_loop_per_s, rf.primitive, rf.speedup_per_thread, rf.primitive
         );
+        if let Some(k) = rf.keks
+            && (r.items as f64) < 4.0 * k as f64
+        {
+            let _ = writeln!(
+                s,
+                "  at {:.1} keys per KEK there is little or nothing to batch: each rewrap pays its share of two key schedules and of its tenant's bookkeeping (`keyhier perf` times the batched path by batch size)",
+                r.items as f64 / k.max(1) as f64
+            );
+        }
     }
     let _ = writeln!(
         s,
@@ -145,7 +166,11 @@ pub fn run_text(r: &RunRow) -> String {
         r.tenant_p50_ms, r.tenant_p99_ms, r.tenant_max_ms
     );
     if let Some(p) = r.peak_rss_bytes {
-        let _ = writeln!(s, "peak memory {:.1} MiB", p as f64 / (1u64 << 20) as f64);
+        let _ = writeln!(
+            s,
+            "peak memory during the run {:.1} MiB (the whole process: the hierarchy and keyring included)",
+            p as f64 / (1u64 << 20) as f64
+        );
     }
     let roots: Vec<String> = r
         .root_seconds

@@ -12,6 +12,7 @@ use crate::graph::reach::{leaves_below, select_keys};
 
 use crate::crypto::scheme::SchemeId;
 use crate::engine::generate::{GenSpec, generate};
+use crate::engine::progress::Progress;
 use crate::engine::workload::{RolePick, RunOptions, RunRow, State, Workload, WorkloadSpec, run};
 use crate::error::{Error, Result};
 use crate::graph::design::{DESIGN_NAMES, Design};
@@ -265,8 +266,11 @@ pub fn two_event_histories(
     Ok(out)
 }
 
-/// Runs the matrix. `progress(label)` is called after each run.
-pub fn compare(plan: &ComparePlan, progress: &(dyn Fn(&str) + Sync)) -> Result<CompareResult> {
+/// Runs the matrix. `progress` is told what is being done
+/// ([`Progress::doing`]: a generation, a blast analysis, a run's label) and
+/// advanced by one after each run, each skipped one and each history's
+/// revocation ([`run_count`] in all).
+pub fn compare(plan: &ComparePlan, progress: &dyn Progress) -> Result<CompareResult> {
     let mut out = CompareResult::default();
     for design in &plan.designs {
         let spec = GenSpec {
@@ -275,15 +279,18 @@ pub fn compare(plan: &ComparePlan, progress: &(dyn Fn(&str) + Sync)) -> Result<C
             scheme: plan.scheme,
             seed: plan.opts.seed,
         };
+        progress.doing(&format!("{}: generate ({})", design.name, plan.preset.name));
         let (h, ring) = generate(&spec, &|_| {})?;
+        progress.doing(&format!("{}: exposure and availability", design.name));
         let b = blast(&h);
         out.blast.exposure.extend(b.exposure);
         out.blast.availability.extend(b.availability);
-        for (ws, w) in matrix(design, &plan.workloads)? {
+        for (_, w) in matrix(design, &plan.workloads)? {
             let Some(w) = w else {
-                progress(&format!("{} {ws} (no such role: skipped)", design.name));
+                progress.advance(1);
                 continue;
             };
+            progress.doing(&format!("{}: {}", design.name, w.label(design)));
             let mut st = State {
                 h: h.clone(),
                 ring: ring.clone(),
@@ -291,7 +298,7 @@ pub fn compare(plan: &ComparePlan, progress: &(dyn Fn(&str) + Sync)) -> Result<C
             };
             let mut row = run(&mut st, &w, &plan.opts)?;
             row.shape = format!("{} ({})", plan.preset.name, plan.preset.shape);
-            progress(&format!("{} {}", design.name, row.workload));
+            progress.advance(1);
             if let Workload::Revoke { role, extent } = w {
                 let leaked = select_keys(&h, &leaves_below(&h), role, extent);
                 out.reference.push(ReferenceCheck {
@@ -308,8 +315,12 @@ pub fn compare(plan: &ComparePlan, progress: &(dyn Fn(&str) + Sync)) -> Result<C
             ring,
             gen_seed: Some(plan.opts.seed),
         };
+        progress.doing(&format!("{}: two-event histories", design.name));
         out.histories
-            .extend(two_event_histories(&state, &plan.opts, progress)?);
+            .extend(two_event_histories(&state, &plan.opts, &|label: &str| {
+                progress.advance(1);
+                progress.doing(label);
+            })?);
         for preset in &plan.sweep {
             let spec = GenSpec {
                 design: design.clone(),
@@ -317,9 +328,19 @@ pub fn compare(plan: &ComparePlan, progress: &(dyn Fn(&str) + Sync)) -> Result<C
                 scheme: plan.scheme,
                 seed: plan.opts.seed,
             };
+            progress.doing(&format!("sweep {}: generate {}", preset.name, design.name));
             let (h, ring) = generate(&spec, &|_| {})?;
             for (_, w) in matrix(design, &sweep_workloads())? {
-                let Some(w) = w else { continue };
+                let Some(w) = w else {
+                    progress.advance(1);
+                    continue;
+                };
+                progress.doing(&format!(
+                    "sweep {}: {} {}",
+                    preset.name,
+                    design.name,
+                    w.label(design)
+                ));
                 let mut st = State {
                     h: h.clone(),
                     ring: ring.clone(),
@@ -327,10 +348,7 @@ pub fn compare(plan: &ComparePlan, progress: &(dyn Fn(&str) + Sync)) -> Result<C
                 };
                 let mut row = run(&mut st, &w, &plan.opts)?;
                 row.shape = format!("{} ({})", preset.name, preset.shape);
-                progress(&format!(
-                    "sweep {} {} {}",
-                    preset.name, design.name, row.workload
-                ));
+                progress.advance(1);
                 out.sweep.push((preset.name.to_owned(), row));
             }
         }

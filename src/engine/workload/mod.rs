@@ -89,11 +89,24 @@ pub fn run_against(
         stored_wraps: u64::from(h0.slots()),
         ..RunRow::default()
     };
-    crate::sysinfo::reset_peak_rss();
     let mut loads = None;
+    let _ = crate::sysinfo::reset_peak_rss();
+    // Provision, unwrap-all and shred name their verification's phases
+    // themselves; a rotation's or revocation's happen inside `run_change`.
+    let p = &opts.progress;
+    let change_phase = if opts.verify {
+        format!("{}: the change, then its verification", row.workload)
+    } else {
+        format!("workload {}", row.workload)
+    };
+    match w {
+        Workload::RotateRoot { .. } => p.phase(&change_phase, None),
+        Workload::Revoke { .. } => {} // its phases are named below
+        _ => p.phase(&format!("workload {}", row.workload), None),
+    }
     match *w {
         Workload::Provision => provision::run_provision(st, opts, &mut row)?,
-        Workload::UnwrapAll { cold } => unwrap::run_unwrap_all(st, cold, opts.verify, &mut row)?,
+        Workload::UnwrapAll { cold } => unwrap::run_unwrap_all(st, cold, opts, &mut row)?,
         Workload::RotateRoot { role, extent, lazy } => {
             row.extent = Some(extent);
             let plan = ChangePlan::rotate(&st.h, role, extent);
@@ -105,11 +118,17 @@ pub fn run_against(
             row.remedy = Some(opts.remedy);
             let plan = ChangePlan::revoke_with(&st.h, role, extent, opts.remedy);
             let t = std::time::Instant::now();
+            p.phase(&format!("{}: weigh every remedy", row.workload), None);
             row.remedies = remedy::weigh(st, adv, role, extent, opts.remedy);
             let weigh_secs = t.elapsed().as_secs_f64();
             loads = Some(service::plan_loads(&plan, &st.h));
+            p.phase(&change_phase, None);
             run_change(st, &plan, true, false, opts, &mut row)?;
             if opts.verify {
+                p.phase(
+                    "verify: one more compromise (every root, every extent)",
+                    None,
+                );
                 let t = std::time::Instant::now();
                 let mut om = one_more(&st.h, &st.ring, adv);
                 om.seconds = t.elapsed().as_secs_f64();
@@ -160,17 +179,25 @@ pub fn run_against(
         Workload::RotateRoot { lazy: false, .. } => Some(Primitive::Rewrap),
         _ => None,
     };
-    if let Some(p) = primitive
+    // Like with like: a rewrap moves keys from an old root to a new one, so
+    // the loop builds its KEK pair anew as often as the run had to (in m365,
+    // about once per key: one DEP per tenant's root).
+    let keks = (primitive == Some(Primitive::Rewrap)).then_some(row.measured.roots_replaced);
+    let keys_per_kek = keks.map(|k| row.items as f64 / k.max(1) as f64);
+    if let Some(prim) = primitive
         && opts.reference
         && row.items > 0
-        && let Some(rate) = aes_kw_loop_rate(st.h.scheme, p)
     {
-        let per_thread = row.items_per_s / row.threads.max(1) as f64;
-        row.reference = Some(Reference {
-            primitive: p,
-            aes_kw_loop_per_s: rate,
-            speedup_per_thread: per_thread / rate,
-        });
+        p.phase("side by side: the aes-kw loop", None);
+        if let Some(rate) = aes_kw_loop_rate(st.h.scheme, prim, keys_per_kek) {
+            let per_thread = row.items_per_s / row.threads.max(1) as f64;
+            row.reference = Some(Reference {
+                primitive: prim,
+                aes_kw_loop_per_s: rate,
+                speedup_per_thread: per_thread / rate,
+                keks,
+            });
+        }
     }
     Ok(row)
 }

@@ -46,9 +46,11 @@ pub(super) fn run_provision(st: &mut State, opts: &RunOptions, row: &mut RunRow)
     if !opts.verify {
         return Ok(());
     }
+    opts.progress.phase("verify: recover every leaf", None);
     let mut v = verify_leaves(st, &Expected::of(st)?.0, &|_| true)?;
     v.notes
         .push("every leaf recovered from the new hierarchy equals its seed-derived key".into());
+    opts.progress.phase("verify: audit every slot", None);
     audit_into(st, &mut v, &|_| true);
     row.verification = v;
     Ok(())

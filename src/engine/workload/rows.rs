@@ -205,7 +205,9 @@ pub struct RunRow {
     pub tenant_p99_ms: f64,
     /// Slowest tenant.
     pub tenant_max_ms: f64,
-    /// Peak resident memory of the process during the run, bytes.
+    /// Peak resident memory of the process during the run, bytes: the whole
+    /// process, so the run's own only when it has the process to itself (see
+    /// [`crate::sysinfo::reset_peak_rss`]); `compare` does not report it.
     pub peak_rss_bytes: Option<u64>,
     /// Time the root operations alone take at each key-service profile,
     /// seconds: simulated, one vault per tenant, the provider's own root
@@ -240,8 +242,14 @@ pub struct Reference {
     pub primitive: Primitive,
     /// Keys per second of the loop, one thread (median of 5).
     pub aes_kw_loop_per_s: f64,
-    /// The run's items per second per thread, over the loop's.
+    /// The run's items per second per thread, over the loop's: the run's
+    /// whole wall (new roots, the split by tenant, writing the wraps, as well
+    /// as the wraps themselves) against the primitive alone.
     pub speedup_per_thread: f64,
+    /// For a rewrap, the KEK pairs the run moved its keys between (the roots
+    /// it replaced); the loop built its pair anew every `items / keks` keys,
+    /// as the run had to. `None`: the loop kept one KEK (pair) throughout.
+    pub keks: Option<u64>,
 }
 
 /// Per-tenant latency percentiles (p50, p99, max), milliseconds, of

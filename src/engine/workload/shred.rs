@@ -28,11 +28,14 @@ pub(super) fn run_shred(
     let vstart = Instant::now();
     // expected keys: verification only
     let before = if opts.verify {
+        opts.progress.phase("verify: the expected keys", None);
         Some(Expected::of(st)?)
     } else {
         None
     };
     let vsecs = vstart.elapsed().as_secs_f64();
+    opts.progress
+        .phase(&format!("workload {}", row.workload), None);
     let start = Instant::now();
     let owned: Vec<u32> = (h.tenant_node_start[tenant as usize]
         ..h.tenant_node_start[tenant as usize + 1])
@@ -82,6 +85,7 @@ pub(super) fn run_shred(
             expected.keys[n as usize] = None;
         }
     }
+    opts.progress.phase("verify: recover every leaf", None);
     let mut v = verify_leaves(st, &expected, &|_| true)?;
     let mut notes = vec![];
     if left == 0 {
@@ -103,6 +107,7 @@ pub(super) fn run_shred(
     v.seconds += vsecs;
     v.notes = notes;
     // Every key outside the shredded tenant must still open through every slot.
+    opts.progress.phase("verify: audit every slot", None);
     audit_into(st, &mut v, &|n| !range.contains(&n));
     row.verification = v;
     Ok(())

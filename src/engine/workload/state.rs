@@ -2,6 +2,7 @@
 //! when known, the seed that generated it) and its [`RunOptions`].
 
 use crate::engine::plan::Remedy;
+use crate::engine::progress::Reporter;
 use crate::graph::hierarchy::Hierarchy;
 use crate::store::keyring::Keyring;
 
@@ -21,6 +22,9 @@ pub struct RunOptions {
     /// Measure the `aes-kw` baseline after the run ([`RunRow::reference`](super::RunRow::reference); kw and
     /// kwp only): about 100,000 key operations, which tests and fuzzing skip.
     pub reference: bool,
+    /// Where the run reports its phases (the workload, its verification, the
+    /// baseline); the default reports nothing.
+    pub progress: Reporter,
     /// How a revocation treats keys the attacker learned something about but
     /// cannot open (see [`Remedy`]).
     pub remedy: Remedy,
@@ -35,6 +39,7 @@ impl Default for RunOptions {
             root_ops_per_s: None,
             verify: true,
             reference: true,
+            progress: Reporter::default(),
             remedy: Remedy::default(),
         }
     }

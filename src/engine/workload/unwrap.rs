@@ -10,20 +10,22 @@ use crate::error::Result;
 use crate::graph::counts::Counts;
 
 use super::rows::{RunRow, Verification, percentiles};
-use super::state::State;
+use super::state::{RunOptions, State};
 use super::verify::{Expected, audit_into, fingerprint};
 
 pub(super) fn run_unwrap_all(
     st: &mut State,
     cold: bool,
-    verify: bool,
+    opts: &RunOptions,
     row: &mut RunRow,
 ) -> Result<()> {
+    let p = &opts.progress;
     // The check against expected keys rides along in the recovery's sink, so it
     // stays on even when verification is off: each leaf's key against a 64-bit
     // fingerprint of its expected key (8 bytes a leaf to stream beside the
     // wraps, not 33; a wrong key passes with probability 2^-64).
     let vstart = Instant::now();
+    p.phase("verify: the expected keys", None);
     let (expected, v_unwraps) = Expected::of(st)?;
     let prints: Vec<u64> = expected
         .keys
@@ -33,6 +35,10 @@ pub(super) fn run_unwrap_all(
     drop(expected);
     let vsecs = vstart.elapsed().as_secs_f64();
     let wrong = Mutex::new(0u64);
+    p.phase(
+        &format!("workload {}: recover every leaf", row.workload),
+        None,
+    );
     let start = Instant::now();
     let stats = recover_leaves(
         &st.h,
@@ -79,7 +85,8 @@ pub(super) fn run_unwrap_all(
         }],
         ..Verification::default()
     };
-    if verify {
+    if opts.verify {
+        p.phase("verify: audit every slot", None);
         audit_into(st, &mut row.verification, &|_| true);
     }
     Ok(())

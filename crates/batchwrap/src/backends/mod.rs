@@ -46,6 +46,22 @@ impl Backend {
         }
     }
 
+    /// The AES instructions the backend runs on this CPU. The intrinsic
+    /// backends' are their own; the portable backend's are whatever the `aes`
+    /// crate picks at run time (0.9: VAES on 512-bit registers where AVX-512F
+    /// and VAES are present, else VAES on 256-bit registers, else AES-NI,
+    /// else its constant-time software AES, also when built with
+    /// `--cfg aes_backend="soft"`), so on a CPU with VAES the portable
+    /// backend outruns `aesni`, whose 128-bit instructions do one block each.
+    pub fn instructions(self) -> &'static str {
+        match self {
+            Backend::Portable => portable_instructions(),
+            Backend::AesNi => "AES-NI, 128-bit",
+            Backend::Vaes256 => "VAES, 256-bit",
+            Backend::Vaes512 => "VAES, 512-bit",
+        }
+    }
+
     /// The backends this CPU can run, in the order of [`Backend::ALL`].
     pub fn available() -> impl Iterator<Item = Backend> {
         Backend::ALL.into_iter().filter(|b| b.is_available())
@@ -67,6 +83,33 @@ impl Backend {
                 .unwrap_or(Backend::Portable)
         })
     }
+}
+
+/// What the `aes` crate runs on here, by its own run-time detection (see
+/// [`Backend::instructions`]).
+fn portable_instructions() -> &'static str {
+    if cfg!(aes_backend = "soft") {
+        return "the aes crate's software AES";
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("vaes")
+        {
+            return "the aes crate's VAES, 512-bit";
+        }
+        if std::arch::is_x86_feature_detected!("vaes") {
+            return "the aes crate's VAES, 256-bit";
+        }
+        if std::arch::is_x86_feature_detected!("aes") {
+            return "the aes crate's AES-NI, 128-bit";
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    if std::arch::is_aarch64_feature_detected!("aes") {
+        return "the aes crate's ARMv8 AES";
+    }
+    "the aes crate's software AES"
 }
 
 /// Runs `op` on every state, on `backend` if the CPU has it (checked by the
