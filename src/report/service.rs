@@ -91,6 +91,12 @@ pub fn simulation_text(sim: &Simulation) -> String {
         "throttled: {} operations refused at least once, {} retries (429 responses)",
         r.throttled, r.retries
     );
+    if matches!(o.latency, Latency::Constant { ms: 0.0 }) {
+        let _ = writeln!(
+            s,
+            "(no latency: what one window's quota allows takes no time at all; --latency-ms gives requests a duration)"
+        );
+    }
     let quotas: Vec<String> = p
         .quotas
         .iter()
