@@ -403,18 +403,26 @@ fn value(rows: &[RunRow], design: &str, label: &str, f: impl Fn(&RunRow) -> f64)
 /// from [`builtin_profiles`]; the user's from the rows (operations over the
 /// seconds they were given).
 fn profile_legend(name: &str, rows: &[RunRow]) -> String {
-    let title = builtin_profiles()
-        .into_iter()
-        .find(|p| p.name == name)
-        .map_or_else(|| name.to_owned(), |p| format!("{name}: {}", p.about));
-    // the rate the simulator achieved for these rows' root operations
+    // a built-in profile: its sustained rate for a wrap or unwrap, per quota scope
+    if let Some(p) = builtin_profiles().into_iter().find(|p| p.name == name)
+        && let Some(rate) = p.charges[1..3] // unwrap and wrap
+            .iter()
+            .filter_map(|c| {
+                let q = p.quotas.get(c.quota)?;
+                Some(q.limit as f64 / c.units.max(1) as f64 / (q.window_ms as f64 / 1000.0))
+            })
+            .reduce(f64::min)
+    {
+        return format!("{name} ({} ops/s per {})", thousands(rate), p.scope.name());
+    }
+    // the user's: its operations over the seconds they were given
     let rate = rows.iter().find_map(|r| {
         let t = r.root_seconds.iter().find(|(n, _)| n == name)?.1;
         (t > 0.0 && r.measured.root_ops > 0).then(|| r.measured.root_ops as f64 / t)
     });
     match rate {
-        Some(r) => format!("{title} (~{} ops/s)", thousands(r)),
-        None => title,
+        Some(r) => format!("{name} ({} ops/s)", thousands(r)),
+        None => name.to_owned(),
     }
 }
 
