@@ -61,7 +61,12 @@ enum Command {
     /// whole path per leaf), rotate-root (routine: rewrap every slot under --role; --lazy defers
     /// the rewraps to first access), revoke (compromise of --role: re-key everything it reaches,
     /// re-share leaked shares, replace the root), shred (destroy --tenant's roots and prove what is
-    /// left cannot recover its keys).
+    /// left cannot recover its keys), purge (the customer's documented data purge path for
+    /// --tenant: revoke the customer keys, request the purge, the provider decrypts for
+    /// --purge-window-hours, then deletes the DEP and availability keys; the residue is listed).
+    ///
+    /// Every row names its controller (customer, provider, joint, customer-request), read from
+    /// the owners of the keys it acts on; --as customer refuses what the customer cannot do.
     ///
     /// Example: keyhier run --design m365 --workload revoke --role ak --scope all --preset small
     Run(cli::run::RunArgs),

@@ -8,8 +8,9 @@ use anyhow::Context;
 use clap::Args;
 use keyhier::internal::report::run_text;
 use keyhier::internal::store::hfile;
+use keyhier::internal::graph::design::Controller;
 use keyhier::{
-    Design, Extent, GenSpec, Keyring, RolePick, RunOptions, State, Workload, WorkloadKind,
+    Design, Extent, GenSpec, Keyring, Owner, RolePick, RunOptions, State, Workload, WorkloadKind,
     WorkloadSpec, generate,
 };
 
@@ -38,9 +39,20 @@ pub struct RunArgs {
     /// unwrap-all: open the whole path for every leaf (a service with no cache).
     #[arg(long)]
     cold: bool,
-    /// shred: the tenant to shred (0 is the largest) [default: 0].
+    /// shred, purge: the tenant (0 is the largest) [default: 0].
     #[arg(long)]
     tenant: Option<u32>,
+    /// purge: hours the provider's services still decrypt after the customer revokes its keys,
+    /// until the provider deletes the DEP and availability keys [default: 72, "about 72 hours"
+    /// in an older version of Microsoft's Customer Key data purge documentation].
+    #[arg(long, value_parser = hours)]
+    purge_window_hours: Option<f64>,
+    /// Run the workload as this party, and refuse it if that party cannot perform it: as the
+    /// customer, a rotation or revocation of a provider root (the availability key is rolled
+    /// only by the provider) or a shred that destroys provider keys is refused; the customer's
+    /// path to destroy its data is --workload purge. Without it, the row says who controls it.
+    #[arg(long = "as", value_name = "PARTY")]
+    as_party: Option<Party>,
     #[command(flatten)]
     shape: ShapeArgs,
     /// Run on a hierarchy written by `gen --out` (needs --keyring; its design, shape, scheme
@@ -86,6 +98,9 @@ impl RunArgs {
             WorkloadKind::Shred => WorkloadSpec::Shred {
                 tenant: self.tenant.unwrap_or(0),
             },
+            WorkloadKind::Purge => WorkloadSpec::Purge {
+                tenant: self.tenant.unwrap_or(0),
+            },
         }
     }
 
@@ -98,12 +113,17 @@ impl RunArgs {
             );
         }
         let w = self.workload;
-        let given: [(&str, bool, &[WorkloadKind]); 6] = [
+        let given: [(&str, bool, &[WorkloadKind]); 7] = [
             ("--role", self.role.is_some(), &[RotateRoot, Revoke]),
             ("--scope", self.scope.is_some(), &[RotateRoot, Revoke]),
             ("--lazy", self.lazy, &[RotateRoot]),
             ("--cold", self.cold, &[UnwrapAll]),
-            ("--tenant", self.tenant.is_some(), &[Shred]),
+            ("--tenant", self.tenant.is_some(), &[Shred, Purge]),
+            (
+                "--purge-window-hours",
+                self.purge_window_hours.is_some(),
+                &[Purge],
+            ),
             (
                 "--data-bytes-per-leaf",
                 self.data_bytes_per_leaf > 0,
@@ -139,7 +159,81 @@ fn workload(a: &RunArgs, spec: &WorkloadSpec, design: &Design) -> anyhow::Result
             roots.join(", ")
         );
     }
-    Ok(spec.resolve(design)?)
+    let w = spec.resolve(design)?;
+    if let Some(party) = a.as_party {
+        refuse_if_not_theirs(party, &w, design)?;
+    }
+    Ok(w)
+}
+
+/// Who a run is performed as (`--as`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Party {
+    /// The customer: its own roots, and the requests it can make of the provider.
+    Customer,
+    /// The provider.
+    Provider,
+}
+
+/// Refuses `w` when `party` cannot perform it, saying who can and why.
+fn refuse_if_not_theirs(party: Party, w: &Workload, design: &Design) -> anyhow::Result<()> {
+    let controller = w.controller(design);
+    let allowed = match party {
+        Party::Customer => controller.open_to_customer(),
+        Party::Provider => controller == Controller::Provider,
+    };
+    if allowed {
+        return Ok(());
+    }
+    let label = w.label(design);
+    let holder = |owner: Owner| {
+        let names: Vec<&str> = design
+            .roots_of(owner)
+            .iter()
+            .map(|&r| design.roles[usize::from(r)].name.as_str())
+            .collect();
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        }
+    };
+    let why = match (party, controller) {
+        (Party::Customer, Controller::Provider) => format!(
+            "it acts only on keys the provider holds ({}); the provider alone performs it (it rolls the availability key on its own schedule)",
+            holder(Owner::Provider)
+        ),
+        (Party::Customer, _) => format!(
+            "it destroys keys the provider holds ({}) as well as the customer's; the customer's documented path is --workload purge",
+            holder(Owner::Provider)
+        ),
+        (Party::Provider, Controller::Customer) => format!(
+            "it acts on keys the customer holds ({}); only the customer performs it",
+            holder(Owner::Customer)
+        ),
+        (Party::Provider, Controller::CustomerRequest) => {
+            "the customer starts it (revocation and a request with a legal attestation); the provider only completes it".to_owned()
+        }
+        (Party::Provider, _) => "it needs keys of both the customer and the provider".to_owned(),
+    };
+    anyhow::bail!(
+        "{label} on {} cannot be run --as {}: {why} (controller: {}; leave out --as to model it anyway)",
+        design.name,
+        match party {
+            Party::Customer => "customer",
+            Party::Provider => "provider",
+        },
+        controller.name()
+    )
+}
+
+/// Parses hours: a finite number, 0 or more.
+fn hours(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(h) if h.is_finite() && h >= 0.0 => Ok(h),
+        Ok(h) => Err(format!("{h} is not a number of hours: give a finite number, 0 or more")),
+        Err(e) => Err(format!("{s:?}: {e}")),
+    }
 }
 
 /// Loads or generates the state, runs the workload and prints its row.
@@ -186,6 +280,10 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         data_bytes_per_leaf: a.data_bytes_per_leaf,
         root_ops_per_s: a.root_ops_per_s,
         ..Default::default()
+    };
+    let opts = RunOptions {
+        purge_window_hours: a.purge_window_hours.unwrap_or(opts.purge_window_hours),
+        ..opts
     };
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.set_message(format!("{} on {}", w.label(&st.h.design), st.h.design.name));

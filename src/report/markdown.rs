@@ -167,6 +167,7 @@ pub fn run_text(r: &RunRow) -> String {
             alt.counts.wraps, alt.counts.unwraps, alt.counts.root_ops, alt.leaves_left_single_key
         );
     }
+    s.push_str(&super::control::control_text(r));
     if let Some(c) = r.crypto_shred {
         let _ = writeln!(
             s,

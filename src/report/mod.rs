@@ -7,9 +7,11 @@
 //! - [`env`]: `env.json` and the date of a results folder's name;
 //! - [`compare`] and [`perf`]: the two results folders;
 //! - [`plot`]: the SVG plots;
+//! - [`control`]: who controls a run, and a purge's steps and residue;
 //! - `folder`: writing a results folder's files atomically.
 
 pub mod compare;
+pub mod control;
 pub mod csv;
 pub mod env;
 mod folder;

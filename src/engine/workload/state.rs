@@ -20,6 +20,9 @@ pub struct RunOptions {
     /// Measure the `aes-kw` baseline after the run ([`RunRow::reference`](super::RunRow::reference); kw and
     /// kwp only): about 100,000 key operations, which tests and fuzzing skip.
     pub reference: bool,
+    /// Purge: hours in which the provider's services still decrypt after the
+    /// customer's revocation ([`DEFAULT_PURGE_WINDOW_HOURS`](super::purge::DEFAULT_PURGE_WINDOW_HOURS)).
+    pub purge_window_hours: f64,
 }
 
 impl Default for RunOptions {
@@ -31,6 +34,7 @@ impl Default for RunOptions {
             root_ops_per_s: None,
             verify: true,
             reference: true,
+            purge_window_hours: super::purge::DEFAULT_PURGE_WINDOW_HOURS,
         }
     }
 }
