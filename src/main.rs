@@ -70,6 +70,23 @@ enum Command {
     ///
     /// Example: keyhier run --design m365 --workload revoke --role ak --scope all --preset small
     Run(cli::run::RunArgs),
+    /// Risk in numbers: P(a leaf exposed / lost within a year) per design, beside provider-managed keys.
+    ///
+    /// Compromise and loss events, each with an annual probability, take root roles at an extent
+    /// (--event / --loss NAME=PROBABILITY:ROLE[,ROLE...][:EXTENT]); the probability that a leaf is
+    /// exposed or irrecoverably lost is computed exactly from the graph (the formula is in
+    /// src/analysis/risk.rs), mean over leaves and for the largest tenant, with the probability that
+    /// any leaf is, and a sensitivity table (each probability ÷10 and ×10). Every design is set
+    /// against the `provider` baseline: what the customer's keys bought.
+    ///
+    /// Without --event or --loss, keyhier's default events are used: ASSUMPTIONS, not facts
+    /// (customer-admins 0.01/yr per tenant taking every customer root; customer-key-leak 0.002/yr
+    /// per customer key; provider-key-infra 0.0001/yr taking every provider root everywhere;
+    /// losses customer-key-deleted 0.01/yr per key, customer-vaults-lost 0.001/yr per tenant,
+    /// provider-key-lost 0.00001/yr everywhere). The output marks them.
+    ///
+    /// Example: keyhier risk --design m365 --preset tiny --event admins=0.1:ck1 --event infra=0.01:ak
+    Risk(cli::risk::RiskArgs),
     /// Write the seed corpus of every fuzz target to OUT/<target>/ (see fuzz/README.md).
     Corpus {
         /// Output directory (the repository's is `corpus`).
@@ -119,6 +136,7 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Vectors { paths } => cli::vectors::run(&paths),
         Command::Gen(a) => cli::generate::run(a),
         Command::Blast(a) => cli::blast::run(a),
+        Command::Risk(a) => cli::risk::run(a),
         Command::Run(a) => cli::run::run(a),
         Command::Corpus { out } => cli::corpus::run(&out),
         Command::Compare(a) => cli::compare::run(a),

@@ -1,5 +1,9 @@
 //! What a design promises, from the graph alone: exposure (what an attacker
 //! holding some roots and every stored wrap recovers) and availability (what
-//! the owner still recovers after losing some) in [`exposure`].
+//! the owner still recovers after losing some) in [`exposure`]; who can still
+//! decrypt when a root is lost, revoked by the customer or leaked in
+//! [`states`]; the probability of exposure and loss within a year under
+//! events with annual probabilities in [`risk`].
 
 pub mod exposure;
+pub mod risk;

@@ -8,6 +8,7 @@ pub mod compare;
 pub mod corpus;
 pub mod generate;
 pub mod perf;
+pub mod risk;
 pub mod run;
 pub mod vectors;
 pub mod verify;

@@ -8,6 +8,7 @@
 //! - [`compare`] and [`perf`]: the two results folders;
 //! - [`plot`]: the SVG plots;
 //! - [`control`]: who controls a run, and a purge's steps and residue;
+//! - [`risk`]: `keyhier risk` as Markdown, and its sensitivity plot;
 //! - `folder`: writing a results folder's files atomically.
 
 pub mod compare;
@@ -18,6 +19,7 @@ mod folder;
 pub mod markdown;
 pub mod perf;
 pub mod plot;
+pub mod risk;
 
 pub use compare::{summary_markdown, write_compare};
 pub use csv::{blast_csv, perf_csv, runs_csv};
