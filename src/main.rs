@@ -53,7 +53,11 @@ enum Command {
     /// For each root role and each pair, at extent one (the key above the most
     /// leaves), tenant (every key of the role in the largest tenant) and all (the
     /// role everywhere), the leaves an attacker holding those keys and every stored
-    /// wrap recovers, and the leaves the owner still recovers after losing them.
+    /// wrap recovers, and the leaves the owner still recovers after losing them. Then, for the
+    /// largest tenant, who still decrypts (the customer's users, the provider's services, the
+    /// provider on request, an attacker) when the roots are lost, revoked by the customer, or
+    /// leaked: after the customer revokes ck1 and ck2 of m365, users are refused but the
+    /// provider's services go on through ak until the provider deletes it.
     Blast(cli::blast::BlastArgs),
     /// Run one workload on one design, verify it, and report measured beside analytic counts.
     ///

@@ -7,3 +7,4 @@
 
 pub mod exposure;
 pub mod risk;
+pub mod states;

@@ -1,5 +1,6 @@
 //! `keyhier blast`: exposure and availability of every root role and pair of
-//! roles, on the skeleton of each design (no cryptography needed).
+//! roles, and who still decrypts when they are lost, revoked by the customer
+//! or leaked, on the skeleton of each design (no cryptography needed).
 
 use std::process::ExitCode;
 
@@ -38,6 +39,7 @@ pub fn run(a: BlastArgs) -> anyhow::Result<ExitCode> {
         let b = pool.install(|| blast(&h));
         all.exposure.extend(b.exposure);
         all.availability.extend(b.availability);
+        all.states.extend(b.states);
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&all)?);

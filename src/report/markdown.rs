@@ -59,6 +59,9 @@ pub fn blast_markdown(b: &Blast) -> String {
             r.leaves_lost
         );
     }
+    if !b.states.is_empty() {
+        s.push_str(&super::states::states_markdown(&b.states));
+    }
     s
 }
 

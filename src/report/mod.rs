@@ -9,6 +9,7 @@
 //! - [`plot`]: the SVG plots;
 //! - [`control`]: who controls a run, and a purge's steps and residue;
 //! - [`risk`]: `keyhier risk` as Markdown, and its sensitivity plot;
+//! - [`states`]: the lost / revoked / leaked table of `keyhier blast`;
 //! - `folder`: writing a results folder's files atomically.
 
 pub mod compare;
@@ -20,6 +21,7 @@ pub mod markdown;
 pub mod perf;
 pub mod plot;
 pub mod risk;
+pub mod states;
 
 pub use compare::{summary_markdown, write_compare};
 pub use csv::{blast_csv, perf_csv, runs_csv};
