@@ -68,14 +68,22 @@ fn m365_on_tiny_equals_the_figures_worked_by_hand() {
         1.0 - (0.9f64 * 0.99).powi(4),
         "any of 4 tenants",
     );
-    close(r.p_any_leaf_lost.unwrap(), 1.0 - (0.9f64).powi(4), "any lost");
+    close(
+        r.p_any_leaf_lost.unwrap(),
+        1.0 - (0.9f64).powi(4),
+        "any lost",
+    );
 
     // Each availability key on its own: 7 DEPs on tiny.
     let h = tiny("m365");
     assert_eq!(h.groups(), 7);
     let r = risk_of("m365", &["b=0.01:ak:key"], &["c=0.3:ck1,ck2"]);
     close(r.p_leaf_exposed, 0.01, "one ak per mailbox");
-    close(r.p_any_leaf_exposed.unwrap(), 1.0 - 0.99f64.powi(7), "any of 7");
+    close(
+        r.p_any_leaf_exposed.unwrap(),
+        1.0 - 0.99f64.powi(7),
+        "any of 7",
+    );
     close(r.p_loss, 0.0, "ak never lost");
 
     // `one`: the ck1 above the most leaves, the largest tenant's (55 of 98).
@@ -115,7 +123,11 @@ fn threshold_dke_and_the_baseline_by_hand() {
     let r = risk_of("provider", &["p=0.01:provider"], &["l=0.001:pk:key"]);
     close(r.p_leaf_exposed, 0.01, "provider exposed");
     close(r.p_loss, 0.001, "provider lost");
-    close(r.p_any_leaf_lost.unwrap(), 1.0 - 0.999f64.powi(7), "any pk lost");
+    close(
+        r.p_any_leaf_lost.unwrap(),
+        1.0 - 0.999f64.powi(7),
+        "any pk lost",
+    );
 }
 
 #[test]

@@ -41,7 +41,9 @@ fn m365_revoked_is_not_lost_the_provider_decrypts_until_ak_is_deleted() {
     let revoked = row(&rows, "ck1+ck2", KeyState::Revoked);
     assert_eq!(shares(revoked), (0.0, 1.0, 1.0, 0.0));
     assert!(
-        revoked.note.contains("through ak until the provider deletes it"),
+        revoked
+            .note
+            .contains("through ak until the provider deletes it"),
         "{}",
         revoked.note
     );

@@ -54,6 +54,7 @@ fn workloads(st: &State) -> Vec<Workload> {
     w.push(Workload::Shred {
         tenant: st.h.tenants() - 1,
     });
+    w.push(Workload::Purge { tenant: 0 });
     w
 }
 

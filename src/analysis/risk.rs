@@ -213,7 +213,11 @@ impl FromStr for RiskEvent {
         let (p, roles, extent) = match parts[..] {
             [p, roles] => (p, roles, None),
             [p, roles, e] => (p, roles, Some(e)),
-            _ => return Err(bad("expected PROBABILITY:ROLES or PROBABILITY:ROLES:EXTENT".into())),
+            _ => {
+                return Err(bad(
+                    "expected PROBABILITY:ROLES or PROBABILITY:ROLES:EXTENT".into(),
+                ));
+            }
         };
         let probability: f64 = p
             .trim()
@@ -237,7 +241,9 @@ impl FromStr for RiskEvent {
         let extent = match extent.map(str::trim) {
             None => RiskExtent::All,
             Some(e) => RiskExtent::from_name(e).ok_or_else(|| {
-                bad(format!("unknown extent {e:?}; expected one, key, tenant or all"))
+                bad(format!(
+                    "unknown extent {e:?}; expected one, key, tenant or all"
+                ))
             })?,
         };
         Ok(RiskEvent {
@@ -281,7 +287,10 @@ impl Scenario {
     /// than a tenant's key-vault administrators); replace them with your own.
     pub fn assumed() -> Scenario {
         use RiskExtent::*;
-        let (customer, provider) = (RoleSel::Owner(Owner::Customer), RoleSel::Owner(Owner::Provider));
+        let (customer, provider) = (
+            RoleSel::Owner(Owner::Customer),
+            RoleSel::Owner(Owner::Provider),
+        );
         Scenario {
             compromises: vec![
                 assumed(
@@ -615,8 +624,10 @@ impl<'h> RiskModel<'h> {
         for g in 0..h.groups() {
             let mut here: Vec<(Vec<u32>, usize)> = Vec::new();
             for n in h.group_leaf_range(g) {
-                let mut parents: Vec<u32> =
-                    h.slots_of(n).flat_map(|s| h.slot_keks(s).to_vec()).collect();
+                let mut parents: Vec<u32> = h
+                    .slots_of(n)
+                    .flat_map(|s| h.slot_keks(s).to_vec())
+                    .collect();
                 parents.sort_unstable();
                 parents.dedup();
                 if let Some((_, c)) = here.iter().find(|(p, _)| *p == parents) {
@@ -635,12 +646,12 @@ impl<'h> RiskModel<'h> {
                 }
                 let opens = (0..1u32 << roots.len())
                     .map(|m| {
-                        let held = |k: u32| {
-                            roots
-                                .binary_search(&k)
-                                .is_ok_and(|i| m & (1 << i) != 0)
-                        };
-                        reach_within(h, &closure, &held).last().copied().unwrap_or(false)
+                        let held =
+                            |k: u32| roots.binary_search(&k).is_ok_and(|i| m & (1 << i) != 0);
+                        reach_within(h, &closure, &held)
+                            .last()
+                            .copied()
+                            .unwrap_or(false)
                     })
                     .collect();
                 here.push((parents, classes.len()));
@@ -696,7 +707,12 @@ impl<'h> RiskModel<'h> {
     }
 
     /// Probability some leaf is hit: the nested sum of the module doc.
-    fn p_any(&self, kind: EventKind, inst: &[Instance], touch: &[Vec<(usize, u32)>]) -> Option<f64> {
+    fn p_any(
+        &self,
+        kind: EventKind,
+        inst: &[Instance],
+        touch: &[Vec<(usize, u32)>],
+    ) -> Option<f64> {
         let h = self.h;
         let mut globals: Vec<usize> = Vec::new();
         let mut of_tenant: HashMap<u32, Vec<usize>> = HashMap::new();
@@ -709,7 +725,8 @@ impl<'h> RiskModel<'h> {
             }
         }
         let too_many = |v: &Vec<usize>| v.len() > MAX_ENUMERATED;
-        if too_many(&globals) || of_tenant.values().any(too_many) || of_group.values().any(too_many) {
+        if too_many(&globals) || of_tenant.values().any(too_many) || of_group.values().any(too_many)
+        {
             return None;
         }
         // The classes of each group, by tenant.
@@ -829,7 +846,10 @@ fn absent(design: &Design, sc: &Scenario) -> Vec<String> {
     for (_, e) in sc.events() {
         for r in &e.roles {
             let line = format!("{}: {r}", e.name);
-            if matches!(r, RoleSel::Named(_)) && r.resolve(design).is_empty() && !out.contains(&line) {
+            if matches!(r, RoleSel::Named(_))
+                && r.resolve(design).is_empty()
+                && !out.contains(&line)
+            {
                 out.push(line);
             }
         }
@@ -960,7 +980,10 @@ mod tests {
         );
         assert_eq!(e.extent, RiskExtent::Tenant);
         assert_eq!(ev("x=1:provider").extent, RiskExtent::All);
-        assert_eq!(ev("x=0:customer:key").roles, [RoleSel::Owner(Owner::Customer)]);
+        assert_eq!(
+            ev("x=0:customer:key").roles,
+            [RoleSel::Owner(Owner::Customer)]
+        );
         for (bad, why) in [
             ("x", "no `=`"),
             ("=0.1:ck1", "a name"),

@@ -110,7 +110,10 @@ pub fn states(h: &Hierarchy) -> Vec<StateRow> {
     let mut customer_above: Vec<Vec<u32>> = Vec::with_capacity(leaves.len());
     let mut last: Option<(Vec<u32>, Vec<u32>)> = None;
     for &n in &leaves {
-        let mut parents: Vec<u32> = h.slots_of(n).flat_map(|s| h.slot_keks(s).to_vec()).collect();
+        let mut parents: Vec<u32> = h
+            .slots_of(n)
+            .flat_map(|s| h.slot_keks(s).to_vec())
+            .collect();
         parents.sort_unstable();
         parents.dedup();
         let above = match &last {

@@ -66,9 +66,8 @@ pub fn run(a: RiskArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|d| pool.install(|| skeleton(d, &shape, a.shape.scheme, a.shape.seed)))
         .collect::<Result<Vec<_>, _>>()?;
-    let report = pool.install(|| {
-        RiskReport::of(&hs, baseline.as_ref().map(|b| b.name.as_str()), &scenario)
-    })?;
+    let report = pool
+        .install(|| RiskReport::of(&hs, baseline.as_ref().map(|b| b.name.as_str()), &scenario))?;
     if let Some(p) = &a.plot {
         write_atomic(p, sensitivity_svg(&report.sensitivity)?.as_bytes(), false)?;
     }

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use keyhier::internal::graph::design::Controller;
 use keyhier::internal::report::run_text;
 use keyhier::internal::store::hfile;
-use keyhier::internal::graph::design::Controller;
 use keyhier::{
     Design, Extent, GenSpec, Keyring, Owner, RolePick, RunOptions, State, Workload, WorkloadKind,
     WorkloadSpec, generate,
@@ -231,7 +231,9 @@ fn refuse_if_not_theirs(party: Party, w: &Workload, design: &Design) -> anyhow::
 fn hours(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(h) if h.is_finite() && h >= 0.0 => Ok(h),
-        Ok(h) => Err(format!("{h} is not a number of hours: give a finite number, 0 or more")),
+        Ok(h) => Err(format!(
+            "{h} is not a number of hours: give a finite number, 0 or more"
+        )),
         Err(e) => Err(format!("{s:?}: {e}")),
     }
 }

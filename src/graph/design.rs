@@ -330,7 +330,11 @@ pub const CATALOGUE: [Entry; 8] = [
         promise: Promise::any_of(&["ck1", "ck2", "ak"]),
     },
     Entry::fixed("provider", Design::provider, Promise::any_of(&["pk"])),
-    Entry::fixed("multi", Design::multi, Promise::any_of(&["ck1", "ck2", "ak"])),
+    Entry::fixed(
+        "multi",
+        Design::multi,
+        Promise::any_of(&["ck1", "ck2", "ak"]),
+    ),
 ];
 
 /// The entries the fuzz targets pick from: the first six, in the order the

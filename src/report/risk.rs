@@ -3,8 +3,8 @@
 //! of provider-managed keys, and the sensitivity table and its SVG. Rows in,
 //! text and files out; every figure comes from [`crate::analysis::risk`].
 
-use std::fmt::Write;
 use plotters::prelude::*;
+use std::fmt::Write;
 
 use crate::analysis::risk::{DesignRisk, EventKind, RiskEvent, RiskReport, SensitivityRow};
 use crate::error::{Error, Result};
@@ -101,7 +101,8 @@ pub fn risk_markdown(r: &RiskReport) -> String {
     );
     let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for d in &r.designs {
-        let vs = |f: fn(&DesignRisk) -> f64| base.map_or_else(|| "—".into(), |b| factor(f(d), f(b)));
+        let vs =
+            |f: fn(&DesignRisk) -> f64| base.map_or_else(|| "—".into(), |b| factor(f(d), f(b)));
         let _ = writeln!(
             s,
             "| {}{} | {} | {} | {} | {:.3} | {} | {} | {} | {} | {} |",
@@ -209,7 +210,11 @@ fn draw(svg: &mut String, rows: &[SensitivityRow]) -> Result<()> {
             .flat_map(|r| [r.base, r.at_tenth, r.at_ten_times])
             .filter(|v| *v > 0.0);
         let (lo, hi) = values.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
-        let (lo, hi) = if lo > hi { (1e-6, 1.0) } else { (lo / 3.0, (hi * 3.0).min(1.0)) };
+        let (lo, hi) = if lo > hi {
+            (1e-6, 1.0)
+        } else {
+            (lo / 3.0, (hi * 3.0).min(1.0))
+        };
         let n = designs.len().max(1) as f64;
         let title = match kind {
             EventKind::Compromise => "P(a leaf exposed within a year): each compromise ÷10 … ×10",
@@ -248,18 +253,22 @@ fn draw(svg: &mut String, rows: &[SensitivityRow]) -> Result<()> {
             };
             let mine: Vec<&&SensitivityRow> = rows.iter().filter(|r| r.event == *event).collect();
             chart
-                .draw_series(mine.iter().filter(|r| r.at_tenth > 0.0 && r.at_ten_times > 0.0).map(
-                    |r| {
-                        let x = at(r);
-                        PathElement::new(
-                            vec![(x, r.at_tenth.max(lo)), (x, r.at_ten_times.min(hi))],
-                            color.stroke_width(4),
-                        )
-                    },
-                ))
+                .draw_series(
+                    mine.iter()
+                        .filter(|r| r.at_tenth > 0.0 && r.at_ten_times > 0.0)
+                        .map(|r| {
+                            let x = at(r);
+                            PathElement::new(
+                                vec![(x, r.at_tenth.max(lo)), (x, r.at_ten_times.min(hi))],
+                                color.stroke_width(4),
+                            )
+                        }),
+                )
                 .map_err(plot_err)?
                 .label(*event)
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
+                });
             chart
                 .draw_series(
                     mine.iter()

@@ -136,7 +136,10 @@ pub(super) fn run_purge(
     };
     if let Some(why) = unsupported {
         // Nothing changes: the provider keeps every key; say so and check it.
-        out.reason = Some(format!("purge is not supported on {}: {why}", h.design.name));
+        out.reason = Some(format!(
+            "purge is not supported on {}: {why}",
+            h.design.name
+        ));
         row.verification = if opts.verify {
             let (expected, unwraps) = Expected::of(st)?;
             let mut v = verify_leaves(st, &expected, &|_| true)?;
@@ -171,8 +174,10 @@ pub(super) fn run_purge(
         .clone()
         .filter(|&n| !h.is_root(n) && h.slots_of(n).any(|s| under_a_root(h, s)))
         .count() as u64;
-    let (customer_names, provider_names) =
-        (role_names(h, &customer_roots), role_names(h, &provider_roots));
+    let (customer_names, provider_names) = (
+        role_names(h, &customer_roots),
+        role_names(h, &provider_roots),
+    );
     let before_h = opts.verify.then(|| h.clone());
     let before_ring = st.ring.clone();
     let expected = if opts.verify {
@@ -203,7 +208,8 @@ pub(super) fn run_purge(
     // 2. What the provider's services still decrypt, until it deletes its keys.
     let h = &st.h;
     let ring = &st.ring;
-    let services = |n: u32| h.is_root(n) && in_scope(n) && !recovery_only(n) && ring.get(n).is_some();
+    let services =
+        |n: u32| h.is_root(n) && in_scope(n) && !recovery_only(n) && ring.get(n).is_some();
     let window_reach = reach(h, &services);
     out.provider_leaves_in_window = window_reach.tenant_leaves_open(h, tenant);
     out.steps.push(PurgeStep {
@@ -353,7 +359,9 @@ fn under_a_root(h: &Hierarchy, s: u32) -> bool {
 fn role_names(h: &Hierarchy, nodes: &[u32]) -> String {
     let mut names: Vec<&str> = Vec::new();
     for &n in nodes {
-        let name = h.design.roles[usize::from(h.role[n as usize])].name.as_str();
+        let name = h.design.roles[usize::from(h.role[n as usize])]
+            .name
+            .as_str();
         if !names.contains(&name) {
             names.push(name);
         }
