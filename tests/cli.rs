@@ -768,3 +768,75 @@ fn blast_shows_revoked_beside_lost() {
     assert_eq!(revoked["users"], 0.0);
     assert_eq!(revoked["provider_services"], 1.0);
 }
+
+#[test]
+fn lazy_runs_report_the_roll_over_time() {
+    let v = json(&[
+        "run",
+        "--preset",
+        "tiny",
+        "--design",
+        "flat",
+        "--workload",
+        "rotate-root",
+        "--role",
+        "ck1",
+        "--lazy",
+        "--json",
+        "--never-touched",
+        "0.2",
+        "--days",
+        "10",
+    ]);
+    let c = &v["lazy_curve"];
+    assert_eq!(c["wraps"], 98);
+    assert_eq!(c["days"].as_array().unwrap().len(), 11);
+    near(&c["tail_wraps"], 98.0 * 0.2);
+    // an assumption while either share is the default
+    assert_eq!(c["assumed"], true);
+    let d = scratch("lazy-plot");
+    let svg = d.join("lazy.svg");
+    let out = ok(&[
+        "run",
+        "--preset",
+        "tiny",
+        "--workload",
+        "rotate-root",
+        "--role",
+        "ck1",
+        "--lazy",
+        "--lazy-plot",
+        s(&svg),
+    ]);
+    assert!(out.contains("lazy roll over time (ASSUMED"), "{out}");
+    assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+    fails(
+        &[
+            "run",
+            "--preset",
+            "tiny",
+            "--workload",
+            "rotate-root",
+            "--role",
+            "ck1",
+            "--days",
+            "3",
+        ],
+        &["--days applies only with --lazy"],
+    );
+    fails(
+        &[
+            "run",
+            "--preset",
+            "tiny",
+            "--workload",
+            "rotate-root",
+            "--role",
+            "ck1",
+            "--lazy",
+            "--touched-per-day",
+            "2",
+        ],
+        &["not a share"],
+    );
+}

@@ -3,8 +3,10 @@
 //! the owner still recovers after losing some) in [`exposure`]; who can still
 //! decrypt when a root is lost, revoked by the customer or leaked in
 //! [`states`]; the probability of exposure and loss within a year under
-//! events with annual probabilities in [`risk`].
+//! events with annual probabilities in [`risk`]; a lazy key roll day by day
+//! in [`lazy`].
 
 pub mod exposure;
+pub mod lazy;
 pub mod risk;
 pub mod states;

@@ -6,8 +6,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use keyhier::internal::analysis::lazy::{AccessModel, lazy_curve};
 use keyhier::internal::graph::design::Controller;
+use keyhier::internal::report::lazy::{lazy_svg, lazy_text};
 use keyhier::internal::report::run_text;
+use keyhier::internal::store::atomic::{check_output, write_atomic};
 use keyhier::internal::store::hfile;
 use keyhier::{
     Design, Extent, GenSpec, Keyring, Owner, RolePick, RunOptions, State, Workload, WorkloadKind,
@@ -33,9 +36,28 @@ pub struct RunArgs {
     /// (the largest tenant's), all [default: all].
     #[arg(long)]
     scope: Option<Extent>,
-    /// rotate-root: rewrap on access (as Exchange does) and report what is deferred.
+    /// rotate-root: rewrap on access (as Exchange does) and report what is deferred, with the
+    /// roll over time under an access model (--touched-per-day, --never-touched, --days): the
+    /// wraps still under the old version each day, when it can be destroyed, what its leak exposes.
     #[arg(long)]
     lazy: bool,
+    /// --lazy: share of active leaves a user or system operation touches a day, 0 to 1
+    /// [default: 0.3, an ASSUMPTION].
+    #[arg(long, value_parser = share)]
+    touched_per_day: Option<f64>,
+    /// --lazy: share of leaves never touched (inactive, disconnected, disabled mailboxes), 0 to 1
+    /// [default: 0.05, an ASSUMPTION].
+    #[arg(long, value_parser = share)]
+    never_touched: Option<f64>,
+    /// --lazy: days to follow, 1 to 3650 [default: 90].
+    #[arg(long)]
+    days: Option<u32>,
+    /// --lazy: the day a sweep rewraps every wrap left under the old version [default: none].
+    #[arg(long)]
+    sweep_day: Option<u32>,
+    /// --lazy: also write the roll over time as an SVG plot to this file.
+    #[arg(long)]
+    lazy_plot: Option<PathBuf>,
     /// unwrap-all: open the whole path for every leaf (a service with no cache).
     #[arg(long)]
     cold: bool,
@@ -113,6 +135,21 @@ impl RunArgs {
             );
         }
         let w = self.workload;
+        if !self.lazy {
+            for (flag, set) in [
+                ("--touched-per-day", self.touched_per_day.is_some()),
+                ("--never-touched", self.never_touched.is_some()),
+                ("--days", self.days.is_some()),
+                ("--sweep-day", self.sweep_day.is_some()),
+                ("--lazy-plot", self.lazy_plot.is_some()),
+            ] {
+                if set {
+                    anyhow::bail!(
+                        "{flag} applies only with --lazy (the roll over time); leave it out"
+                    );
+                }
+            }
+        }
         let given: [(&str, bool, &[WorkloadKind]); 7] = [
             ("--role", self.role.is_some(), &[RotateRoot, Revoke]),
             ("--scope", self.scope.is_some(), &[RotateRoot, Revoke]),
@@ -227,6 +264,30 @@ fn refuse_if_not_theirs(party: Party, w: &Workload, design: &Design) -> anyhow::
     )
 }
 
+/// Parses a share: a number from 0 to 1.
+fn share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        Ok(x) => Err(format!("{x} is not a share: give a number from 0 to 1")),
+        Err(e) => Err(format!("{s:?}: {e}")),
+    }
+}
+
+impl RunArgs {
+    /// The access model of `--lazy`, and whether it is the assumed default.
+    fn access_model(&self) -> (AccessModel, bool) {
+        let d = AccessModel::default();
+        let m = AccessModel {
+            touched_per_day: self.touched_per_day.unwrap_or(d.touched_per_day),
+            never_touched: self.never_touched.unwrap_or(d.never_touched),
+            days: self.days.unwrap_or(d.days),
+            sweep_day: self.sweep_day,
+        };
+        let assumed = self.touched_per_day.is_none() || self.never_touched.is_none();
+        (m, assumed)
+    }
+}
+
 /// Parses hours: a finite number, 0 or more.
 fn hours(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
@@ -287,6 +348,21 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         purge_window_hours: a.purge_window_hours.unwrap_or(opts.purge_window_hours),
         ..opts
     };
+    // The lazy roll over time, from the graph before the rotation.
+    let curve = match &w {
+        Workload::RotateRoot {
+            role,
+            extent,
+            lazy: true,
+        } => {
+            if let Some(p) = &a.lazy_plot {
+                check_output(p)?;
+            }
+            let (model, assumed) = a.access_model();
+            Some(lazy_curve(&st.h, *role, *extent, &model, assumed)?)
+        }
+        _ => None,
+    };
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.set_message(format!("{} on {}", w.label(&st.h.design), st.h.design.name));
     spinner.enable_steady_tick(std::time::Duration::from_millis(200));
@@ -296,10 +372,20 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         Some(f) => format!("from {}", f.display()),
         None => format!("preset {} ({})", a.shape.preset.name, a.shape.shape()?),
     };
+    if let (Some(c), Some(p)) = (&curve, &a.lazy_plot) {
+        write_atomic(p, lazy_svg(c)?.as_bytes(), false)?;
+    }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&row)?);
+        let mut v = serde_json::to_value(&row)?;
+        if let (Some(c), Some(obj)) = (&curve, v.as_object_mut()) {
+            obj.insert("lazy_curve".into(), serde_json::to_value(c)?);
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print!("{}", run_text(&row));
+        if let Some(c) = &curve {
+            print!("{}", lazy_text(c));
+        }
     }
     Ok(if row.verification.verified {
         ExitCode::SUCCESS

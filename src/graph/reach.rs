@@ -184,6 +184,30 @@ pub fn reach_within(h: &Hierarchy, nodes: &[u32], held: &dyn Fn(u32) -> bool) ->
     open
 }
 
+/// [`reach_filtered`] over the node range `nodes` alone: whether each of
+/// them opens, a key outside the range counting as open exactly when it is a
+/// root `held` admits. The answer is [`reach_filtered`]'s whenever no key
+/// outside the range but a root can open (the keys below one key's wraps,
+/// when only wraps inside the range lead from the held roots).
+pub fn reach_range(
+    h: &Hierarchy,
+    nodes: core::ops::Range<u32>,
+    held: &dyn Fn(u32) -> bool,
+    kept: &dyn Fn(u32) -> bool,
+) -> Vec<bool> {
+    let start = nodes.start;
+    let mut open = vec![false; nodes.len()];
+    for n in nodes {
+        let (done, _) = open.split_at((n - start) as usize);
+        let is_open = |k: u32| match k.checked_sub(start) {
+            Some(i) if (i as usize) < done.len() => done[i as usize],
+            _ => h.is_root(k) && held(k),
+        };
+        open[(n - start) as usize] = node_reach(h, n, held(n), is_open, kept).0;
+    }
+    open
+}
+
 fn node_reach(
     h: &Hierarchy,
     n: u32,

@@ -10,6 +10,7 @@
 //! - [`control`]: who controls a run, and a purge's steps and residue;
 //! - [`risk`]: `keyhier risk` as Markdown, and its sensitivity plot;
 //! - [`states`]: the lost / revoked / leaked table of `keyhier blast`;
+//! - [`lazy`]: a lazy key roll over time (`run --lazy`), as text and SVG;
 //! - `folder`: writing a results folder's files atomically.
 
 pub mod compare;
@@ -17,6 +18,7 @@ pub mod control;
 pub mod csv;
 pub mod env;
 mod folder;
+pub mod lazy;
 pub mod markdown;
 pub mod perf;
 pub mod plot;
