@@ -536,7 +536,7 @@ fn instances(
             }
             let tenants: Vec<u32> = keys.iter().map(|&k| h.tenant_of(k)).collect();
             let groups: Vec<Option<u32>> = keys.iter().map(|&k| h.group_of(k)).collect();
-            let level = if tenants.iter().any(|&t| t == GLOBAL_TENANT)
+            let level = if tenants.contains(&GLOBAL_TENANT)
                 || tenants.windows(2).any(|w| w[0] != w[1])
             {
                 Level::Global

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use plotters::prelude::*;
 
-use crate::analysis::lazy::LazyCurve;
+use crate::analysis::lazy::{LazyCurve, LazyDay};
 use crate::error::{Error, Result};
 use crate::report::markdown::pct;
 
@@ -99,31 +99,20 @@ pub fn lazy_svg(c: &LazyCurve) -> Result<String> {
             .draw()
             .map_err(plot_err)?;
         let leaves = c.leaves.max(1) as f64;
-        let lines: [(
-            &str,
-            RGBColor,
-            Box<dyn Fn(&crate::analysis::lazy::LazyDay) -> f64>,
-        ); 3] = [
-            (
-                "wraps still under the old version",
-                RGBColor(31, 119, 180),
-                Box::new(|d| d.old_share),
-            ),
-            (
-                "P(no wrap left): the old version can go",
-                RGBColor(44, 160, 44),
-                Box::new(|d| d.p_none_left),
-            ),
-            (
-                "leaves a leak of the old version exposes",
-                RGBColor(214, 39, 40),
-                Box::new(move |d| d.leak_exposes / leaves),
-            ),
+        let series: [(&str, RGBColor); 3] = [
+            ("wraps still under the old version", RGBColor(31, 119, 180)),
+            ("P(no wrap left): the old version can go", RGBColor(44, 160, 44)),
+            ("leaves a leak of the old version exposes", RGBColor(214, 39, 40)),
         ];
-        for (name, color, f) in lines {
+        let value = |i: usize, d: &LazyDay| match i {
+            0 => d.old_share,
+            1 => d.p_none_left,
+            _ => d.leak_exposes / leaves,
+        };
+        for (i, (name, color)) in series.into_iter().enumerate() {
             chart
                 .draw_series(LineSeries::new(
-                    c.days.iter().map(|d| (d.day, f(d))),
+                    c.days.iter().map(|d| (d.day, value(i, d))),
                     color.stroke_width(2),
                 ))
                 .map_err(plot_err)?
