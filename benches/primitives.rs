@@ -354,6 +354,7 @@ fn aead(c: &mut Criterion) {
         kek_version: 2,
         scheme: SchemeId::Gcm,
         share: 0,
+        share_gen: 0,
         layer: 0,
     };
     let mut g = c.benchmark_group("aead");

@@ -45,11 +45,12 @@ mod sysinfo;
 
 pub use crypto::scheme::{Kek, SchemeId, WrapContext};
 pub use crypto::secret::{Key256, SecretBytes};
+pub use engine::adversary::{Adversary, Exposure, OneMore};
 pub use engine::generate::{GenSpec, generate};
-pub use engine::plan::RewrapOnly;
+pub use engine::plan::{REMEDIES, Remedy, RemedyInfo};
 pub use engine::workload::{
-    DataMode, DataReencryption, Primitive, Reference, RolePick, RunOptions, RunRow, State,
-    Verification, Workload, WorkloadKind, WorkloadSpec, run,
+    DataMode, DataReencryption, Primitive, Reference, RemedyCost, RolePick, RunOptions, RunRow,
+    State, Verification, Workload, WorkloadKind, WorkloadSpec, run, run_against,
 };
 pub use error::{Error, Result};
 pub use graph::counts::Counts;

@@ -107,6 +107,12 @@ enum Command {
     /// designs) at extents one, tenant and all, lazy rotation of the customer root, shred of the
     /// largest tenant; preset small. A few minutes on 2 cores.
     Compare(cli::compare::CompareArgs),
+    /// An incident history: events in order (leaks, copies, revocations, rotations, retained
+    /// versions destroyed or leaked); after each, what an attacker who keeps every key and every
+    /// copy it ever took exposes, and what the step cost.
+    ///
+    /// Example: keyhier history --design threshold --preset small "leak ck1" "revoke ck1" "leak ck2"
+    History(cli::history::HistoryArgs),
     /// Audit a stored hierarchy: open every stored wrap of every slot with its keyring.
     ///
     /// A workload opens each key through its first slots only, so a corrupt backup slot (an
@@ -146,5 +152,6 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Compare(a) => cli::compare::run(a),
         Command::Perf(a) => cli::perf::run(a),
         Command::Verify(a) => cli::verify::run(a),
+        Command::History(a) => cli::history::run(a),
     }
 }

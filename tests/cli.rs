@@ -463,6 +463,100 @@ fn from_refuses_shape_flags_and_huge_data_sizes_do_not_abort() {
     ok(&["blast", "--preset", "tiny", "--design", "m365"]);
 }
 
+fn json_of(args: &[&str]) -> (serde_json::Value, bool) {
+    let o = keyhier(args);
+    let v = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}):\n{}", text(&o)));
+    (v, o.status.success())
+}
+
+/// The checks: histories against the attacker who keeps everything,
+/// and the insufficient remedy failing `run`'s verification.
+#[test]
+fn history_and_remedies_as_a_user_runs_them() {
+    let last_current = |v: &serde_json::Value| {
+        let steps = v["steps"].as_array().expect("steps");
+        steps.last().unwrap()["exposed_current_leaves"]
+            .as_u64()
+            .unwrap()
+    };
+    for (design, events) in [
+        ("threshold", ["leak ck1", "revoke ck1", "leak ck2"]),
+        ("dke", ["leak ak", "revoke ak", "leak ck1"]),
+    ] {
+        let mut args = vec!["history", "--design", design, "--preset", "tiny", "--json"];
+        args.extend(events);
+        let (v, good) = json_of(&args);
+        assert!(good, "{design}");
+        assert_eq!(last_current(&v), 0, "{design}: {v}");
+        assert!(v["steps"][0]["exposed_ever_leaves"].is_u64());
+        args.extend(["--remedy", "reshare-only"]);
+        let (v, good) = json_of(&args);
+        assert!(!good, "{design}: an insufficient remedy fails verification");
+        assert_eq!(last_current(&v), v["leaves"].as_u64().unwrap(), "{design}");
+    }
+    let run = |remedy: Option<&str>| {
+        let mut a = vec![
+            "run",
+            "--design",
+            "threshold",
+            "--workload",
+            "revoke",
+            "--role",
+            "ak",
+            "--preset",
+            "tiny",
+            "--json",
+        ];
+        if let Some(r) = remedy {
+            a.extend(["--remedy", r]);
+        }
+        json_of(&a)
+    };
+    let (v, good) = run(Some("reshare-only"));
+    assert!(!good);
+    assert_eq!(v["verification"]["verified"], false);
+    assert_eq!(v["verification"]["one_more"]["holds"], false);
+    let (v, good) = run(None);
+    assert!(good);
+    assert_eq!(v["verification"]["verified"], true);
+    assert_eq!(v["remedies"].as_array().unwrap().len(), 4);
+    // m365: two leaks expose what the analysis promises (any one root opens its DEP)
+    let (v, _) = json_of(&[
+        "history",
+        "--design",
+        "m365",
+        "--preset",
+        "tiny",
+        "--json",
+        "leak ck1:one",
+        "leak ak:one",
+    ]);
+    assert!(last_current(&v) > 0);
+    fails(
+        &["history", "--design", "dke", "--preset", "tiny", "leak ck2"],
+        &["ck2"],
+    );
+    fails(
+        &["history", "--preset", "tiny", "explode ck1"],
+        &["unknown event"],
+    );
+    fails(
+        &[
+            "run",
+            "--workload",
+            "rotate-root",
+            "--role",
+            "ck1",
+            "--remedy",
+            "rekey",
+            "--preset",
+            "tiny",
+        ],
+        &["--remedy does not apply"],
+    );
+}
+
 fn json(args: &[&str]) -> serde_json::Value {
     let o = keyhier(args);
     assert!(o.status.success(), "{args:?} failed:\n{}", text(&o));

@@ -34,6 +34,7 @@ fn ctx(scheme: SchemeId) -> WrapContext {
         kek_version: 5,
         scheme,
         share: 0,
+        share_gen: 0,
         layer: 0,
     }
 }

@@ -183,22 +183,6 @@ fn verification_catches_a_revocation_done_as_a_mere_rotation() {
 }
 
 #[test]
-fn the_dke_rewrap_only_alternative_is_reported() {
-    let mut st = state("dke", Shape::preset("tiny").unwrap(), SchemeId::Gcm);
-    let revoke_ak = spec("revoke:ak:all").resolve(&st.h.design).unwrap();
-    let row = run(&mut st, &revoke_ak, &RunOptions::default()).unwrap();
-    let alt = row
-        .rewrap_only
-        .expect("dke's nested DEP slot is peeled by the leaked ak");
-    assert_eq!(alt.leaves_left_single_key, st.h.leaves());
-    assert!(alt.counts.wraps < row.measured.wraps);
-    assert_eq!(
-        row.measured.leaves_rekeyed, 0,
-        "leaves are not exposed: only rewrapped under the new DEP key"
-    );
-}
-
-#[test]
 fn data_reencryption_is_performed_when_small_and_estimated_when_large() {
     let mut st = state("m365", Shape::preset("tiny").unwrap(), SchemeId::Kw);
     let w = spec("revoke:ck1:one").resolve(&st.h.design).unwrap();

@@ -536,17 +536,16 @@ fn instances(
             }
             let tenants: Vec<u32> = keys.iter().map(|&k| h.tenant_of(k)).collect();
             let groups: Vec<Option<u32>> = keys.iter().map(|&k| h.group_of(k)).collect();
-            let level = if tenants.contains(&GLOBAL_TENANT)
-                || tenants.windows(2).any(|w| w[0] != w[1])
-            {
-                Level::Global
-            } else if let Some(Some(g)) = groups.first()
-                && groups.iter().all(|x| *x == Some(*g))
-            {
-                Level::Group(*g)
-            } else {
-                Level::Tenant(tenants[0])
-            };
+            let level =
+                if tenants.contains(&GLOBAL_TENANT) || tenants.windows(2).any(|w| w[0] != w[1]) {
+                    Level::Global
+                } else if let Some(Some(g)) = groups.first()
+                    && groups.iter().all(|x| *x == Some(*g))
+                {
+                    Level::Group(*g)
+                } else {
+                    Level::Tenant(tenants[0])
+                };
             Instance { ln_survive, level }
         })
         .collect();

@@ -7,6 +7,7 @@ pub mod common;
 pub mod compare;
 pub mod corpus;
 pub mod generate;
+pub mod history;
 pub mod perf;
 pub mod risk;
 pub mod run;

@@ -13,8 +13,8 @@ use keyhier::internal::report::run_text;
 use keyhier::internal::store::atomic::{check_output, write_atomic};
 use keyhier::internal::store::hfile;
 use keyhier::{
-    Design, Extent, GenSpec, Keyring, Owner, RolePick, RunOptions, State, Workload, WorkloadKind,
-    WorkloadSpec, generate,
+    Design, Extent, GenSpec, Keyring, Owner, REMEDIES, Remedy, RolePick, RunOptions, State,
+    Workload, WorkloadKind, WorkloadSpec, generate,
 };
 
 use super::common::{ShapeArgs, estimate_nodes, pool, progress_bar};
@@ -75,6 +75,15 @@ pub struct RunArgs {
     /// path to destroy its data is --workload purge. Without it, the row says who controls it.
     #[arg(long = "as", value_name = "PARTY")]
     as_party: Option<Party>,
+    /// revoke: how to treat the keys the leak leaves partly exposed (a threshold share, a
+    /// dke slot's other layer): rotate (re-share or rewrap, and rotate the other roots above
+    /// them with their old versions destroyed), rekey (re-key them and every key below),
+    /// partial (alias reshare-only, rewrap-only: re-share or rewrap only; does not hold
+    /// against an attacker who kept a copy of the store), rekey-key (alias rekey-dep: re-key
+    /// those keys alone; does not hold either). Every remedy is costed and checked beside
+    /// the one run [default: rotate].
+    #[arg(long, value_parser = parse_remedy)]
+    remedy: Option<Remedy>,
     #[command(flatten)]
     shape: ShapeArgs,
     /// Run on a hierarchy written by `gen --out` (needs --keyring; its design, shape, scheme
@@ -150,7 +159,8 @@ impl RunArgs {
                 }
             }
         }
-        let given: [(&str, bool, &[WorkloadKind]); 7] = [
+        let given: [(&str, bool, &[WorkloadKind]); 8] = [
+            ("--remedy", self.remedy.is_some(), &[Revoke]),
             ("--role", self.role.is_some(), &[RotateRoot, Revoke]),
             ("--scope", self.scope.is_some(), &[RotateRoot, Revoke]),
             ("--lazy", self.lazy, &[RotateRoot]),
@@ -178,6 +188,26 @@ impl RunArgs {
         }
         Ok(())
     }
+}
+
+/// Parses `--remedy`: a remedy's name or alias.
+pub fn parse_remedy(s: &str) -> Result<Remedy, String> {
+    Remedy::from_name(s).ok_or_else(|| {
+        let names: Vec<String> = REMEDIES
+            .iter()
+            .map(|r| {
+                if r.aliases.is_empty() {
+                    r.name.to_string()
+                } else {
+                    format!("{} (or {})", r.name, r.aliases.join(", "))
+                }
+            })
+            .collect();
+        format!(
+            "unknown remedy {s:?}; expected one of: {}",
+            names.join(", ")
+        )
+    })
 }
 
 /// The workload `spec` names on `design`; a rotation or revocation without
@@ -342,6 +372,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         seed: a.shape.seed,
         data_bytes_per_leaf: a.data_bytes_per_leaf,
         root_ops_per_s: a.root_ops_per_s,
+        remedy: a.remedy.unwrap_or_default(),
         ..Default::default()
     };
     let opts = RunOptions {

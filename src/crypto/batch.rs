@@ -78,8 +78,10 @@ pub struct Binding<'a> {
     pub ctx: &'a dyn Fn(usize) -> WrapContext,
     /// Context of item `i` after a rewrap.
     pub new_ctx: &'a dyn Fn(usize) -> WrapContext,
-    /// Nonce of item `i`'s new wrap.
-    pub nonce: &'a dyn Fn(usize) -> [u8; NONCE_LEN],
+    /// Nonce of item `i`'s new wrap of `plaintext` (see [`crate::crypto::prf::Prf::wrap_nonce`]:
+    /// derived from the new context and the plaintext, so that one KEK never
+    /// seals two plaintexts under one nonce).
+    pub nonce: &'a dyn Fn(usize, &[u8]) -> [u8; NONCE_LEN],
 }
 
 fn truncated(off: usize, len: usize, got: usize) -> Error {
@@ -184,9 +186,12 @@ pub fn wrap_many(
     }
     let mut buf = [0u8; 256];
     for (i, &o) in offs.iter().enumerate() {
-        let len =
+        let len = {
+            let secret = secret(i)?;
+            let pt = secret.expose();
             kek.reference()?
-                .wrap(secret(i)?.expose(), &(b.ctx)(i), &(b.nonce)(i), &mut buf)?;
+                .wrap(pt, &(b.ctx)(i), &(b.nonce)(i, pt), &mut buf)?
+        };
         slot_mut(arena, o, len)?.copy_from_slice(&buf[..len]);
     }
     Ok(())
@@ -215,8 +220,12 @@ pub fn rewrap_many(
             .reference()?
             .unwrap(slot(arena, o, len)?, &(b.ctx)(i), &mut key);
         let w = res.and_then(|l| {
-            to.reference()?
-                .wrap(&key[..l], &(b.new_ctx)(i), &(b.nonce)(i), &mut buf)
+            to.reference()?.wrap(
+                &key[..l],
+                &(b.new_ctx)(i),
+                &(b.nonce)(i, &key[..l]),
+                &mut buf,
+            )
         });
         zeroize::Zeroize::zeroize(&mut key);
         let w = w?;

@@ -16,7 +16,7 @@ use aes::cipher::{BlockCipherEncrypt, KeyInit};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 
-use crate::crypto::scheme::NONCE_LEN;
+use crate::crypto::scheme::{NONCE_LEN, WrapContext};
 use crate::crypto::secret::{KEY_LEN, Key256};
 
 /// What a derived value is for (domain separation).
@@ -25,7 +25,8 @@ use crate::crypto::secret::{KEY_LEN, Key256};
 pub enum Domain {
     /// Key material of a node at a version.
     Key = 1,
-    /// A GCM / GCM-SIV nonce.
+    /// Formerly GCM / GCM-SIV nonces (now [`Prf::wrap_nonce`]); kept so
+    /// that the other domains keep their values.
     Nonce = 2,
     /// Coefficients of a secret-sharing polynomial.
     Share = 3,
@@ -120,15 +121,30 @@ impl Prf {
         out
     }
 
-    /// A nonce unique to `(slot, layer, generation)`.
-    pub fn nonce(&self, slot: u32, layer: u8, generation: u32) -> [u8; NONCE_LEN] {
-        let b = self.blocks(
-            Domain::Nonce,
-            (u64::from(slot) << 8) | u64::from(layer),
-            generation,
-        );
+    /// The nonce of a wrap of `plaintext` under the context `ctx` (AEAD
+    /// schemes only): the first 96 bits of SHA-256 over a label, this PRF's
+    /// seed, the full context (key, key version, KEK, KEK version, share,
+    /// share generation, layer, scheme, tenant) and the plaintext.
+    ///
+    /// A counter cannot be unique here: two histories forked from one state
+    /// reach the same generation and seal different keys under the same KEK.
+    /// Derived this way (a synthetic IV), one KEK version sealing the same
+    /// nonce twice means the same context and plaintext (the same ciphertext,
+    /// harmless) unless SHA-256 collides on 96 bits: for `n` wraps under one
+    /// KEK version, across every history and seed, the chance of any repeat
+    /// is below n²/2^97 (2^-33 at n = 2^32, NIST's bound for random nonces).
+    /// Reproducible: the same seed, context and plaintext give the same nonce.
+    pub fn wrap_nonce(&self, ctx: &WrapContext, plaintext: &[u8]) -> [u8; NONCE_LEN] {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(b"keyhier wrap nonce v2\0");
+        h.update(self.seed.to_be_bytes());
+        h.update(ctx.encode());
+        h.update((plaintext.len() as u32).to_be_bytes());
+        h.update(plaintext);
+        let d = h.finalize();
         let mut n = [0u8; NONCE_LEN];
-        n.copy_from_slice(&b[..NONCE_LEN]);
+        n.copy_from_slice(&d[..NONCE_LEN]);
         n
     }
 
@@ -169,7 +185,37 @@ mod tests {
         assert_ne!(p.node_key(3, 1), p.node_key(4, 1));
         assert_ne!(p.node_key(3, 1), Prf::new(8).node_key(3, 1));
         assert_ne!(p.key(Domain::Key, 3, 1), p.key(Domain::Share, 3, 1));
-        assert_ne!(p.nonce(1, 0, 0), p.nonce(1, 1, 0));
-        assert_ne!(p.nonce(1, 0, 0), p.nonce(1, 0, 1));
+        let ctx = WrapContext {
+            tenant: 1,
+            key_id: 2,
+            key_version: 1,
+            kek_id: 0,
+            kek_version: 1,
+            scheme: crate::crypto::scheme::SchemeId::Gcm,
+            share: 0,
+            share_gen: 0,
+            layer: 0,
+        };
+        let n = p.wrap_nonce(&ctx, &[1; 32]);
+        assert_eq!(n, q.wrap_nonce(&ctx, &[1; 32]), "reproducible");
+        assert_ne!(n, p.wrap_nonce(&ctx, &[2; 32]), "another plaintext");
+        assert_ne!(n, Prf::new(8).wrap_nonce(&ctx, &[1; 32]), "another seed");
+        for other in [
+            WrapContext {
+                key_version: 2,
+                ..ctx
+            },
+            WrapContext {
+                share_gen: 1,
+                ..ctx
+            },
+            WrapContext { layer: 1, ..ctx },
+            WrapContext {
+                kek_version: 2,
+                ..ctx
+            },
+        ] {
+            assert_ne!(n, p.wrap_nonce(&other, &[1; 32]), "{other:?}");
+        }
     }
 }

@@ -271,6 +271,10 @@ pub struct WrapContext {
     pub scheme: SchemeId,
     /// Share index (x-coordinate), or 0 for the whole key.
     pub share: u8,
+    /// Share generation: which polynomial a share belongs to (bumped by each
+    /// re-share of the same key version; 0 for a whole key). Bound into the
+    /// associated data, so that an old share wrap put back fails to open.
+    pub share_gen: u32,
     /// Nesting layer: 0 for the innermost wrap.
     pub layer: u8,
 }
@@ -279,16 +283,17 @@ pub struct WrapContext {
 pub const GLOBAL_TENANT: u32 = u32::MAX;
 
 /// Length of [`WrapContext::encode`].
-pub const CONTEXT_LEN: usize = 36;
+pub const CONTEXT_LEN: usize = 40;
 
 impl WrapContext {
-    /// Canonical encoding: `"KHAD"`, version 1, scheme byte, tenant (u32),
+    /// Canonical encoding: `"KHAD"`, version 2, scheme byte, tenant (u32),
     /// key id (u64), key version (u32), KEK id (u64), KEK version (u32),
-    /// share (u8), layer (u8); integers big-endian. 36 bytes.
+    /// share (u8), layer (u8), share generation (u32); integers big-endian.
+    /// 40 bytes.
     pub fn encode(&self) -> [u8; CONTEXT_LEN] {
         let mut out = [0u8; CONTEXT_LEN];
         out[0..4].copy_from_slice(b"KHAD");
-        out[4] = 1;
+        out[4] = 2;
         out[5] = self.scheme as u8;
         out[6..10].copy_from_slice(&self.tenant.to_be_bytes());
         out[10..18].copy_from_slice(&self.key_id.to_be_bytes());
@@ -297,6 +302,7 @@ impl WrapContext {
         out[30..34].copy_from_slice(&self.kek_version.to_be_bytes());
         out[34] = self.share;
         out[35] = self.layer;
+        out[36..40].copy_from_slice(&self.share_gen.to_be_bytes());
         out
     }
 }

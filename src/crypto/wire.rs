@@ -9,18 +9,22 @@
 //! | offset | size | field | rule |
 //! |---:|---:|---|---|
 //! | 0 | 4 | magic | `4B 48 57 52` (`"KHWR"`) |
-//! | 4 | 1 | format version | `01` |
+//! | 4 | 1 | format version | `02` |
 //! | 5 | 1 | scheme | `01` kw, `02` kwp, `03` gcm, `04` gcm-siv |
 //! | 6 | 1 | share | `00`: the whole key; `01`..`FF`: share with that x-coordinate |
 //! | 7 | 1 | layers L | `01`..`04`: wrapping keys, innermost first |
 //! | 8 | 4 | tenant | u32 BE; `FFFFFFFF` for a global key |
 //! | 12 | 8 | key id | u64 BE |
 //! | 20 | 4 | key version | u32 BE |
-//! | 24 | 12·L | wrapping keys | per layer: KEK id u64 BE, KEK version u32 BE |
-//! | 24+12·L | 2 | payload length P | u16 BE; must be a length the scheme can produce |
-//! | 26+12·L | P | payload | the outermost layer's wrap (gcm/gcm-siv: nonce ‖ ciphertext ‖ tag) |
+//! | 24 | 4 | share generation | u32 BE: which polynomial a share is of (0 for a whole key) |
+//! | 28 | 12·L | wrapping keys | per layer: KEK id u64 BE, KEK version u32 BE |
+//! | 28+12·L | 2 | payload length P | u16 BE; must be a length the scheme can produce |
+//! | 30+12·L | P | payload | the outermost layer's wrap (gcm/gcm-siv: nonce ‖ ciphertext ‖ tag) |
 //!
-//! Total: 26 + 12·L + P bytes. A nested wrap applies the scheme L times: layer
+//! Total: 30 + 12·L + P bytes. Version 2 added the share generation (a
+//! re-share of the same key version draws a new polynomial; the generation
+//! names it, and is bound into the AEAD context); version 1 is refused.
+//! A nested wrap applies the scheme L times: layer
 //! 0 wraps the key under the first KEK, layer i wraps layer i−1's output under
 //! KEK i, each bound (for gcm/gcm-siv) to a [`WrapContext`] whose `layer` is i.
 //!
@@ -30,9 +34,10 @@
 //! the RFC 3394 §4.6 example payload (a 256-bit key under a 256-bit KEK):
 //!
 //! ```text
-//! 4b485752 01 01 00 01          magic, version 1, kw, whole key, 1 layer
+//! 4b485752 02 01 00 01          magic, version 2, kw, whole key, 1 layer
 //! 00000003                      tenant 3
 //! 0000000000000007 00000001     key 7, version 1
+//! 00000000                      share generation 0 (a whole key)
 //! 0000000000000002 00000001     wrapped under key 2, version 1
 //! 0028                          payload: 40 bytes
 //! 28c9f404c4b810f4cbccb35cfb87f8263f5786e2d80ed326cbc7f0e71a99f43bfb988b9b7a02dd21
@@ -47,11 +52,11 @@ use crate::error::{Error, Result};
 /// `"KHWR"`.
 pub const MAGIC: [u8; 4] = *b"KHWR";
 /// The only format version this build writes and reads.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Most wrapping keys a nested slot may have.
 pub const MAX_LAYERS: usize = 4;
 /// Bytes before the first layer.
-pub const FIXED_HEADER: usize = 24;
+pub const FIXED_HEADER: usize = 28;
 /// Bytes per layer.
 pub const LAYER_LEN: usize = 12;
 
@@ -75,6 +80,8 @@ pub struct StoredWrap {
     pub tenant: u32,
     /// The wrapped key.
     pub key: KeyRef,
+    /// Share generation (0 for a whole key).
+    pub share_gen: u32,
     /// Wrapping keys, innermost first (1 to [`MAX_LAYERS`]).
     pub keks: Vec<KeyRef>,
     /// The outermost layer's output.
@@ -93,6 +100,7 @@ impl StoredWrap {
             kek_version: kek.version,
             scheme: self.scheme,
             share: self.share,
+            share_gen: self.share_gen,
             layer: u8::try_from(layer).ok()?,
         })
     }
@@ -110,6 +118,7 @@ impl StoredWrap {
             self.share,
             self.tenant,
             self.key,
+            self.share_gen,
             &self.keks,
             &self.payload,
             out,
@@ -165,6 +174,7 @@ impl StoredWrap {
             id: r.u64()?,
             version: r.u32()?,
         };
+        let share_gen = r.u32()?;
         let mut keks = Vec::with_capacity(layers);
         for _ in 0..layers {
             keks.push(KeyRef {
@@ -181,6 +191,7 @@ impl StoredWrap {
                 share,
                 tenant,
                 key,
+                share_gen,
                 keks,
                 payload,
             },
@@ -195,11 +206,13 @@ pub fn encoded_len(layers: usize, payload_len: usize) -> usize {
 }
 
 /// Encodes from parts without building a [`StoredWrap`] (the hot path of file writers).
+#[allow(clippy::too_many_arguments)] // the record's fields, in their order
 pub fn encode_parts(
     scheme: SchemeId,
     share: u8,
     tenant: u32,
     key: KeyRef,
+    share_gen: u32,
     keks: &[KeyRef],
     payload: &[u8],
     out: &mut Vec<u8>,
@@ -226,6 +239,7 @@ pub fn encode_parts(
     out.extend_from_slice(&tenant.to_be_bytes());
     out.extend_from_slice(&key.id.to_be_bytes());
     out.extend_from_slice(&key.version.to_be_bytes());
+    out.extend_from_slice(&share_gen.to_be_bytes());
     for k in keks {
         out.extend_from_slice(&k.id.to_be_bytes());
         out.extend_from_slice(&k.version.to_be_bytes());
@@ -314,9 +328,10 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
-    const EXAMPLE_HEX: &str = "4b48575201010001\
+    const EXAMPLE_HEX: &str = "4b48575202010001\
         00000003\
         000000000000000700000001\
+        00000000\
         000000000000000200000001\
         0028\
         28c9f404c4b810f4cbccb35cfb87f8263f5786e2d80ed326cbc7f0e71a99f43bfb988b9b7a02dd21";
@@ -327,6 +342,7 @@ mod tests {
             share: 0,
             tenant: 3,
             key: KeyRef { id: 7, version: 1 },
+            share_gen: 0,
             keks: vec![KeyRef { id: 2, version: 1 }],
             payload: hex::decode(
                 "28c9f404c4b810f4cbccb35cfb87f8263f5786e2d80ed326cbc7f0e71a99f43bfb988b9b7a02dd21",
@@ -371,6 +387,7 @@ mod tests {
                         id: u64::MAX,
                         version: 9,
                     },
+                    share_gen: layers as u32 * 7,
                     keks: (0..layers)
                         .map(|i| KeyRef {
                             id: i as u64,
@@ -420,12 +437,12 @@ mod tests {
         );
         // version
         let mut v = enc.clone();
-        v[4] = 2;
+        v[4] = 1;
         assert_eq!(
             StoredWrap::decode(&v),
             Err(Error::UnsupportedVersion {
                 what: "stored wrap",
-                version: 2
+                version: 1
             })
         );
         // scheme
@@ -446,7 +463,7 @@ mod tests {
         }
         // payload length impossible for kw (not a multiple of 8, and too short)
         for bad in [39u16, 16] {
-            let mut p = enc[..36].to_vec();
+            let mut p = enc[..40].to_vec();
             p.extend_from_slice(&bad.to_be_bytes());
             p.extend(std::iter::repeat_n(0, usize::from(bad)));
             assert_eq!(

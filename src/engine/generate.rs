@@ -1,9 +1,9 @@
 //! The generator: a design, a shape, a scheme and a seed make a hierarchy.
 //!
 //! Every key is `Prf::node_key(node, version)`, every nonce
-//! `Prf::nonce(slot, layer, generation)`, every share polynomial
-//! `Prf::key(Share, node, generation)`: pure functions of the seed and of
-//! positions. The work is cut into chunks of consecutive nodes that are filled
+//! `Prf::wrap_nonce(context, plaintext)`, every share polynomial
+//! `Prf::key(Share, node and version, share generation)`: pure functions of
+//! the seed and of positions. The work is cut into chunks of consecutive nodes that are filled
 //! in parallel, each into its own disjoint part of the arrays, so the result
 //! is byte-identical whatever the thread count.
 
@@ -53,14 +53,10 @@ pub fn generate(spec: &GenSpec, progress: &(dyn Fn(u64) + Sync)) -> Result<(Hier
     Ok((h, keyring))
 }
 
-/// Shares (or the whole key) that node `n`'s slots hold, in slot order.
-pub fn slot_secrets(
-    h: &Hierarchy,
-    prf: &Prf,
-    n: u32,
-    key: &Key256,
-    generation: u32,
-) -> Vec<Key256> {
+/// Shares (or the whole key) that node `n`'s slots hold, in slot order: for
+/// a share-based key, the polynomial of its current version and share
+/// generation ([`Hierarchy::share_gen_of`]), one per (key, version, generation).
+pub fn slot_secrets(h: &Hierarchy, prf: &Prf, n: u32, key: &Key256) -> Vec<Key256> {
     let role = &h.design.roles[usize::from(h.role[n as usize])];
     if !role.shares {
         return vec![key.clone(); role.slots.len()];
@@ -69,8 +65,8 @@ pub fn slot_secrets(
         .map(|i| {
             prf.key(
                 Domain::Share,
-                (u64::from(n) << 8) | u64::from(i),
-                generation,
+                (u64::from(h.version[n as usize]) << 40) ^ ((u64::from(n) << 8) | u64::from(i)),
+                h.share_gen_of(n),
             )
         })
         .collect();
@@ -89,7 +85,6 @@ pub fn wrap_slot(
     n: u32,
     s: u32,
     secret: &Key256,
-    generation: u32,
     kek_key: &dyn Fn(u32) -> Result<Key256>,
     out: &mut [u8],
 ) -> Result<usize> {
@@ -103,7 +98,7 @@ pub fn wrap_slot(
             Kek::new(h.scheme, kek_key(k)?.expose())
         })?;
         let ctx = h.context(n, s, layer);
-        let nonce = prf.nonce(s, layer as u8, generation);
+        let nonce = prf.wrap_nonce(&ctx, &cur[..cur_len]);
         let len = kek.wrap(&cur[..cur_len], &ctx, &nonce, &mut buf)?;
         cur[..len].copy_from_slice(&buf[..len]);
         cur_len = len;
@@ -152,7 +147,7 @@ pub fn fill_wraps_metered(
                     continue;
                 }
                 let key = prf.node_key(n, hh.version[n as usize]);
-                let secrets = slot_secrets(hh, prf, n, &key, hh.generation);
+                let secrets = slot_secrets(hh, prf, n, &key);
                 for (s, secret) in hh.slots_of(n).zip(secrets) {
                     for &k in hh.slot_keks(s) {
                         c.wraps += 1;
@@ -171,7 +166,6 @@ pub fn fill_wraps_metered(
                                 n,
                                 s,
                                 &secret,
-                                hh.generation,
                                 &kek_key,
                                 &mut part[off..off + hh.stride],
                             )?;
@@ -182,7 +176,7 @@ pub fn fill_wraps_metered(
             for (kek, offs, items) in by_kek.groups() {
                 let prepared = crate::crypto::batch::PreparedKek::new(hh.scheme, &kek_key(kek)?)?;
                 let ctx = |j: usize| hh.context(items[j].0, items[j].1, 0);
-                let nonce = |j: usize| prf.nonce(items[j].1, 0, hh.generation);
+                let nonce = |j: usize, pt: &[u8]| prf.wrap_nonce(&ctx(j), pt);
                 let b = crate::crypto::batch::Binding {
                     ctx: &ctx,
                     new_ctx: &ctx,

@@ -3,10 +3,12 @@
 //! meter it ([`workload`]), the parallel split of tenants ([`par`]) and the
 //! key-service cost profiles ([`cost`]). It never branches on a design's name.
 
+pub mod adversary;
 pub mod audit;
 pub mod budget;
 pub mod cost;
 pub mod generate;
+pub mod history;
 pub mod par;
 pub mod plan;
 pub mod recover;

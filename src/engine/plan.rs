@@ -43,11 +43,111 @@ pub struct Redo {
     pub kek: u32,
 }
 
+/// How a revocation treats the keys an attacker learned something about but
+/// cannot open: a share below the threshold (threshold), or the outer layer
+/// of a nested slot (dke). Keys it can open are always re-keyed, with
+/// everything below them; where no key is affected, every remedy is the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Remedy {
+    /// Re-share the key (a new polynomial) or rewrap its nested slots under
+    /// the new outer key; nothing else.
+    Partial,
+    /// Re-key those keys alone (new material, every slot wrapped again),
+    /// the keys below them left as they are.
+    RekeyKey,
+    /// Re-share or rewrap, and rotate every other root above those keys,
+    /// their old versions destroyed.
+    Rotate,
+    /// Re-key those keys and every key below them.
+    Rekey,
+}
+
+/// What a remedy is, as data: its name, what it does and what it demands
+/// of the operator.
+#[derive(Clone, Copy, Debug)]
+pub struct RemedyInfo {
+    /// The remedy.
+    pub id: Remedy,
+    /// Its name on the command line and in reports.
+    pub name: &'static str,
+    /// Other names it is known by (`--remedy reshare-only`).
+    pub aliases: &'static [&'static str],
+    /// What it does.
+    pub summary: &'static str,
+    /// What it demands of the operator for its answer to hold.
+    pub demands: &'static str,
+}
+
+/// Every remedy, the default ([`Remedy::Rotate`]) first among the sufficient ones.
+pub const REMEDIES: [RemedyInfo; 4] = [
+    RemedyInfo {
+        id: Remedy::Rotate,
+        name: "rotate",
+        aliases: &["rotate-others"],
+        summary: "re-share (or rewrap both layers) and rotate every other root above the affected keys, old versions destroyed",
+        demands: "the old versions of the other roots are really destroyed, not retained: Azure Key Vault cannot delete one key version and keeps deleted keys 7 to 90 days under purge protection, so there it means a new key (not a new version) and the old key purged",
+    },
+    RemedyInfo {
+        id: Remedy::Rekey,
+        name: "rekey",
+        aliases: &["rekey-below"],
+        summary: "re-key the affected keys and every key below them (every leaf under them: its data re-encrypted)",
+        demands: "every leaf's data re-encrypted under its new key, and the old ciphertexts deleted",
+    },
+    RemedyInfo {
+        id: Remedy::Partial,
+        name: "partial",
+        aliases: &["reshare-only", "rewrap-only"],
+        summary: "re-share the affected keys (a new polynomial) or rewrap their nested slots under the new outer key, nothing else",
+        demands: "nothing more: and it does not hold against an attacker who kept a copy of the store",
+    },
+    RemedyInfo {
+        id: Remedy::RekeyKey,
+        name: "rekey-key",
+        aliases: &["rekey-dep"],
+        summary: "re-key the affected keys alone (new material), the keys below them only rewrapped",
+        demands: "nothing more: and it does not hold against an attacker who kept a copy of the store (the old key opens the old wraps of keys below it)",
+    },
+];
+
+impl Remedy {
+    /// Its entry in [`REMEDIES`].
+    pub fn info(self) -> &'static RemedyInfo {
+        REMEDIES
+            .iter()
+            .find(|r| r.id == self)
+            .unwrap_or(&REMEDIES[0])
+    }
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    /// Parses a name or alias.
+    pub fn from_name(s: &str) -> Option<Remedy> {
+        REMEDIES
+            .iter()
+            .find(|r| r.name == s || r.aliases.contains(&s))
+            .map(|r| r.id)
+    }
+}
+
+impl Default for Remedy {
+    fn default() -> Self {
+        REMEDIES[0].id
+    }
+}
+
 /// What a rotation or revocation must do.
 #[derive(Clone, Debug, Default)]
 pub struct ChangePlan {
     /// Roots that get a new version.
     pub replaced_roots: Vec<u32>,
+    /// Of those, the ones that leaked (revocations; sorted): the others are
+    /// rotated by the remedy.
+    pub leaked: Vec<u32>,
     /// Non-root keys that get new material (by node).
     pub rekey: Vec<bool>,
     /// Share-based keys re-shared (by node).
@@ -56,18 +156,11 @@ pub struct ChangePlan {
     pub redo: Vec<Redo>,
     /// Keys to open from the old state (by node).
     pub open: Vec<bool>,
-    /// Keys re-keyed because an attacker can peel the outer layers of one of
-    /// their nested slots (the design's protection would otherwise drop to the inner keys).
-    pub degraded: Vec<u32>,
-}
-
-/// Cost of the cheaper alternative for degraded nested slots: rewrap only.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-pub struct RewrapOnly {
-    /// Counts of the whole revocation done that way.
-    pub counts: Counts,
-    /// Leaves that would stay protected by the inner keys alone.
-    pub leaves_left_single_key: u64,
+    /// Keys the attacker learned something about but cannot open (a share,
+    /// an outer layer), which the remedy treated.
+    pub affected: Vec<u32>,
+    /// The remedy (revocations).
+    pub remedy: Option<Remedy>,
 }
 
 impl ChangePlan {
@@ -96,14 +189,28 @@ impl ChangePlan {
         p
     }
 
-    /// Compromise of the selected roots: replace them, re-key everything the
-    /// attacker reaches and every key whose nested slot it can peel, re-share
-    /// keys with leaked shares below threshold.
+    /// Compromise of the selected roots with the default remedy.
     pub fn revoke(h: &Hierarchy, role: RoleId, extent: Extent) -> ChangePlan {
+        ChangePlan::revoke_with(h, role, extent, Remedy::default())
+    }
+
+    /// Compromise of the selected roots: replace them, re-key everything the
+    /// attacker reaches, and treat the keys it learned something about (a
+    /// leaked share, a peelable nested slot) as `remedy` says.
+    pub fn revoke_with(h: &Hierarchy, role: RoleId, extent: Extent, remedy: Remedy) -> ChangePlan {
         let below = crate::graph::reach::leaves_below(h);
+        let leaked = select_keys(h, &below, role, extent);
+        ChangePlan::revoke_roots(h, leaked, remedy)
+    }
+
+    /// Compromise of the roots `leaked` (any order), treated with `remedy`.
+    pub fn revoke_roots(h: &Hierarchy, mut leaked: Vec<u32>, remedy: Remedy) -> ChangePlan {
         let mut p = ChangePlan::empty(h);
-        p.replaced_roots = select_keys(h, &below, role, extent);
-        p.replaced_roots.sort_unstable();
+        leaked.sort_unstable();
+        leaked.dedup();
+        p.replaced_roots = leaked.clone();
+        p.leaked = leaked;
+        p.remedy = Some(remedy);
         let held = |n: u32| p.replaced_roots.binary_search(&n).is_ok();
         let r = reach(h, &held);
         for n in 0..h.nodes() {
@@ -113,12 +220,43 @@ impl ChangePlan {
             let role = &h.design.roles[usize::from(h.role[n as usize])];
             if r.open[n as usize] {
                 p.rekey[n as usize] = true;
-            } else if peelable(h, n, &r.open) {
-                p.rekey[n as usize] = true;
-                p.degraded.push(n);
-            } else if role.shares && r.shares_open[n as usize] > 0 {
-                p.reshare[n as usize] = true;
+            } else if partly_known(h, n, &r.open) || (role.shares && r.shares_open[n as usize] > 0)
+            {
+                p.affected.push(n);
             }
+        }
+        let mut others: Vec<u32> = Vec::new();
+        for &n in &p.affected {
+            let shares = h.design.roles[usize::from(h.role[n as usize])].shares;
+            match remedy {
+                Remedy::Partial => p.reshare[n as usize] = shares,
+                Remedy::RekeyKey | Remedy::Rekey => p.rekey[n as usize] = true,
+                Remedy::Rotate => {
+                    p.reshare[n as usize] = shares;
+                    for s in h.slots_of(n) {
+                        others.extend(h.slot_keks(s).iter().filter(|&&k| h.is_root(k)));
+                    }
+                }
+            }
+        }
+        if remedy == Remedy::Rekey && !p.affected.is_empty() {
+            // everything below a re-keyed key, in generation order
+            for n in 0..h.nodes() {
+                if h.is_root(n) || p.rekey[n as usize] {
+                    continue;
+                }
+                let below_rekeyed = h.slots_of(n).any(|s| {
+                    h.slot_keks(s)
+                        .iter()
+                        .any(|&k| !h.is_root(k) && p.rekey[k as usize])
+                });
+                p.rekey[n as usize] = below_rekeyed;
+            }
+        }
+        if !others.is_empty() {
+            p.replaced_roots.extend(others);
+            p.replaced_roots.sort_unstable();
+            p.replaced_roots.dedup();
         }
         p.finish(h);
         p
@@ -222,29 +360,6 @@ impl ChangePlan {
         }
         c
     }
-
-    /// The rewrap-only alternative for degraded nested slots: instead of
-    /// re-keying those keys, peel and rewrap their slots under the new outer key.
-    pub fn rewrap_only(&self, h: &Hierarchy) -> Option<RewrapOnly> {
-        if self.degraded.is_empty() {
-            return None;
-        }
-        let mut alt = self.clone();
-        let below = crate::graph::reach::leaves_below(h);
-        let mut single = 0u64;
-        for &n in &self.degraded {
-            alt.rekey[n as usize] = false;
-            single += below[n as usize];
-        }
-        alt.degraded.clear();
-        alt.redo.clear();
-        alt.open.iter_mut().for_each(|o| *o = false);
-        alt.finish(h);
-        Some(RewrapOnly {
-            counts: alt.counts(h),
-            leaves_left_single_key: single,
-        })
-    }
 }
 
 /// The slots the owner opens node `n` through when every root is available:
@@ -255,13 +370,16 @@ pub fn chosen_slots(h: &Hierarchy, n: u32) -> core::ops::Range<u32> {
     r.start..r.start + u32::from(role.threshold).min(r.end - r.start)
 }
 
-/// Whether an attacker holding the `open` keys can peel the outer layers of a
-/// nested slot of `n` (but not all of them).
-fn peelable(h: &Hierarchy, n: u32, open: &[bool]) -> bool {
+/// Whether an attacker holding the `open` keys holds some layer's key of a
+/// nested slot of `n` (but not all of them): the outer one lets it peel
+/// that layer now; an inner one opens the slot as soon as it also gets the
+/// outer one (from a copy of the store it kept, the old outer version opens
+/// the old wrap).
+fn partly_known(h: &Hierarchy, n: u32, open: &[bool]) -> bool {
     h.slots_of(n).any(|s| {
         let keks = h.slot_keks(s);
         keks.len() >= 2
-            && open[keks[keks.len() - 1] as usize]
+            && keks.iter().any(|&k| open[k as usize])
             && !keks.iter().all(|&k| open[k as usize])
     })
 }

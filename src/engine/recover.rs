@@ -666,7 +666,7 @@ fn open_leaves(
         let b = crate::crypto::batch::Binding {
             ctx: &ctx,
             new_ctx: &ctx,
-            nonce: &|_| [0; crate::crypto::scheme::NONCE_LEN],
+            nonce: &|_, _| [0; crate::crypto::scheme::NONCE_LEN],
         };
         let len = Hierarchy::wrap_len(h.scheme, 1);
         crate::crypto::batch::unwrap_many(

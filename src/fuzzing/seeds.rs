@@ -124,6 +124,7 @@ fn zero_context(scheme: SchemeId) -> WrapContext {
         kek_version: 0,
         scheme,
         share: 0,
+        share_gen: 0,
         layer: 0,
     }
 }
@@ -412,6 +413,7 @@ fn edge_cases(w: &mut Writer) -> Result<()> {
         share: 0,
         tenant: 3,
         key: KeyRef { id: 7, version: 1 },
+        share_gen: 0,
         keks: vec![KeyRef { id: 2, version: 1 }],
         payload: vec![0xA6; 40],
     };
@@ -461,6 +463,7 @@ fn edge_cases(w: &mut Writer) -> Result<()> {
                 id: u64::MAX,
                 version: u32::MAX,
             },
+            share_gen: u32::MAX,
             keks,
             payload: vec![0; largest],
         };

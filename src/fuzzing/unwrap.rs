@@ -56,6 +56,7 @@ impl UnwrapInput {
             kek_version,
             scheme: ctx_scheme,
             share,
+            share_gen: 0,
             layer,
         };
         Some(UnwrapInput {
@@ -256,7 +257,7 @@ fn check_genuine(scheme: SchemeId, kek: &Kek, input: &UnwrapInput, out: &[u8], n
 }
 
 /// The context with exactly one field changed, for each field.
-fn one_field_changed(c: &WrapContext) -> [(&'static str, WrapContext); 8] {
+fn one_field_changed(c: &WrapContext) -> [(&'static str, WrapContext); 9] {
     let other_scheme = match c.scheme {
         SchemeId::Gcm => SchemeId::GcmSiv,
         _ => SchemeId::Gcm,
@@ -318,6 +319,13 @@ fn one_field_changed(c: &WrapContext) -> [(&'static str, WrapContext); 8] {
                 ..*c
             },
         ),
+        (
+            "share generation",
+            WrapContext {
+                share_gen: c.share_gen ^ 1,
+                ..*c
+            },
+        ),
     ]
 }
 
@@ -337,6 +345,7 @@ mod tests {
                 kek_version: 1,
                 scheme: SchemeId::Kwp,
                 share: 0,
+                share_gen: 0,
                 layer: 0,
             },
             out_len: 40,
@@ -362,6 +371,7 @@ mod tests {
                 kek_version: 1,
                 scheme,
                 share: 0,
+                share_gen: 0,
                 layer: 0,
             };
             let mut w = [0u8; 64];

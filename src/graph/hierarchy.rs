@@ -79,6 +79,11 @@ pub struct Hierarchy {
     pub role: Vec<RoleId>,
     /// Version of each node.
     pub version: Vec<u32>,
+    /// Share generation of each share-based key that was re-shared (absent: 0).
+    /// A re-share keeps the key and its version and draws a new polynomial;
+    /// the generation names the polynomial and is bound into every share wrap.
+    /// Sparse: only share-based keys (a few per group) can be in it.
+    pub share_gen: std::collections::BTreeMap<u32, u32>,
     /// First slot of each node, and the total (len nodes + 1).
     pub slot_start: Vec<u32>,
     /// KEK table: `max_layers` entries per slot, innermost first, padded with [`NO_KEK`].
@@ -327,8 +332,17 @@ impl Hierarchy {
             kek_version: ver(kek),
             scheme: self.scheme,
             share: self.share_of(n, s),
+            share_gen: self.share_gen_of(n),
             layer: layer as u8,
         }
+    }
+
+    /// Share generation of node `n` (0 unless it is a re-shared share-based key).
+    pub fn share_gen_of(&self, n: u32) -> u32 {
+        if self.share_gen.is_empty() {
+            return 0;
+        }
+        self.share_gen.get(&n).copied().unwrap_or(0)
     }
 
     /// Slot `s` of node `n` as a self-describing stored wrap.
@@ -349,6 +363,7 @@ impl Hierarchy {
                 id: u64::from(n),
                 version: self.version[n as usize],
             },
+            share_gen: self.share_gen_of(n),
             keks: self
                 .slot_keks(s)
                 .iter()

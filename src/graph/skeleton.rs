@@ -154,6 +154,7 @@ pub fn skeleton_from_counts(
         group_head: head as u32,
         role,
         version: vec![1; nodes],
+        share_gen: Default::default(),
         slot_start,
         keks: vec![NO_KEK; slots as usize * max_layers],
         max_layers,

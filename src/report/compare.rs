@@ -222,31 +222,127 @@ pub fn summary_markdown(res: &CompareResult, title: &str, command: &str) -> Stri
             }
         }
     }
-    let alts: Vec<_> = rows
-        .iter()
-        .filter_map(|r| r.rewrap_only.as_ref().map(|a| (r, a)))
-        .collect();
+    let alts: Vec<_> = rows.iter().filter(|r| !r.remedies.is_empty()).collect();
     if !alts.is_empty() {
         let _ = writeln!(
             s,
-            "\nNested slots whose outer layer leaked: the design re-keys the key they guard; the cheaper rewrap-only alternative leaves it guarded by the inner key alone.\n"
+            "\nWhere a leak leaves keys partly exposed (a threshold share, the outer layer of a dke slot), the remedies side by side. Each is checked against the attacker who kept the copy of the store it took at the leak, plus one more compromise of any root role (current and retained versions): *insufficient* means that history exposes current leaves the last compromise alone would not.\n"
         );
         let _ = writeln!(
             s,
-            "| design | workload | re-key: wraps / root ops | rewrap only: wraps / root ops | leaves left behind one key |"
+            "| design | workload | remedy | wraps | root ops | leaves re-keyed | against kept copies + one more |"
         );
-        let _ = writeln!(s, "|---|---|---|---|---:|");
-        for (r, a) in alts {
+        let _ = writeln!(s, "|---|---|---|---:|---:|---:|---|");
+        for r in alts {
+            for m in &r.remedies {
+                let verdict = if m.sufficient {
+                    "holds".to_string()
+                } else {
+                    format!(
+                        "**insufficient**: {} leaves ({})",
+                        m.leaves_exposed,
+                        m.broken_by.as_deref().unwrap_or("-")
+                    )
+                };
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {}{} | {} | {} | {} | {} |",
+                    r.design,
+                    r.workload,
+                    m.name,
+                    if m.chosen { " (run)" } else { "" },
+                    m.counts.wraps,
+                    m.counts.root_ops,
+                    m.counts.leaves_rekeyed,
+                    verdict
+                );
+            }
+        }
+        let _ = writeln!(s, "\nWhat each remedy demands of the operator:\n");
+        for info in &crate::engine::plan::REMEDIES {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} / {} | {} / {} | {} |",
+                "- **{}**: {}. Demands: {}.",
+                info.name, info.summary, info.demands
+            );
+        }
+    }
+    // 4b. Histories: what each recovery buys against the attacker who keeps its copies
+    if !res.histories.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n## What each recovery really buys: one more leak after it\n"
+        );
+        let _ = writeln!(
+            s,
+            "Each root role leaks everywhere (its keys and a copy of the store), the owner revokes it, then another root role leaks everywhere. *After* is what the attacker, keeping the first copy, then holds (current leaves: data still under keys it knows); *alone* is what the second leak gives a fresh attacker. Where *after* exceeds *alone* the recovery was undone by one more compromise. Where a design has several remedies, each is shown (see the remedies table above). `keyhier history` runs any such sequence.\n"
+        );
+        let _ = writeln!(
+            s,
+            "| design | revoked (remedy) | root ops | leaves re-keyed | verified | then leaks: after (alone) |"
+        );
+        let _ = writeln!(s, "|---|---|---:|---:|---|---|");
+        let mut i = 0;
+        let hs = &res.histories;
+        while i < hs.len() {
+            let r = &hs[i];
+            let same = |x: &crate::suite::compare::HistoryRow| {
+                x.design == r.design && x.revoked == r.revoked && x.remedy == r.remedy
+            };
+            let mut next = Vec::new();
+            while i < hs.len() && same(&hs[i]) {
+                let x = &hs[i];
+                let mark = if x.exposed_after > x.exposed_alone {
+                    " **undone**"
+                } else {
+                    ""
+                };
+                next.push(format!(
+                    "{} {} ({}){mark}",
+                    x.then_leaked,
+                    pct(x.exposed_after as f64 / x.leaves.max(1) as f64),
+                    pct(x.exposed_alone as f64 / x.leaves.max(1) as f64)
+                ));
+                i += 1;
+            }
+            let _ = writeln!(
+                s,
+                "| {} | {} ({}) | {} | {} | {} | {} |",
                 r.design,
-                r.workload,
-                r.measured.wraps,
-                r.measured.root_ops,
-                a.counts.wraps,
-                a.counts.root_ops,
-                a.leaves_left_single_key
+                r.revoked,
+                r.remedy,
+                r.root_ops,
+                r.leaves_rekeyed,
+                r.verified,
+                next.join("; ")
+            );
+        }
+    }
+    if !res.reference.is_empty() {
+        let bad: Vec<_> = res
+            .reference
+            .iter()
+            .filter(|c| c.reference != Some(c.measured))
+            .collect();
+        let _ = writeln!(
+            s,
+            "\nIndependent reference (`analysis::reference`, written from each design's promise, not from its plan): of {} revocations, {} re-keyed exactly the leaves the reference says they must{}.\n",
+            res.reference.len(),
+            res.reference.len() - bad.len(),
+            if bad.is_empty() {
+                String::new()
+            } else {
+                format!("; **{} differ**", bad.len())
+            }
+        );
+        for c in bad {
+            let _ = writeln!(
+                s,
+                "- {} {}: re-keyed {}, reference {}",
+                c.design,
+                c.workload,
+                c.measured,
+                c.reference.map_or("none".into(), |x| x.to_string())
             );
         }
     }
@@ -346,6 +442,13 @@ pub fn write_compare(
     }
     folder.put("blast.csv", &blast_csv(&res.blast)?)?;
     files.push("blast.csv".into());
+    if !res.histories.is_empty() {
+        folder.put(
+            "histories.csv",
+            &crate::report::csv::serialized("histories.csv", res.histories.iter())?,
+        )?;
+        files.push("histories.csv".into());
+    }
     folder.put_env(env)?;
     files.push("env.json".into());
     files.extend(crate::report::plot::cost_plots(&res.rows, folder.path())?);

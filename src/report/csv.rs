@@ -48,7 +48,10 @@ fn finish(file: &str, w: ::csv::Writer<Vec<u8>>) -> Result<String> {
 }
 
 /// `file` with a header from `R`'s field names and one line per record.
-fn serialized<R: Serialize>(file: &str, records: impl IntoIterator<Item = R>) -> Result<String> {
+pub(crate) fn serialized<R: Serialize>(
+    file: &str,
+    records: impl IntoIterator<Item = R>,
+) -> Result<String> {
     let mut w = ::csv::Writer::from_writer(Vec::new());
     for r in records {
         w.serialize(r).map_err(|e| csv_error(file, e))?;
@@ -141,14 +144,26 @@ fn run_columns(profiles: &[String]) -> Vec<Column<'_>> {
         column("data_mode", |r| r.data.mode.to_string()),
         column("data_seconds", |r| Fixed::<6>(r.data.seconds).to_string()),
         column("data_gb_per_s", |r| Fixed::<3>(r.data.gb_per_s).to_string()),
-        column("rewrap_only_wraps", |r| {
-            opt(r.rewrap_only.as_ref().map(|a| a.counts.wraps))
+        column("remedy", |r| opt(r.remedy.map(|m| m.name()))),
+        column("remedies_insufficient", |r| {
+            let bad: Vec<&str> = r
+                .remedies
+                .iter()
+                .filter(|m| !m.sufficient)
+                .map(|m| m.name)
+                .collect();
+            bad.join(" ")
         }),
-        column("rewrap_only_root_ops", |r| {
-            opt(r.rewrap_only.as_ref().map(|a| a.counts.root_ops))
+        column("one_more_holds", |r| {
+            opt(r.verification.one_more.as_ref().map(|o| o.holds))
         }),
-        column("rewrap_only_leaves_single_key", |r| {
-            opt(r.rewrap_only.as_ref().map(|a| a.leaves_left_single_key))
+        column("one_more_leaves_beyond", |r| {
+            opt(r.verification.one_more.as_ref().map(|o| {
+                o.worst
+                    .as_ref()
+                    .filter(|_| !o.holds)
+                    .map_or(0, |w| w.beyond)
+            }))
         }),
         column("crypto_shred", |r| opt(r.crypto_shred)),
         column("wraps_to_delete", |r| opt(r.wraps_to_delete)),

@@ -101,8 +101,14 @@ pub fn lazy_svg(c: &LazyCurve) -> Result<String> {
         let leaves = c.leaves.max(1) as f64;
         let series: [(&str, RGBColor); 3] = [
             ("wraps still under the old version", RGBColor(31, 119, 180)),
-            ("P(no wrap left): the old version can go", RGBColor(44, 160, 44)),
-            ("leaves a leak of the old version exposes", RGBColor(214, 39, 40)),
+            (
+                "P(no wrap left): the old version can go",
+                RGBColor(44, 160, 44),
+            ),
+            (
+                "leaves a leak of the old version exposes",
+                RGBColor(214, 39, 40),
+            ),
         ];
         let value = |i: usize, d: &LazyDay| match i {
             0 => d.old_share,

@@ -163,12 +163,44 @@ pub fn run_text(r: &RunRow) -> String {
             r.data.bytes, r.data.mode, r.data.seconds, r.data.gb_per_s
         );
     }
-    if let Some(alt) = &r.rewrap_only {
+    if let Some(m) = r.remedy {
+        let _ = writeln!(s, "remedy: {} ({})", m.name(), m.info().summary);
+    }
+    if !r.remedies.is_empty() {
         let _ = writeln!(
             s,
-            "rewrap-only alternative: {} wraps, {} unwraps, {} root ops; leaves it leaves behind a single key: {}",
-            alt.counts.wraps, alt.counts.unwraps, alt.counts.root_ops, alt.leaves_left_single_key
+            "\nremedies for the keys the leak left partly exposed (a share, an outer layer), side by side:"
         );
+        let _ = writeln!(
+            s,
+            "  {:<10} {:>9} {:>9} {:>9} {:>15}  against kept copies + one more compromise",
+            "remedy", "wraps", "unwraps", "root ops", "leaves re-keyed"
+        );
+        for m in &r.remedies {
+            let verdict = if m.sufficient {
+                "holds".to_string()
+            } else {
+                format!(
+                    "INSUFFICIENT: {} current leaves exposed by {}",
+                    m.leaves_exposed,
+                    m.broken_by.as_deref().unwrap_or("-")
+                )
+            };
+            let _ = writeln!(
+                s,
+                "  {:<10} {:>9} {:>9} {:>9} {:>15}  {}{}",
+                m.name,
+                m.counts.wraps,
+                m.counts.unwraps,
+                m.counts.root_ops,
+                m.counts.leaves_rekeyed,
+                verdict,
+                if m.chosen { "  (this run)" } else { "" }
+            );
+        }
+        if let Some(m) = r.remedies.iter().find(|m| m.chosen) {
+            let _ = writeln!(s, "  this remedy demands: {}", m.demands);
+        }
     }
     s.push_str(&super::control::control_text(r));
     if let Some(c) = r.crypto_shred {

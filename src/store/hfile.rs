@@ -8,7 +8,7 @@
 //! | field | size | rule |
 //! |---|---:|---|
 //! | magic | 4 | `"KHHF"` |
-//! | format version | 1 | `01` |
+//! | format version | 1 | `02` (version 2: wire records of version 2, with a share generation) |
 //! | scheme | 1 | as in the wire format |
 //! | design name length D | 2 | 1..=256 |
 //! | design name | D | UTF-8, a name [`Design::by_name`] accepts |
@@ -19,6 +19,9 @@
 //! | leaves per group | 4·G | each ≥ 1 |
 //! | version of each node | 4·N | N follows from the design and the counts |
 //! | stored wraps | rest | every slot, in slot order, as one wire-format record each |
+//!
+//! A share-based key's share generation is read from its records: every
+//! record of the key must name the same one, and a whole key's must be 0.
 //!
 //! The reader rebuilds the structure the design and the counts imply and then
 //! requires every record to name exactly the scheme, tenant, key, version,
@@ -38,7 +41,7 @@ use crate::graph::hierarchy::Hierarchy;
 use crate::graph::skeleton::skeleton_from_counts;
 
 const MAGIC: [u8; 4] = *b"KHHF";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 /// Encodes a hierarchy.
 pub fn encode(h: &Hierarchy) -> Result<Vec<u8>> {
@@ -122,6 +125,7 @@ fn encode_with(
                 h.share_of(n, s),
                 tenant,
                 key,
+                h.share_gen_of(n),
                 &keks,
                 h.slot_payload(s),
                 out,
@@ -216,7 +220,21 @@ pub fn decode(bytes: &[u8]) -> Result<Hierarchy> {
         for s in h.slots_of(n) {
             let tail = rest.get(pos..).unwrap_or_default();
             let (w, used) = StoredWrap::decode_prefix(tail).map_err(|e| slot_error(n, s, e))?;
-            let want = h.stored_wrap_header(n, s);
+            let mut want = h.stored_wrap_header(n, s);
+            // The first record of a share-based key names its share generation.
+            if s == h.slots_of(n).start && want.share != 0 && w.share_gen != 0 {
+                h.share_gen.insert(n, w.share_gen);
+                want.share_gen = w.share_gen;
+            }
+            if w.share_gen != want.share_gen {
+                return Err(Error::invalid(
+                    what,
+                    format!(
+                        "record of key {n} slot {s} names share generation {}, {} expected",
+                        w.share_gen, want.share_gen
+                    ),
+                ));
+            }
             if w.scheme != want.scheme
                 || w.share != want.share
                 || w.tenant != want.tenant

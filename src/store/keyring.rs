@@ -8,9 +8,16 @@
 //! | offset | size | field |
 //! |---:|---:|---|
 //! | 0 | 4 | magic `"KHKR"` |
-//! | 4 | 1 | format version `01` |
+//! | 4 | 1 | format version `02` |
 //! | 5 | 4 | number of entries N |
 //! | 9 | 40·N | per root: node id (u32), version (u32), key (32 bytes), sorted by node id, no repeats |
+//! | 9+40·N | 4 | number of retained versions M |
+//! | 13+40·N | 40·M | per retained version: node id, version, key; sorted by (node, version), no repeats, each below its root's current version |
+//!
+//! Retained versions are root versions a routine rotation retired but did
+//! not destroy (Microsoft 365 keeps old key versions: data not yet rewrapped
+//! may still be under them). Whoever holds one, and a copy of the store from
+//! when it was current, opens what it opened then.
 //!
 //! Files are written with mode 0600 through a temporary file and a rename, so
 //! a crash never leaves half a keyring.
@@ -25,17 +32,24 @@ use crate::error::{Error, Result};
 use crate::graph::hierarchy::Hierarchy;
 
 const MAGIC: [u8; 4] = *b"KHKR";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
-/// Root keys by node id: the current version of each.
+/// Root keys by node id: the current version of each, and the retired
+/// versions still retained (not yet destroyed).
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Keyring {
     roots: BTreeMap<u32, (u32, Key256)>,
+    retained: BTreeMap<(u32, u32), Key256>,
 }
 
 impl core::fmt::Debug for Keyring {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "Keyring({} roots, keys redacted)", self.roots.len())
+        write!(
+            f,
+            "Keyring({} roots, {} retained versions, keys redacted)",
+            self.roots.len(),
+            self.retained.len()
+        )
     }
 }
 
@@ -54,7 +68,10 @@ impl Keyring {
                 )
             })
             .collect();
-        Keyring { roots }
+        Keyring {
+            roots,
+            retained: BTreeMap::new(),
+        }
     }
 
     /// The key of root `node`, if held, with its version.
@@ -120,9 +137,48 @@ impl Keyring {
         }
     }
 
-    /// Destroys root `node` (its key is zeroized on drop).
+    /// Destroys root `node`, its current version and every retained one
+    /// (their keys are zeroized on drop).
     pub fn destroy(&mut self, node: u32) -> bool {
+        self.destroy_retired(&|n| n == node);
         self.roots.remove(&node).is_some()
+    }
+
+    /// Keeps a retired `version` of root `node` (a routine rotation's old key).
+    pub fn retain(&mut self, node: u32, version: u32, key: Key256) {
+        self.retained.insert((node, version), key);
+    }
+
+    /// The retained versions of `node`, oldest first.
+    pub fn retained_of(&self, node: u32) -> impl Iterator<Item = (u32, &Key256)> + '_ {
+        self.retained
+            .range((node, 0)..=(node, u32::MAX))
+            .map(|(&(_, v), k)| (v, k))
+    }
+
+    /// Every retained version, as `(node, version, key)`, in order.
+    pub fn retained(&self) -> impl Iterator<Item = (u32, u32, &Key256)> + '_ {
+        self.retained.iter().map(|(&(n, v), k)| (n, v, k))
+    }
+
+    /// Number of retained versions.
+    pub fn retained_len(&self) -> usize {
+        self.retained.len()
+    }
+
+    /// Destroys the retained versions of the roots `which` admits; returns how many.
+    pub fn destroy_retired(&mut self, which: &dyn Fn(u32) -> bool) -> usize {
+        let before = self.retained.len();
+        self.retained.retain(|&(n, _), _| !which(n));
+        before - self.retained.len()
+    }
+
+    /// The key of root `node` at `version`: the current one or a retained one.
+    pub fn get_version(&self, node: u32, version: u32) -> Option<&Key256> {
+        match self.roots.get(&node) {
+            Some((v, k)) if *v == version => Some(k),
+            _ => self.retained.get(&(node, version)),
+        }
     }
 
     /// Number of roots held.
@@ -163,6 +219,7 @@ impl Keyring {
         if let Some(n) = self
             .roots
             .keys()
+            .chain(self.retained.keys().map(|(n, _)| n))
             .find(|&&n| n >= h.nodes() || !h.is_root(n))
         {
             return Err(Error::invalid(
@@ -170,16 +227,35 @@ impl Keyring {
                 format!("entry {n} is not a root of this hierarchy"),
             ));
         }
+        if let Some(&(n, v)) = self
+            .retained
+            .keys()
+            .find(|&&(n, v)| v >= h.version[n as usize])
+        {
+            return Err(Error::invalid(
+                "keyring",
+                format!(
+                    "retained version {v} of root {n} is not older than its current version {}",
+                    h.version[n as usize]
+                ),
+            ));
+        }
         Ok(())
     }
 
     /// Encodes the keyring (secret bytes: handle with care).
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(9 + 40 * self.roots.len());
+        let mut out = Vec::with_capacity(13 + 40 * (self.roots.len() + self.retained.len()));
         out.extend_from_slice(&MAGIC);
         out.push(VERSION);
         out.extend_from_slice(&(self.roots.len() as u32).to_be_bytes());
         for (n, (v, k)) in &self.roots {
+            out.extend_from_slice(&n.to_be_bytes());
+            out.extend_from_slice(&v.to_be_bytes());
+            out.extend_from_slice(k.expose());
+        }
+        out.extend_from_slice(&(self.retained.len() as u32).to_be_bytes());
+        for ((n, v), k) in &self.retained {
             out.extend_from_slice(&n.to_be_bytes());
             out.extend_from_slice(&v.to_be_bytes());
             out.extend_from_slice(k.expose());
@@ -201,10 +277,14 @@ impl Keyring {
             });
         }
         let count = r.u32()? as usize;
-        if count.checked_mul(40) != Some(r.remaining()) {
+        if count
+            .checked_mul(40)
+            .and_then(|b| b.checked_add(4))
+            .is_none_or(|b| b > r.remaining())
+        {
             return Err(Error::invalid(
                 "keyring",
-                format!("{count} entries do not fill {} bytes", r.remaining()),
+                format!("{count} entries do not fit {} bytes", r.remaining()),
             ));
         }
         let mut roots = BTreeMap::new();
@@ -222,8 +302,39 @@ impl Keyring {
             last = Some(n);
             roots.insert(n, (v, k));
         }
+        let kept = r.u32()? as usize;
+        if kept.checked_mul(40) != Some(r.remaining()) {
+            return Err(Error::invalid(
+                "keyring",
+                format!(
+                    "{kept} retained versions do not fill {} bytes",
+                    r.remaining()
+                ),
+            ));
+        }
+        let mut retained = BTreeMap::new();
+        let mut last = None;
+        for _ in 0..kept {
+            let n = r.u32()?;
+            let v = r.u32()?;
+            let k = Key256::from_bytes(r.array::<KEY_LEN>()?);
+            if last.is_some_and(|l| l >= (n, v)) {
+                return Err(Error::invalid(
+                    "keyring",
+                    "retained versions not sorted or repeated".to_string(),
+                ));
+            }
+            if roots.get(&n).is_none_or(|(cur, _)| *cur <= v) {
+                return Err(Error::invalid(
+                    "keyring",
+                    format!("retained version {v} of root {n} without a newer current version"),
+                ));
+            }
+            last = Some((n, v));
+            retained.insert((n, v), k);
+        }
         r.finish()?;
-        Ok(Keyring { roots })
+        Ok(Keyring { roots, retained })
     }
 
     /// Writes the keyring to `path` (mode 0600, atomically).

@@ -81,6 +81,16 @@ pub fn run_change(
                 .for_each(|(v, &r)| *v += u32::from(r));
         }
     }
+    // Share generations: a re-shared key draws the next polynomial. (A
+    // re-keyed one keeps its generation: its new version alone makes its
+    // polynomial new, and its old wraps, opened below, still name it.)
+    if plan.reshare.iter().any(|&r| r) {
+        for n in 0..st.h.nodes() {
+            if plan.reshare[n as usize] && !plan.rekey[n as usize] {
+                *st.h.share_gen.entry(n).or_insert(0) += 1;
+            }
+        }
+    }
     let mut bumped = Vec::with_capacity(plan.replaced_roots.len());
     for &r in &plan.replaced_roots {
         st.h.version[r as usize] += 1;
@@ -92,9 +102,25 @@ pub fn run_change(
         .zip(keys)
         .map(|(&(r, v), k)| (r, v, k))
         .collect();
-    st.ring.replace_all(new_roots, &mut |r, _, k| {
+    let mut retired: Vec<(u32, u32, Key256)> = Vec::new();
+    st.ring.replace_all(new_roots, &mut |r, v, k| {
+        if !compromise {
+            retired.push((r, v, k.clone()));
+        }
         old_roots.insert(r, k);
     });
+    // A routine rotation retains the old versions (as Microsoft 365 does: data
+    // not yet rewrapped may be under them) until `destroy-retired`; a
+    // revocation destroys every old version of every root it replaces (the
+    // leaked ones, and the others a remedy rotates: its answer depends on it).
+    if compromise {
+        let replaced = &plan.replaced_roots;
+        st.ring
+            .destroy_retired(&|n| replaced.binary_search(&n).is_ok());
+    }
+    for (r, v, k) in retired {
+        st.ring.retain(r, v, k);
+    }
     let immediate = start.elapsed().as_secs_f64();
     // Split redo and payload by tenant.
     let tenants = st.h.tenants() as usize;

@@ -154,7 +154,9 @@ pub(super) fn execute_range(
                 let k = ks[layer];
                 let old = keys.before(k)?;
                 let kek = cache.get(k, keys.old_version(k), || Kek::new(h.scheme, old.expose()))?;
-                let ctx = h.context_with(n, s, layer, &|x| keys.old_version(x));
+                let mut ctx = h.context_with(n, s, layer, &|x| keys.old_version(x));
+                // a re-shared key's old wraps name the generation before
+                ctx.share_gen -= u32::from(plan.reshare[n as usize] && !plan.rekey[n as usize]);
                 let mut out = [0u8; 256];
                 let len = kek.unwrap(&buf, &ctx, &mut out)?;
                 m.count(h, k, false);
@@ -254,7 +256,7 @@ fn redo_run(
         }
         if secrets_of.as_ref().map(|(x, _)| *x) != Some(n) {
             let key = keys.after(n)?;
-            secrets_of = Some((n, slot_secrets(h, prf, n, &key, h.generation)));
+            secrets_of = Some((n, slot_secrets(h, prf, n, &key)));
         }
         let pos = (s - h.slot_start[n as usize]) as usize;
         secrets_of
@@ -310,7 +312,7 @@ fn redo_run(
                 Kek::new(h.scheme, new.expose())
             })?;
             let ctx = h.context(n, s, layer);
-            let nonce = prf.nonce(s, layer as u8, h.generation);
+            let nonce = prf.wrap_nonce(&ctx, &cur);
             let mut out = [0u8; 256];
             let len = kek.wrap(&cur, &ctx, &nonce, &mut out)?;
             m.count(h, k, true);
@@ -324,7 +326,7 @@ fn redo_run(
     for (k, offs, items) in fresh_groups.groups() {
         let new = PreparedKek::new(h.scheme, &keys.after(k)?)?;
         let ctx = |j: usize| h.context(items[j].0, items[j].1, 0);
-        let nonce = |j: usize| prf.nonce(items[j].1, 0, h.generation);
+        let nonce = |j: usize, pt: &[u8]| prf.wrap_nonce(&ctx(j), pt);
         let b = Binding {
             ctx: &ctx,
             new_ctx: &ctx,
@@ -342,7 +344,7 @@ fn redo_run(
             h.context_with(h.node_of_slot(s), s, 0, &|x| keys.old_version(x))
         };
         let new_ctx = |j: usize| h.context(h.node_of_slot(slot(j)), slot(j), 0);
-        let nonce = |j: usize| prf.nonce(slot(j), 0, h.generation);
+        let nonce = |j: usize, pt: &[u8]| prf.wrap_nonce(&new_ctx(j), pt);
         let b = Binding {
             ctx: &old_ctx,
             new_ctx: &new_ctx,

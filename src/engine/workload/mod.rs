@@ -20,6 +20,7 @@ mod data;
 mod execute;
 mod provision;
 pub mod purge;
+mod remedy;
 pub mod rows;
 mod shred;
 pub mod spec;
@@ -29,19 +30,47 @@ mod verify;
 
 pub use baseline::aes_kw_loop_rate;
 pub use change::run_change;
-pub use rows::{DataMode, DataReencryption, Primitive, Reference, RunRow, Verification};
+pub use rows::{
+    DataMode, DataReencryption, Primitive, Reference, RemedyCost, RunRow, Verification,
+};
 pub use spec::{RolePick, Workload, WorkloadKind, WorkloadSpec};
 pub use state::{RunOptions, State};
 
+use crate::engine::adversary::{Adversary, one_more};
 use crate::engine::cost::{profiles, root_seconds};
 use crate::engine::plan::ChangePlan;
 use crate::error::Result;
 use crate::graph::design::RoleId;
 use crate::graph::hierarchy::Hierarchy;
+use crate::graph::reach::select_keys;
 
 /// Runs `w` on `st`, verifying the result. On an error from a workload that
 /// changes keys, `st` may be partly changed (see [`run_change`]): reload it.
+///
+/// A revocation is a leak and the owner's response: an attacker takes the
+/// role's current keys at the extent and a copy of the store, then the
+/// remedy runs (`opts.remedy`), and the verification includes the attacker
+/// who keeps that copy plus one more compromise.
 pub fn run(st: &mut State, w: &Workload, opts: &RunOptions) -> Result<RunRow> {
+    let mut adv = Adversary::new();
+    if let Workload::Revoke { role, extent } = *w {
+        check_root(&st.h, role)?;
+        let below = crate::graph::reach::leaves_below(&st.h);
+        adv.leak(&st.h, &select_keys(&st.h, &below, role, extent));
+    }
+    run_against(st, w, opts, &mut adv)
+}
+
+/// Runs `w` on `st` against the attacker `adv`, who already holds whatever it
+/// learned and copied before (a revocation here adds no leak: see [`run`]).
+/// After a revocation the verification includes the one-more-compromise
+/// check of `adv`.
+pub fn run_against(
+    st: &mut State,
+    w: &Workload,
+    opts: &RunOptions,
+    adv: &mut Adversary,
+) -> Result<RunRow> {
     let h0 = &st.h;
     if let Some(r) = w.role() {
         check_root(h0, r)?;
@@ -74,9 +103,17 @@ pub fn run(st: &mut State, w: &Workload, opts: &RunOptions) -> Result<RunRow> {
         }
         Workload::Revoke { role, extent } => {
             row.extent = Some(extent);
-            let plan = ChangePlan::revoke(&st.h, role, extent);
-            row.rewrap_only = plan.rewrap_only(&st.h);
+            row.remedy = Some(opts.remedy);
+            let plan = ChangePlan::revoke_with(&st.h, role, extent, opts.remedy);
+            row.remedies = remedy::weigh(st, adv, role, extent, opts.remedy);
             run_change(st, &plan, true, false, opts, &mut row)?;
+            if opts.verify {
+                let om = one_more(&st.h, &st.ring, adv);
+                let v = &mut row.verification;
+                v.verified = v.verified && om.holds;
+                v.notes.push(om.summary());
+                v.one_more = Some(om);
+            }
         }
         Workload::Shred { tenant } => shred::run_shred(st, tenant, opts, &mut row)?,
         Workload::Purge { tenant } => purge::run_purge(st, tenant, opts, &mut row)?,

@@ -7,7 +7,8 @@
 use core::fmt;
 
 use crate::crypto::scheme::SchemeId;
-use crate::engine::plan::RewrapOnly;
+use crate::engine::adversary::OneMore;
+use crate::engine::plan::Remedy;
 use crate::graph::counts::Counts;
 use crate::graph::reach::Extent;
 
@@ -120,6 +121,36 @@ pub struct Verification {
     pub seconds: f64,
     /// What was checked, in words.
     pub notes: Vec<String>,
+    /// After a revocation: the attacker who kept every key and copy it took,
+    /// plus one more compromise (see [`crate::engine::adversary::one_more`]).
+    pub one_more: Option<OneMore>,
+}
+
+/// One remedy of a revocation, beside the others: what it would cost (from
+/// the plan) and whether it holds against the attacker who keeps its copies
+/// plus one more compromise (from the adversary on the store it would leave).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RemedyCost {
+    /// The remedy.
+    pub remedy: Remedy,
+    /// Its name.
+    pub name: &'static str,
+    /// Whether this run carried it out.
+    pub chosen: bool,
+    /// Keys it treats that the attacker can not open but learned something about.
+    pub affected_keys: u64,
+    /// Operation counts of the whole revocation done this way.
+    pub counts: Counts,
+    /// Whether it holds against one more compromise.
+    pub sufficient: bool,
+    /// When it does not: the shortest history that breaks it.
+    pub broken_by: Option<String>,
+    /// Current leaves that history exposes beyond what its last compromise alone does.
+    pub leaves_exposed: u64,
+    /// What it does.
+    pub summary: &'static str,
+    /// What it demands of the operator.
+    pub demands: &'static str,
 }
 
 /// One run: what was done, what it cost, and whether it verified.
@@ -181,8 +212,12 @@ pub struct RunRow {
     pub root_seconds: Vec<(String, f64)>,
     /// Data re-encryption.
     pub data: DataReencryption,
-    /// For revocation with degraded nested slots: the rewrap-only alternative.
-    pub rewrap_only: Option<RewrapOnly>,
+    /// For a revocation whose leak leaves keys partly exposed (a share, an
+    /// outer layer): every remedy, its cost and whether it holds (empty when
+    /// no key is partly exposed: then every remedy is the same).
+    pub remedies: Vec<RemedyCost>,
+    /// The remedy carried out (revocations).
+    pub remedy: Option<Remedy>,
     /// Shred: whether destroying the tenant's roots makes its data unrecoverable.
     pub crypto_shred: Option<bool>,
     /// Shred: stored wraps to delete when it does not.

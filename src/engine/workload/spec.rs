@@ -106,7 +106,7 @@ impl RolePick {
 }
 
 /// [`Error::UnknownRole`]: `role` is no root role of `design`.
-pub(super) fn unknown_role(design: &Design, role: String) -> Error {
+pub fn unknown_role(design: &Design, role: String) -> Error {
     Error::UnknownRole {
         design: design.name.clone(),
         role,

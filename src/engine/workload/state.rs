@@ -1,6 +1,7 @@
 //! What a run takes: the [`State`] it works on (a hierarchy, its keyring and,
 //! when known, the seed that generated it) and its [`RunOptions`].
 
+use crate::engine::plan::Remedy;
 use crate::graph::hierarchy::Hierarchy;
 use crate::store::keyring::Keyring;
 
@@ -23,6 +24,9 @@ pub struct RunOptions {
     /// Purge: hours in which the provider's services still decrypt after the
     /// customer's revocation ([`DEFAULT_PURGE_WINDOW_HOURS`](super::purge::DEFAULT_PURGE_WINDOW_HOURS)).
     pub purge_window_hours: f64,
+    /// How a revocation treats keys the attacker learned something about but
+    /// cannot open (see [`Remedy`]).
+    pub remedy: Remedy,
 }
 
 impl Default for RunOptions {
@@ -35,6 +39,7 @@ impl Default for RunOptions {
             verify: true,
             reference: true,
             purge_window_hours: super::purge::DEFAULT_PURGE_WINDOW_HOURS,
+            remedy: Remedy::default(),
         }
     }
 }

@@ -158,7 +158,14 @@ pub(super) fn hostile_keys(
 ) -> Result<Hostile> {
     let h = &st.h;
     let mut keys: HashMap<u32, Key256> = HashMap::new();
-    for &r in &plan.replaced_roots {
+    // A compromise: the leaked roots (not the others a remedy rotates); a
+    // rotation: every retired version.
+    let held = if compromise && !plan.leaked.is_empty() {
+        &plan.leaked
+    } else {
+        &plan.replaced_roots // a rotation (or a plan of one run as a compromise)
+    };
+    for &r in held {
         if let Some((_, k)) = st.ring.get(r) {
             keys.insert(r, k.clone());
         }

@@ -50,7 +50,7 @@ impl WrapCatalogue {
     pub(super) fn add_all(&mut self, h: &Hierarchy, prf: &Prf) {
         for n in (0..h.nodes()).filter(|&n| !h.is_root(n)) {
             let key = prf.node_key(n, version(h, n));
-            let secrets = slot_secrets(h, prf, n, &key, h.generation);
+            let secrets = slot_secrets(h, prf, n, &key);
             for (s, secret) in h.slots_of(n).zip(&secrets) {
                 self.add(h, prf, n, s, secret);
             }

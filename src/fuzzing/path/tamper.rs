@@ -168,13 +168,13 @@ impl Run<'_> {
             *slot = v;
         }
         let key = self.prf.node_key(n, v);
-        let secrets = slot_secrets(&self.h, &self.prf, n, &key, generation);
+        let secrets = slot_secrets(&self.h, &self.prf, n, &key);
         let mut cache = KekCache::new();
         for (s, secret) in self.h.slots_of(n).zip(&secrets) {
             let kek_key = |k: u32| Ok(self.prf.node_key(k, version(&self.h, k)));
             let mut buf = [0u8; 256];
             let res = wrap_slot(
-                &self.h, &self.prf, &mut cache, n, s, secret, generation, &kek_key, &mut buf,
+                &self.h, &self.prf, &mut cache, n, s, secret, &kek_key, &mut buf,
             );
             let len = match res {
                 Ok(len) => len,

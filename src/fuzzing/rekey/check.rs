@@ -56,6 +56,16 @@ impl Model {
                 (Some(_), None) => panic!("root {} vanished from the keyring", r.node),
                 (None, Some(_)) => panic!("destroyed root {} is back in the keyring", r.node),
             }
+            // retired versions: retained by a rotation, destroyed by a revocation
+            let kept: Vec<&Key256> = st.ring.retained_of(r.node).map(|(_, k)| k).collect();
+            let want = self.retired.get(&r.node).map_or(&[][..], Vec::as_slice);
+            assert!(
+                kept.len() == want.len() && want.iter().all(|w| kept.iter().any(|k| k.ct_eq(w))),
+                "root {}: the keyring retains {} old versions, the model {}",
+                r.node,
+                kept.len(),
+                want.len()
+            );
         }
         assert_eq!(
             st.ring.len(),
@@ -176,7 +186,9 @@ impl Model {
             if h.is_root(n) {
                 continue;
             }
-            if let Some(current) = self.owner_key(st, n) {
+            if let Some(current) = self.owner_key(st, n)
+                && !self.tainted
+            {
                 assert!(
                     !self.leaked.knows(n, &current),
                     "the attacker knows the current key of {} {n}",
@@ -202,10 +214,14 @@ impl Model {
         for layer in (0..keks.len()).rev() {
             let Some(&k) = keks.get(layer) else { break };
             let ctx = h.context(n, s, layer);
-            let hostile = self
-                .leaked
-                .keys
-                .get(&k)
+            // After an insufficient remedy the attacker may rightly hold
+            // current keys: only the retired values are still tried.
+            let leaked = if self.tainted {
+                None
+            } else {
+                self.leaked.keys.get(&k)
+            };
+            let hostile = leaked
                 .into_iter()
                 .flatten()
                 .chain(self.retired.get(&k).into_iter().flatten());
@@ -241,6 +257,9 @@ impl Model {
     fn check_hostile_shares(&self, st: &State) -> u64 {
         let h = &st.h;
         let mut attempts = 0u64;
+        if self.tainted {
+            return 0;
+        }
         for (&n, shares) in &self.leaked.shares {
             let Some(current) = self.owner_key(st, n) else {
                 continue;

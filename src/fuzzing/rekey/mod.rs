@@ -139,7 +139,8 @@ pub enum RekeyOp {
     },
     /// `revoke` (re-sharing included, for threshold).
     Revoke {
-        /// Index among the design's root roles.
+        /// Index among the design's root roles (modulo their count); its top
+        /// two bits pick the remedy (`rotate`, `rekey`, `partial`, `rekey-key`).
         role: u8,
         /// Extent.
         extent: ExtentPick,
@@ -282,6 +283,8 @@ pub struct RekeyReport {
     pub hostile_attempts: u64,
     /// Single-leaf recoveries that found the leaf unrecoverable.
     pub unrecoverable: u64,
+    /// One-more-compromise checks (a root role added to the attacker's copies) that held.
+    pub one_more_checks: u64,
 }
 
 /// The fuzz target: reads a [`RekeyCase`] and runs it.
@@ -356,7 +359,20 @@ mod tests {
         for (name, case) in seed_cases() {
             let r = run_rekey_case(&case);
             assert_eq!(r.ops, case.ops.len(), "{name}");
-            assert!(r.subsets > 0 && r.hostile_attempts > 0, "{name}: {r:?}");
+            // after an insufficient remedy only retired values are tried (none may exist)
+            let insufficient = name.contains("partial") || name.contains("rekey-key");
+            assert!(
+                r.subsets > 0 && (r.hostile_attempts > 0 || insufficient),
+                "{name}: {r:?}"
+            );
+            let revokes = case
+                .ops
+                .iter()
+                .filter(|o| matches!(o, RekeyOp::Revoke { .. }))
+                .count();
+            if revokes > 0 && r.refused == 0 && !insufficient {
+                assert!(r.one_more_checks > 0, "{name}: {r:?}");
+            }
         }
     }
 

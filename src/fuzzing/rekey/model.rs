@@ -70,6 +70,12 @@ pub(super) struct Model {
     pub(super) leaked: Knowledge,
     /// Retired root versions, by node.
     pub(super) retired: BTreeMap<u32, Vec<Key256>>,
+    /// Every copy of the store the attacker took (one per revocation's leak).
+    pub(super) copies: Vec<Hierarchy>,
+    /// A revocation ran with a remedy that does not hold against the kept
+    /// copies while it left keys partly exposed: from then on the attacker
+    /// may know more than the promise gives the roots it leaked.
+    pub(super) tainted: bool,
     pub(super) shredded: BTreeSet<u32>,
     pub(super) report: RekeyReport,
 }
@@ -127,6 +133,8 @@ impl Model {
             expected,
             leaked: Knowledge::default(),
             retired: BTreeMap::new(),
+            copies: Vec::new(),
+            tainted: false,
             shredded: BTreeSet::new(),
             report: RekeyReport::default(),
         }

@@ -1,6 +1,7 @@
-//! The hand-made operation sequences of `rekey_model`: five per design of
-//! the catalogue (rotate each root role, revoke each, revoke twice then
-//! rotate, shred then every workload, revoke then shred), for the seed corpus
+//! The hand-made operation sequences of `rekey_model`: ten per design of
+//! the catalogue (two- and three-revocation histories under every remedy,
+//! rotate each root role, revoke each, revoke twice then rotate, shred then
+//! every workload, revoke then shred), for the seed corpus
 //! (`seq-<design>-<scheme>-<sequence>`) and the unit tests.
 
 use super::super::pick::{DesignPick, SchemePick};
@@ -11,7 +12,26 @@ pub(in crate::fuzzing) fn seed_cases() -> Vec<(String, RekeyCase)> {
     use ExtentPick::{All, One, Tenant};
     let rot = |role, extent, lazy| RekeyOp::RotateRoot { role, extent, lazy };
     let rev = |role, extent| RekeyOp::Revoke { role, extent };
+    // A revocation's role pick carries the remedy in its top two bits (see
+    // `ops::remedy_of`): 0x00 rotate, 0x40 rekey, 0x80 partial, 0xC0 rekey-key.
     let sequences: Vec<(&str, Vec<RekeyOp>)> = vec![
+        ("revoke-then-revoke-another", vec![rev(0, All), rev(1, All)]),
+        (
+            "three-revocations",
+            vec![rev(2, All), rev(0, Tenant), rev(1, All)],
+        ),
+        (
+            "rekey-remedy-then-revoke-another",
+            vec![rev(0x40, All), rev(0x41, One), rev(2, All)],
+        ),
+        (
+            "partial-remedy-then-revoke-another",
+            vec![rev(0x80, All), rev(1, All), rev(2, Tenant)],
+        ),
+        (
+            "rekey-key-remedy-then-rotate-and-revoke",
+            vec![rev(0xC0, One), rot(1, All, false), rev(0x01, All)],
+        ),
         (
             "rotate-each-role",
             vec![
