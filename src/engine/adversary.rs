@@ -24,6 +24,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
+use crate::graph::design::RoleId;
 use crate::graph::hierarchy::Hierarchy;
 use crate::graph::reach::{Extent, leaves_below, select_keys};
 use crate::store::keyring::Keyring;
@@ -74,10 +77,32 @@ fn id(n: u32, v: u32) -> u64 {
     (u64::from(n) << 32) | u64::from(v)
 }
 
+/// A hasher for key ids (node and version packed in a `u64`, all distinct):
+/// one multiply (Fibonacci hashing) instead of SipHash, which dominated the
+/// closures of a large hierarchy. Ids are not attacker-chosen here.
+#[derive(Clone, Copy, Debug, Default)]
+struct IdHasher(u64);
+
+impl core::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (x ^ (x >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type IdSet = HashSet<u64, core::hash::BuildHasherDefault<IdHasher>>;
+
 /// What the attacker holds.
 #[derive(Clone, Debug, Default)]
 pub struct Adversary {
-    keys: HashSet<u64>,
+    keys: IdSet,
     copies: Vec<Arc<Snapshot>>,
 }
 
@@ -145,6 +170,10 @@ impl Adversary {
             return;
         }
         let mut shares: HashMap<(u32, u32), Vec<u8>> = HashMap::new();
+        // Per copy, the last single KEK asked about and the answer: the leaves
+        // of a group share one KEK, so a group costs one lookup per copy, not
+        // one per leaf. (A KEK's knowledge is final once the pass is past it.)
+        let mut last: Vec<(u32, bool)> = vec![(u32::MAX, false); self.copies.len()];
         for n in 0..h.nodes() {
             if h.is_root(n) {
                 continue;
@@ -153,8 +182,26 @@ impl Adversary {
             if role.shares {
                 shares.clear();
             }
-            for c in &self.copies {
+            for (ci, c) in self.copies.iter().enumerate() {
                 let v = c.version[n as usize];
+                let single = h.single_first_slot(n).filter(|_| h.slots_of(n).len() == 1);
+                if let Some(k) = single {
+                    let (lk, known) = last[ci];
+                    let known = if lk == k {
+                        known
+                    } else {
+                        let known = self.keys.contains(&id(k, c.version[k as usize]));
+                        last[ci] = (k, known);
+                        known
+                    };
+                    if known && !role.shares {
+                        self.keys.insert(id(n, v));
+                        continue;
+                    }
+                    if !known {
+                        continue;
+                    }
+                }
                 if self.keys.contains(&id(n, v)) {
                     continue;
                 }
@@ -215,12 +262,12 @@ impl Adversary {
     }
 
     /// Leaves of `h` whose key at the versions `now` it knows.
-    fn current_leaf_set(&self, h: &Hierarchy, now: &[u32]) -> HashSet<u32> {
+    fn current_leaf_set(&self, h: &Hierarchy, now: &[u32]) -> IdSet {
         self.keys
             .iter()
             .map(|&k| ((k >> 32) as u32, k as u32))
             .filter(|&(n, v)| n < h.nodes() && h.is_leaf(n) && now[n as usize] == v)
-            .map(|(n, _)| n)
+            .map(|(n, _)| u64::from(n))
             .collect()
     }
 }
@@ -247,7 +294,7 @@ pub struct Compromise {
 /// (with all its keys and copies) plus that compromise must recover no
 /// current leaf key beyond what that compromise alone recovers from the
 /// current store; and with no further compromise, none at all.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct OneMore {
     /// Whether it holds.
     pub holds: bool,
@@ -255,6 +302,10 @@ pub struct OneMore {
     pub tried: u32,
     /// The compromise that breaks it the most (or the widest tried, when it holds).
     pub worst: Option<Compromise>,
+    /// Seconds the check took (set by the caller that times it).
+    pub seconds: f64,
+    /// Seconds weighing every remedy took, before the run (set by the caller).
+    pub remedies_seconds: f64,
 }
 
 /// Runs the one-more-compromise check of `adv` against the state `h`, `ring`.
@@ -269,7 +320,7 @@ pub fn one_more(h: &Hierarchy, ring: &Keyring, adv: &Adversary) -> OneMore {
 pub fn one_more_at(
     h: &Hierarchy,
     now: &Snapshot,
-    retained: &dyn Fn(u32) -> Vec<u32>,
+    retained: &(dyn Fn(u32) -> Vec<u32> + Sync),
     adv: &Adversary,
 ) -> OneMore {
     let mut out = OneMore {
@@ -303,10 +354,20 @@ pub fn one_more_at(
     );
     let retained_of = retained;
     let below = leaves_below(h);
+    let mut cases: Vec<(RoleId, Extent, bool)> = Vec::new();
     for role in h.design.root_roles() {
         for extent in Extent::ALL {
-            let roots = select_keys(h, &below, role, extent);
             for retained in [false, true] {
+                cases.push((role, extent, retained));
+            }
+        }
+    }
+    // Each compromise is a closure of its own, on its own thread.
+    let tried: Vec<Option<Compromise>> = cases
+        .into_par_iter()
+        .map(|(role, extent, retained)| {
+            let roots = select_keys(h, &below, role, extent);
+            {
                 let mut fresh = Adversary::new();
                 for &r in &roots {
                     fresh.learn(r, now.version[r as usize]);
@@ -317,18 +378,15 @@ pub fn one_more_at(
                     }
                 }
                 if retained && fresh.keys.len() == roots.len() {
-                    continue; // nothing retained: the same as the current versions alone
+                    return None; // nothing retained: the same as the current versions alone
                 }
-                let mut with = adv.clone();
-                with.keys.extend(fresh.keys.iter().copied());
-                with.take_copy(now.clone());
-                with.close(h);
+                let leaf_keys = fresh.keys.clone();
                 fresh.take_copy(now.clone());
                 fresh.close(h);
-                let a = with.current_leaf_set(h, &now.version);
                 let b = fresh.current_leaf_set(h, &now.version);
-                consider(
-                    Compromise {
+                if b.len() as u64 == h.leaves() {
+                    // that compromise alone opens every leaf: nothing can lie beyond it
+                    return Some(Compromise {
                         role: h.design.roles[usize::from(role)].name.clone(),
                         extent: Some(extent),
                         versions: if retained {
@@ -336,14 +394,33 @@ pub fn one_more_at(
                         } else {
                             "current"
                         },
-                        with_history: a.len() as u64,
+                        with_history: b.len() as u64,
                         alone: b.len() as u64,
-                        beyond: a.difference(&b).count() as u64,
+                        beyond: 0,
+                    });
+                }
+                let mut with = adv.clone();
+                with.keys.extend(leaf_keys);
+                with.take_copy(now.clone());
+                with.close(h);
+                let a = with.current_leaf_set(h, &now.version);
+                Some(Compromise {
+                    role: h.design.roles[usize::from(role)].name.clone(),
+                    extent: Some(extent),
+                    versions: if retained {
+                        "current+retained"
+                    } else {
+                        "current"
                     },
-                    &mut out,
-                );
+                    with_history: a.len() as u64,
+                    alone: b.len() as u64,
+                    beyond: a.difference(&b).count() as u64,
+                })
             }
-        }
+        })
+        .collect();
+    for c in tried.into_iter().flatten() {
+        consider(c, &mut out);
     }
     out
 }

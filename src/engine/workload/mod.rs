@@ -105,11 +105,17 @@ pub fn run_against(
             row.extent = Some(extent);
             row.remedy = Some(opts.remedy);
             let plan = ChangePlan::revoke_with(&st.h, role, extent, opts.remedy);
+            let t = std::time::Instant::now();
             row.remedies = remedy::weigh(st, adv, role, extent, opts.remedy);
+            let weigh_secs = t.elapsed().as_secs_f64();
             run_change(st, &plan, true, false, opts, &mut row)?;
             if opts.verify {
-                let om = one_more(&st.h, &st.ring, adv);
+                let t = std::time::Instant::now();
+                let mut om = one_more(&st.h, &st.ring, adv);
+                om.seconds = t.elapsed().as_secs_f64();
+                om.remedies_seconds = weigh_secs;
                 let v = &mut row.verification;
+                v.seconds += om.seconds + weigh_secs;
                 v.verified = v.verified && om.holds;
                 v.notes.push(om.summary());
                 v.one_more = Some(om);
