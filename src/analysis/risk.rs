@@ -619,9 +619,9 @@ impl<'h> RiskModel<'h> {
     /// Groups `h`'s leaves by their parents and asks the graph, for each
     /// group and each subset of the roots above it, whether it opens.
     pub fn new(h: &'h Hierarchy) -> Result<RiskModel<'h>> {
-        let mut classes = Vec::new();
+        let mut classes: Vec<Class> = Vec::new();
         for g in 0..h.groups() {
-            let mut here: Vec<(Vec<u32>, usize)> = Vec::new();
+            let mut here: HashMap<Vec<u32>, usize> = HashMap::new();
             for n in h.group_leaf_range(g) {
                 let mut parents: Vec<u32> = h
                     .slots_of(n)
@@ -629,9 +629,8 @@ impl<'h> RiskModel<'h> {
                     .collect();
                 parents.sort_unstable();
                 parents.dedup();
-                if let Some((_, c)) = here.iter().find(|(p, _)| *p == parents) {
-                    let c: &mut Class = &mut classes[*c];
-                    c.leaves += 1;
+                if let Some(&c) = here.get(&parents) {
+                    classes[c].leaves += 1;
                     continue;
                 }
                 let closure = ancestors_of(h, n);
@@ -653,7 +652,7 @@ impl<'h> RiskModel<'h> {
                             .unwrap_or(false)
                     })
                     .collect();
-                here.push((parents, classes.len()));
+                here.insert(parents, classes.len());
                 classes.push(Class {
                     tenant: h.tenant_of(n),
                     group: g,
@@ -905,12 +904,16 @@ pub fn sensitivity(model: &RiskModel<'_>, sc: &Scenario) -> Vec<SensitivityRow> 
         };
         model.figures(kind, events, false).p_leaf
     };
+    let (base_compromise, base_loss) = (mean(EventKind::Compromise, sc), mean(EventKind::Loss, sc));
     sc.events()
         .map(|(kind, e)| SensitivityRow {
             design: h.design.name.clone(),
             event: e.name.clone(),
             kind,
-            base: mean(kind, sc),
+            base: match kind {
+                EventKind::Compromise => base_compromise,
+                EventKind::Loss => base_loss,
+            },
             at_tenth: mean(kind, &sc.scaled(kind, &e.name, 0.1)),
             at_ten_times: mean(kind, &sc.scaled(kind, &e.name, 10.0)),
         })

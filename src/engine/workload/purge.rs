@@ -165,15 +165,12 @@ pub(super) fn run_purge(
         .clone()
         .filter(|&n| h.is_root(n) && owner(n) != Owner::Customer)
         .collect();
-    let deleted_slots: Vec<u32> = range
+    let deleted: Vec<u32> = range
         .clone()
         .filter(|&n| !h.is_root(n) && h.slots_of(n).any(|s| under_a_root(h, s)))
-        .flat_map(|n| h.slots_of(n))
         .collect();
-    let deleted_keys = range
-        .clone()
-        .filter(|&n| !h.is_root(n) && h.slots_of(n).any(|s| under_a_root(h, s)))
-        .count() as u64;
+    let deleted_keys = deleted.len() as u64;
+    let deleted_slots: Vec<u32> = deleted.iter().flat_map(|&n| h.slots_of(n)).collect();
     let (customer_names, provider_names) = (
         role_names(h, &customer_roots),
         role_names(h, &provider_roots),
