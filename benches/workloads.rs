@@ -61,9 +61,8 @@ fn bench(c: &mut Criterion) {
             let mut group = c.benchmark_group(format!("{name}/t{threads}"));
             group.sample_size(10);
             for ws in workloads() {
-                let w = ws
-                    .resolve(&design)
-                    .expect("every design has both owners' roots");
+                // the baseline design has no customer root: nothing to rotate
+                let Ok(w) = ws.resolve(&design) else { continue };
                 // one run to learn the item count
                 let mut st = State {
                     h: h.clone(),

@@ -15,7 +15,7 @@
 //!            crypto-free reach, operation counts      (no cryptography)
 //! store/     hierarchy files, keyrings, atomic writes (what is kept on disk)
 //! engine/    generate, recover, plan (the analytic model), workloads, key-service costs
-//! analysis/  exposure and availability                (graph reasoning over designs)
+//! analysis/  exposure, availability, states, risk, lazy roll (graph reasoning over designs)
 //! suite/     compare (every design × workload), perf (timed rounds)
 //! report/    rows to CSV / JSON / markdown / SVG      (never measures anything)
 //! fuzzing/   the body of every fuzz target (through [`internal`])

@@ -53,7 +53,11 @@ enum Command {
     /// For each root role and each pair, at extent one (the key above the most
     /// leaves), tenant (every key of the role in the largest tenant) and all (the
     /// role everywhere), the leaves an attacker holding those keys and every stored
-    /// wrap recovers, and the leaves the owner still recovers after losing them.
+    /// wrap recovers, and the leaves the owner still recovers after losing them. Then, for the
+    /// largest tenant, who still decrypts (the customer's users, the provider's services, the
+    /// provider on request, an attacker) when the roots are lost, revoked by the customer, or
+    /// leaked: after the customer revokes ck1 and ck2 of m365, users are refused but the
+    /// provider's services go on through ak until the provider deletes it.
     Blast(cli::blast::BlastArgs),
     /// Run one workload on one design, verify it, and report measured beside analytic counts.
     ///
@@ -61,10 +65,32 @@ enum Command {
     /// whole path per leaf), rotate-root (routine: rewrap every slot under --role; --lazy defers
     /// the rewraps to first access), revoke (compromise of --role: re-key everything it reaches,
     /// re-share leaked shares, replace the root), shred (destroy --tenant's roots and prove what is
-    /// left cannot recover its keys).
+    /// left cannot recover its keys), purge (the customer's documented data purge path for
+    /// --tenant: revoke the customer keys, request the purge, the provider decrypts for
+    /// --purge-window-hours, then deletes the DEP and availability keys; the residue is listed).
+    ///
+    /// Every row names its controller (customer, provider, joint, customer-request), read from
+    /// the owners of the keys it acts on; --as customer refuses what the customer cannot do.
     ///
     /// Example: keyhier run --design m365 --workload revoke --role ak --scope all --preset small
     Run(cli::run::RunArgs),
+    /// Risk in numbers: P(a leaf exposed / lost within a year) per design, beside provider-managed keys.
+    ///
+    /// Compromise and loss events, each with an annual probability, take root roles at an extent
+    /// (--event / --loss NAME=PROBABILITY:ROLE[,ROLE...][:EXTENT]); the probability that a leaf is
+    /// exposed or irrecoverably lost is computed exactly from the graph (the formula is in
+    /// src/analysis/risk.rs), mean over leaves and for the largest tenant, with the probability that
+    /// any leaf is, and a sensitivity table (each probability ÷10 and ×10). Every design is set
+    /// against the `provider` baseline: what the customer's keys bought.
+    ///
+    /// Without --event or --loss, keyhier's default events are used: ASSUMPTIONS, not facts
+    /// (customer-admins 0.01/yr per tenant taking every customer root; customer-key-leak 0.002/yr
+    /// per customer key; provider-key-infra 0.0001/yr taking every provider root everywhere;
+    /// losses customer-key-deleted 0.01/yr per key, customer-vaults-lost 0.001/yr per tenant,
+    /// provider-key-lost 0.00001/yr everywhere). The output marks them.
+    ///
+    /// Example: keyhier risk --design m365 --preset tiny --event admins=0.1:ck1 --event infra=0.01:ak
+    Risk(cli::risk::RiskArgs),
     /// Write the seed corpus of every fuzz target to OUT/<target>/ (see fuzz/README.md).
     Corpus {
         /// Output directory (the repository's is `corpus`).
@@ -129,6 +155,7 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Vectors { paths } => cli::vectors::run(&paths),
         Command::Gen(a) => cli::generate::run(a),
         Command::Blast(a) => cli::blast::run(a),
+        Command::Risk(a) => cli::risk::run(a),
         Command::Run(a) => cli::run::run(a),
         Command::Corpus { out } => cli::corpus::run(&out),
         Command::Compare(a) => cli::compare::run(a),

@@ -888,3 +888,381 @@ fn simulate_is_deterministic_teaches_its_profiles_and_refuses_bad_knobs() {
         "2",
     ]));
 }
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let o = keyhier(args);
+    assert!(o.status.success(), "{args:?} failed:\n{}", text(&o));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+fn design_row<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    v["designs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["design"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {v}"))
+}
+
+fn near(v: &serde_json::Value, want: f64) {
+    let got = v.as_f64().unwrap_or_else(|| panic!("{v} is no number"));
+    assert!((got - want).abs() <= 1e-12 + 1e-9 * want, "{got} vs {want}");
+}
+
+#[test]
+fn risk_json_with_the_defaults_and_with_events_given_equals_the_hand_computation() {
+    let v = json(&["risk", "--design", "m365", "--preset", "tiny", "--json"]);
+    assert_eq!(v["assumptions"], true);
+    let m = design_row(&v, "m365");
+    // customer-admins 0.01 (ck1+ck2, per tenant), customer-key-leak 0.002 (each key),
+    // provider-key-infra 0.0001 (every ak): any one root opens a mailbox
+    near(&m["p_leaf_exposed"], 1.0 - 0.99 * 0.998 * 0.998 * 0.9999);
+    near(&m["p_loss"], (0.001 + 0.999 * 0.01 * 0.01) * 0.00001);
+    near(&design_row(&v, "provider")["p_leaf_exposed"], 0.0001);
+    let v = json(&[
+        "risk",
+        "--design",
+        "m365",
+        "--preset",
+        "tiny",
+        "--json",
+        "--event",
+        "a=0.1:ck1",
+        "--event",
+        "b=0.01:ak:tenant",
+        "--loss",
+        "c=0.5:ck1,ck2",
+        "--loss",
+        "d=0.2:ak:key",
+    ]);
+    assert_eq!(v["assumptions"], false);
+    let m = design_row(&v, "m365");
+    near(&m["p_leaf_exposed"], 1.0 - 0.9 * 0.99);
+    near(&m["p_loss"], 0.5 * 0.2);
+    // given compromises only: the losses are the defaults, and say so
+    let v = json(&[
+        "risk",
+        "--design",
+        "dke",
+        "--preset",
+        "tiny",
+        "--json",
+        "--event",
+        "a=0.1:ck1,ak",
+    ]);
+    assert_eq!(v["assumptions"], true);
+    assert_eq!(v["scenario"]["losses_assumed"], true);
+    near(&design_row(&v, "dke")["p_leaf_exposed"], 0.1);
+    let out = ok(&["risk", "--design", "m365", "--preset", "tiny"]);
+    assert!(out.contains("ASSUMPTIONS, not facts"), "{out}");
+    assert!(out.contains("What your keys bought you"), "{out}");
+}
+
+#[test]
+fn risk_refuses_bad_events_and_writes_its_plot() {
+    for (event, want) in [
+        ("x=2:ck1", "between 0 and 1"),
+        ("x=-0.5:ck1", "between 0 and 1"),
+        ("x=0.1:ck9", "no root role"),
+        ("x=0.1:dep", "no root role"),
+        ("x=0.1:ck1:sideways", "unknown extent"),
+        ("x:0.1:ck1", "no `=`"),
+        ("x=0.1", "PROBABILITY:ROLES"),
+    ] {
+        fails(
+            &[
+                "risk", "--design", "m365", "--preset", "tiny", "--event", event,
+            ],
+            &[want],
+        );
+    }
+    fails(
+        &[
+            "risk",
+            "--design",
+            "m365",
+            "--preset",
+            "tiny",
+            "--loss",
+            "y=0.1:ck1:every",
+        ],
+        &["unknown extent"],
+    );
+    let d = scratch("risk-plot");
+    let svg = d.join("sensitivity.svg");
+    ok(&[
+        "risk",
+        "--design",
+        "m365",
+        "--preset",
+        "tiny",
+        "--plot",
+        s(&svg),
+    ]);
+    let body = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        body.starts_with("<svg") && body.contains("customer-admins"),
+        "{body}"
+    );
+    fails(
+        &[
+            "risk",
+            "--design",
+            "m365",
+            "--preset",
+            "tiny",
+            "--plot",
+            "/dev/full",
+        ],
+        &["not a regular file"],
+    );
+}
+
+#[test]
+fn purge_reports_the_providers_window_and_says_when_it_is_not_supported() {
+    let v = json(&[
+        "run",
+        "--design",
+        "m365",
+        "--workload",
+        "purge",
+        "--tenant",
+        "0",
+        "--preset",
+        "tiny",
+        "--json",
+    ]);
+    assert_eq!(v["provider_can_decrypt_hours"], 72.0);
+    assert_eq!(v["controller"], "customer-request");
+    assert_eq!(v["purge"]["supported"], true);
+    assert!(!v["purge"]["residue"].as_array().unwrap().is_empty());
+    assert_eq!(v["verification"]["verified"], true);
+    let v = json(&[
+        "run",
+        "--design",
+        "m365",
+        "--workload",
+        "purge",
+        "--preset",
+        "tiny",
+        "--json",
+        "--purge-window-hours",
+        "24",
+    ]);
+    assert_eq!(v["provider_can_decrypt_hours"], 24.0);
+    let v = json(&[
+        "run",
+        "--design",
+        "multi",
+        "--workload",
+        "purge",
+        "--tenant",
+        "0",
+        "--preset",
+        "tiny",
+        "--json",
+    ]);
+    assert_eq!(v["purge"]["supported"], false);
+    assert!(
+        v["purge"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("multi-workload"),
+        "{v}"
+    );
+    let out = ok(&[
+        "run",
+        "--design",
+        "sharepoint",
+        "--workload",
+        "purge",
+        "--preset",
+        "tiny",
+    ]);
+    assert!(out.contains("not supported"), "{out}");
+    for hours in ["--purge-window-hours=-3", "--purge-window-hours=inf"] {
+        fails(
+            &["run", "--preset", "tiny", "--workload", "purge", hours],
+            &["not a number of hours"],
+        );
+    }
+    fails(
+        &[
+            "run",
+            "--preset",
+            "tiny",
+            "--workload",
+            "revoke",
+            "--role",
+            "ck1",
+            "--purge-window-hours",
+            "3",
+        ],
+        &["--purge-window-hours does not apply"],
+    );
+}
+
+#[test]
+fn as_customer_refuses_what_only_the_provider_can_do() {
+    fails(
+        &[
+            "run",
+            "--preset",
+            "tiny",
+            "--workload",
+            "rotate-root",
+            "--role",
+            "ak",
+            "--as",
+            "customer",
+        ],
+        &["cannot be run --as customer", "provider alone"],
+    );
+    fails(
+        &[
+            "run",
+            "--preset",
+            "tiny",
+            "--workload",
+            "shred",
+            "--as",
+            "customer",
+        ],
+        &["--workload purge"],
+    );
+    fails(
+        &[
+            "run",
+            "--preset",
+            "tiny",
+            "--workload",
+            "rotate-root",
+            "--role",
+            "ck1",
+            "--as",
+            "provider",
+        ],
+        &["only the customer"],
+    );
+    for args in [
+        &[
+            "--workload",
+            "rotate-root",
+            "--role",
+            "ck1",
+            "--as",
+            "customer",
+        ][..],
+        &["--workload", "purge", "--as", "customer"][..],
+        &["--workload", "revoke", "--role", "ak", "--as", "provider"][..],
+    ] {
+        let mut v = vec!["run", "--preset", "tiny", "--json"];
+        v.extend_from_slice(args);
+        json(&v);
+    }
+    // without --as the provider's operation runs, labelled
+    let v = json(&[
+        "run",
+        "--preset",
+        "tiny",
+        "--workload",
+        "rotate-root",
+        "--role",
+        "ak",
+        "--json",
+    ]);
+    assert_eq!(v["controller"], "provider");
+}
+
+#[test]
+fn blast_shows_revoked_beside_lost() {
+    let out = ok(&["blast", "--preset", "tiny", "--design", "m365"]);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("| m365 | ck1+ck2 | revoked |"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("| 0.0% | 100.0% |"), "{line}");
+    assert!(line.contains("until the provider deletes it"), "{line}");
+    assert!(out.contains("| m365 | ck1+ck2 | lost | 100.0% |"), "{out}");
+    let v = json(&["blast", "--preset", "tiny", "--design", "m365", "--json"]);
+    let revoked = v["states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["roles"] == "ck1+ck2" && r["state"] == "revoked")
+        .unwrap();
+    assert_eq!(revoked["users"], 0.0);
+    assert_eq!(revoked["provider_services"], 1.0);
+}
+
+#[test]
+fn lazy_runs_report_the_roll_over_time() {
+    let v = json(&[
+        "run",
+        "--preset",
+        "tiny",
+        "--design",
+        "flat",
+        "--workload",
+        "rotate-root",
+        "--role",
+        "ck1",
+        "--lazy",
+        "--json",
+        "--never-touched",
+        "0.2",
+        "--days",
+        "10",
+    ]);
+    let c = &v["lazy_curve"];
+    assert_eq!(c["wraps"], 98);
+    assert_eq!(c["days"].as_array().unwrap().len(), 11);
+    near(&c["tail_wraps"], 98.0 * 0.2);
+    // an assumption while either share is the default
+    assert_eq!(c["assumed"], true);
+    let d = scratch("lazy-plot");
+    let svg = d.join("lazy.svg");
+    let out = ok(&[
+        "run",
+        "--preset",
+        "tiny",
+        "--workload",
+        "rotate-root",
+        "--role",
+        "ck1",
+        "--lazy",
+        "--lazy-plot",
+        s(&svg),
+    ]);
+    assert!(out.contains("lazy roll over time (ASSUMED"), "{out}");
+    assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+    fails(
+        &[
+            "run",
+            "--preset",
+            "tiny",
+            "--workload",
+            "rotate-root",
+            "--role",
+            "ck1",
+            "--days",
+            "3",
+        ],
+        &["--days applies only with --lazy"],
+    );
+    fails(
+        &[
+            "run",
+            "--preset",
+            "tiny",
+            "--workload",
+            "rotate-root",
+            "--role",
+            "ck1",
+            "--lazy",
+            "--touched-per-day",
+            "2",
+        ],
+        &["not a share"],
+    );
+}

@@ -8,7 +8,7 @@ use keyhier::internal::engine::plan::ChangePlan;
 use keyhier::internal::engine::workload::{
     DataMode, RunOptions, RunRow, State, Workload, WorkloadSpec, run, run_change,
 };
-use keyhier::internal::graph::design::{DESIGN_NAMES, Design};
+use keyhier::internal::graph::design::{DESIGN_NAMES, Design, Owner};
 use keyhier::internal::graph::reach::Extent;
 use keyhier::internal::graph::shape::{Dist, Shape};
 use keyhier::internal::store::hfile;
@@ -54,6 +54,7 @@ fn workloads(st: &State) -> Vec<Workload> {
     w.push(Workload::Shred {
         tenant: st.h.tenants() - 1,
     });
+    w.push(Workload::Purge { tenant: 0 });
     w
 }
 
@@ -232,6 +233,16 @@ fn the_compare_matrix_picks_the_customer_and_provider_roots_it_always_named() {
     want.push("shred tenant 0".into());
     for name in DESIGN_NAMES {
         let design = Design::by_name(name).unwrap();
+        if design.roots_of(Owner::Customer).is_empty() {
+            // the baseline: every customer-root workload is skipped, as a role it lacks
+            let customer = spec("rotate-root:customer:all");
+            assert!(matches!(
+                customer.resolve(&design),
+                Err(keyhier::Error::UnknownRole { .. })
+            ));
+            assert!(!customer.names_a_role(), "skipped by compare, not refused");
+            continue;
+        }
         let labels = |specs: Vec<WorkloadSpec>| -> Vec<String> {
             specs
                 .iter()

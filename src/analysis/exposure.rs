@@ -58,6 +58,9 @@ pub struct Blast {
     pub exposure: Vec<ExposureRow>,
     /// Availability rows, likewise.
     pub availability: Vec<AvailabilityRow>,
+    /// Who still decrypts the largest tenant's data when each root role (and
+    /// pair) is lost, revoked by the customer or leaked ([`super::states`]).
+    pub states: Vec<super::states::StateRow>,
 }
 
 /// Role sets to analyse: each root role, then each pair.
@@ -143,6 +146,7 @@ pub fn blast_with(h: &Hierarchy, progress: &(dyn Fn(u64) + Sync)) -> Blast {
             progress(1);
         }
     }
+    out.states = super::states::states(h);
     out
 }
 

@@ -1,5 +1,6 @@
 //! `keyhier blast`: exposure and availability of every root role and pair of
-//! roles, on the skeleton of each design (no cryptography needed).
+//! roles, and who still decrypts when they are lost, revoked by the customer
+//! or leaked, on the skeleton of each design (no cryptography needed).
 
 use std::process::ExitCode;
 
@@ -50,6 +51,7 @@ pub fn run(a: BlastArgs) -> anyhow::Result<ExitCode> {
         let b = pool.install(|| blast_with(&h, &|n| phases.inc(n)));
         all.exposure.extend(b.exposure);
         all.availability.extend(b.availability);
+        all.states.extend(b.states);
     }
     phases.finish();
     if a.json {

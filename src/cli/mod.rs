@@ -9,6 +9,7 @@ pub mod corpus;
 pub mod generate;
 pub mod history;
 pub mod perf;
+pub mod risk;
 pub mod run;
 pub mod simulate;
 pub mod vectors;

@@ -123,7 +123,7 @@ impl SimulateArgs {
             ("--remedy", self.remedy.is_some(), &[Revoke]),
             ("--scope", self.scope.is_some(), &[RotateRoot, Revoke]),
             ("--cold", self.cold, &[UnwrapAll]),
-            ("--tenant", self.tenant.is_some(), &[Shred]),
+            ("--tenant", self.tenant.is_some(), &[Shred, Purge]),
         ];
         for (flag, set, takes) in given {
             if set && !takes.contains(&w) {
@@ -146,6 +146,9 @@ impl SimulateArgs {
             },
             Revoke => WorkloadSpec::Revoke { role, extent },
             Shred => WorkloadSpec::Shred {
+                tenant: self.tenant.unwrap_or(0),
+            },
+            Purge => WorkloadSpec::Purge {
                 tenant: self.tenant.unwrap_or(0),
             },
         })

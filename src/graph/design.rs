@@ -56,6 +56,10 @@ pub struct Role {
     pub slots: Vec<Vec<RoleId>>,
     /// Who holds it.
     pub owner: Owner,
+    /// For a provider root: the provider's services never use it on their
+    /// own, only in a recovery the customer asks for (SharePoint's
+    /// availability key). `false` for every other role.
+    pub recovery_only: bool,
 }
 
 /// Who holds the keys of a role.
@@ -81,6 +85,71 @@ impl Owner {
     }
 }
 
+/// Who can perform an operation on a design: read from the owners of the
+/// keys it acts on, never from the design's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Controller {
+    /// The customer alone (its own roots).
+    Customer,
+    /// The provider alone: the customer can neither do it nor ask for it
+    /// (the availability key is rolled only by the provider, on its own schedule).
+    Provider,
+    /// Keys of both owners change, and no documented path lets the
+    /// customer do it (shredding a tenant whose data sits under a provider root).
+    Joint,
+    /// The customer starts it and the provider completes it on the
+    /// customer's documented request (the data purge path).
+    CustomerRequest,
+}
+
+impl Controller {
+    /// Its name, as in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Controller::Customer => "customer",
+            Controller::Provider => "provider",
+            Controller::Joint => "joint",
+            Controller::CustomerRequest => "customer-request",
+        }
+    }
+
+    /// Whether the customer can do it alone or by a documented request.
+    pub fn open_to_customer(self) -> bool {
+        matches!(self, Controller::Customer | Controller::CustomerRequest)
+    }
+
+    /// Who controls an operation on keys of these owners: the customer's
+    /// alone, the provider's alone, or both.
+    pub fn of_owners(owners: impl IntoIterator<Item = Owner>) -> Controller {
+        let (mut customer, mut provider) = (false, false);
+        for o in owners {
+            match o {
+                Owner::Customer => customer = true,
+                // a derived key is held by the service that stores its wraps
+                Owner::Provider | Owner::Derived => provider = true,
+            }
+        }
+        match (customer, provider) {
+            (true, false) => Controller::Customer,
+            (true, true) => Controller::Joint,
+            _ => Controller::Provider,
+        }
+    }
+}
+
+/// Whether the provider purges a tenant's data on the customer's request
+/// (the customer revokes its roots, the provider deletes its keys of the
+/// tenant), and if not, why: a fact of the service the design models.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Purge {
+    /// The data purge path exists for this kind of key.
+    Supported,
+    /// It does not; the reason, as the service documents it.
+    Unsupported(&'static str),
+}
+
 impl Role {
     /// A root: held in a keyring, never wrapped.
     pub fn is_root(&self) -> bool {
@@ -101,6 +170,8 @@ pub struct Design {
     pub fanouts: Vec<u32>,
     /// Most groups a tenant may have (Exchange Online: 50 DEPs per tenant).
     pub max_groups_per_tenant: Option<u32>,
+    /// Whether the provider purges a tenant's data on request.
+    pub purge: Purge,
 }
 
 fn root(name: &str, scope: Scope, owner: Owner) -> Role {
@@ -111,6 +182,7 @@ fn root(name: &str, scope: Scope, owner: Owner) -> Role {
         shares: false,
         slots: vec![],
         owner,
+        recovery_only: false,
     }
 }
 
@@ -122,6 +194,7 @@ fn wrapped(name: &str, scope: Scope, slots: Vec<Vec<RoleId>>) -> Role {
         shares: false,
         slots,
         owner: Owner::Derived,
+        recovery_only: false,
     }
 }
 
@@ -229,11 +302,13 @@ impl Entry {
 
 /// Every built-in design, in the order `compare`, the reports and the fuzz
 /// targets' inputs list them. Adding a design is a constructor below and an
-/// entry here. The fuzz inputs pick a design as `(x * len) >> 32` of a `u32`
-/// `x`: reordering or adding an entry changes the design most committed
-/// corpus inputs pick (they still replay, but test other designs than they
-/// were kept for; regenerate and re-minimise the corpus then).
-pub const CATALOGUE: [Entry; 6] = [
+/// entry here, at the end. The fuzz inputs pick a design among the first
+/// [`FUZZED`] entries as `(x * len) >> 32` of a `u32` `x`: reordering those
+/// entries, or fuzzing more of them, changes the design most committed corpus
+/// inputs pick (they still replay, but test other designs than they were kept
+/// for; regenerate and re-minimise the corpus then). Entries after them are
+/// checked by the tests' exhaustive oracles, not fuzzed.
+pub const CATALOGUE: [Entry; 8] = [
     Entry::fixed("m365", Design::m365, Promise::any_of(&["ck1", "ck2", "ak"])),
     Entry::fixed("flat", Design::flat, Promise::any_of(&["ck1", "ck2", "ak"])),
     Entry::fixed("dke", Design::dke, Promise::all_of(&["ck1", "ak"])),
@@ -254,7 +329,17 @@ pub const CATALOGUE: [Entry; 6] = [
         fuzzed: "tree:2,2",
         promise: Promise::any_of(&["ck1", "ck2", "ak"]),
     },
+    Entry::fixed("provider", Design::provider, Promise::any_of(&["pk"])),
+    Entry::fixed(
+        "multi",
+        Design::multi,
+        Promise::any_of(&["ck1", "ck2", "ak"]),
+    ),
 ];
+
+/// The entries the fuzz targets pick from: the first six, in the order the
+/// committed corpus was kept for (see [`CATALOGUE`]).
+pub const FUZZED: &[Entry] = CATALOGUE.split_at(6).0;
 
 /// Names of the built-in designs, for `--help` and `compare` (each entry's listed instance).
 pub const DESIGN_NAMES: [&str; CATALOGUE.len()] = {
@@ -282,7 +367,7 @@ fn parse_fanouts(spec: &str) -> Option<Vec<u32>> {
 
 impl Design {
     /// Parses a design name: an entry of [`CATALOGUE`] (`m365`, `flat`, `dke`,
-    /// `threshold`, `sharepoint`, `tree:F1,F2,...`).
+    /// `threshold`, `sharepoint`, `tree:F1,F2,...`, `provider`, `multi`).
     pub fn by_name(name: &str) -> Result<Design> {
         let Some((entry, params)) = CATALOGUE.iter().find_map(|e| Some((e, e.params(name)?)))
         else {
@@ -329,6 +414,7 @@ impl Design {
             ],
             fanouts: vec![],
             max_groups_per_tenant: Some(50),
+            purge: Purge::Supported,
         }
     }
 
@@ -346,6 +432,7 @@ impl Design {
             ],
             fanouts: vec![],
             max_groups_per_tenant: None,
+            purge: Purge::Supported,
         }
     }
 
@@ -363,6 +450,7 @@ impl Design {
             ],
             fanouts: vec![],
             max_groups_per_tenant: Some(50),
+            purge: Purge::Supported,
         }
     }
 
@@ -378,13 +466,19 @@ impl Design {
 
     /// SharePoint Online Customer Key: per tenant an intermediate key (`tik`)
     /// under `ck1`, `ck2` and one global availability key; sites under the
-    /// TIK; blobs under sites.
+    /// TIK; blobs under sites. The availability key is used only in a
+    /// recovery the customer asks for ("SharePoint and OneDrive only use the
+    /// availability key during an explicit recovery you request": Microsoft
+    /// Learn, "Learn about the availability key for Customer Key"), and the
+    /// data purge path does not cover SharePoint DEPs.
     pub fn sharepoint() -> Design {
+        let mut ak = root("ak", Scope::Global, Owner::Provider);
+        ak.recovery_only = true;
         Design {
             name: "sharepoint".into(),
             summary: "SharePoint Online: TIK under ck1, ck2 and a global ak; sites under the TIK; blobs under sites",
             roles: vec![
-                root("ak", Scope::Global, Owner::Provider),
+                ak,
                 root("ck1", Scope::Tenant, Owner::Customer),
                 root("ck2", Scope::Tenant, Owner::Customer),
                 wrapped("tik", Scope::Tenant, vec![vec![1], vec![2], vec![0]]),
@@ -393,6 +487,9 @@ impl Design {
             ],
             fanouts: vec![],
             max_groups_per_tenant: None,
+            purge: Purge::Unsupported(
+                "the data purge path does not cover SharePoint Online and OneDrive DEPs (Microsoft Learn, Customer Key: data purge)",
+            ),
         }
     }
 
@@ -419,7 +516,60 @@ impl Design {
             roles,
             fanouts: fanouts.to_vec(),
             max_groups_per_tenant: Some(50),
+            purge: Purge::Supported,
         }
+    }
+
+    /// Provider-managed keys, the baseline Customer Key is bought to improve
+    /// on: one provider root (`pk`) above each DEP, the DEP key under it,
+    /// mailbox keys under the DEP. The customer holds no key.
+    pub fn provider() -> Design {
+        Design {
+            name: "provider".into(),
+            summary: "provider-managed keys only: the DEP key under one provider root pk; mailboxes under the DEP",
+            roles: vec![
+                root("pk", Scope::Group, Owner::Provider),
+                wrapped("dep", Scope::Group, vec![vec![0]]),
+                wrapped("mailbox", Scope::Leaf, vec![vec![1]]),
+            ],
+            fanouts: vec![],
+            max_groups_per_tenant: Some(50),
+            purge: Purge::Unsupported(
+                "the data purge path is a Customer Key feature: with provider-managed keys the customer holds no root to revoke",
+            ),
+        }
+    }
+
+    /// A Microsoft 365 multi-workload DEP: one DEP per tenant, under the
+    /// tenant's `ck1`, `ck2` and a per-tenant availability key `ak`; every
+    /// workload's items (groups: Teams, Purview, ...) under it. Not purgeable.
+    pub fn multi() -> Design {
+        Design {
+            name: "multi".into(),
+            summary: "multi-workload DEP: one DEP per tenant under ck1, ck2, ak; every workload's items under it; not purgeable",
+            roles: vec![
+                root("ck1", Scope::Tenant, Owner::Customer),
+                root("ck2", Scope::Tenant, Owner::Customer),
+                root("ak", Scope::Tenant, Owner::Provider),
+                wrapped("dep", Scope::Tenant, vec![vec![0], vec![1], vec![2]]),
+                wrapped("item", Scope::Leaf, vec![vec![3]]),
+            ],
+            fanouts: vec![],
+            max_groups_per_tenant: None,
+            purge: Purge::Unsupported(
+                "the data purge path does not cover multi-workload DEPs (Microsoft Learn, Customer Key: data purge)",
+            ),
+        }
+    }
+
+    /// The built-in design whose every root is the provider's: what the
+    /// service offers without customer keys, the baseline `risk` and
+    /// `compare` set each design against.
+    pub fn baseline() -> Option<Design> {
+        DESIGN_NAMES
+            .iter()
+            .filter_map(|n| Design::by_name(n).ok())
+            .find(|d| !d.root_roles().is_empty() && d.roots_of(Owner::Customer).is_empty())
     }
 
     /// Checks the rules the engine relies on.
@@ -450,6 +600,12 @@ impl Design {
                 && (l == 0 || usize::from(l) > self.fanouts.len())
             {
                 return bad(format!("role {} at level {l} without a fan-out", r.name));
+            }
+            if r.recovery_only && !(r.is_root() && r.owner == Owner::Provider) {
+                return bad(format!(
+                    "role {}: only a provider root can be used for recovery only",
+                    r.name
+                ));
             }
             if r.is_root() {
                 continue;
@@ -578,15 +734,46 @@ mod tests {
     /// committed corpus reads as the same designs only in this order.
     #[test]
     fn the_catalogue_keeps_its_order() {
-        let fuzzed: Vec<&str> = CATALOGUE.iter().map(|e| e.fuzzed).collect();
+        let fuzzed: Vec<&str> = FUZZED.iter().map(|e| e.fuzzed).collect();
         assert_eq!(
             fuzzed,
             ["m365", "flat", "dke", "threshold", "sharepoint", "tree:2,2"]
         );
+        // the fuzzed entries open the catalogue; later designs only follow them
+        for (f, c) in FUZZED.iter().zip(&CATALOGUE) {
+            assert_eq!(f.name, c.name);
+        }
         assert_eq!(
             DESIGN_NAMES,
-            ["m365", "flat", "dke", "threshold", "sharepoint", "tree:4,4"]
+            [
+                "m365",
+                "flat",
+                "dke",
+                "threshold",
+                "sharepoint",
+                "tree:4,4",
+                "provider",
+                "multi"
+            ]
         );
+    }
+
+    #[test]
+    fn the_baseline_holds_only_provider_roots_and_controllers_follow_owners() {
+        let b = Design::baseline().unwrap();
+        assert_eq!(b.name, "provider");
+        assert_eq!(b.roots_of(Owner::Customer), Vec::<RoleId>::new());
+        assert!(!b.roots_of(Owner::Provider).is_empty());
+        use Controller::*;
+        assert_eq!(Controller::of_owners([Owner::Customer]), Customer);
+        assert_eq!(Controller::of_owners([Owner::Provider]), Provider);
+        assert_eq!(
+            Controller::of_owners([Owner::Customer, Owner::Provider]),
+            Joint
+        );
+        assert_eq!(Controller::of_owners([]), Provider);
+        assert!(Customer.open_to_customer() && CustomerRequest.open_to_customer());
+        assert!(!Provider.open_to_customer() && !Joint.open_to_customer());
     }
 
     #[test]

@@ -49,6 +49,25 @@ impl clap::ValueEnum for Extent {
     }
 }
 
+/// The ancestors of node `n` (every key above it, through any slot) and `n`
+/// itself, ascending: a set [`reach_within`] can evaluate.
+pub fn ancestors_of(h: &Hierarchy, n: u32) -> Vec<u32> {
+    let mut out = vec![n];
+    let mut todo = vec![n];
+    while let Some(k) = todo.pop() {
+        for s in h.slots_of(k) {
+            for &p in h.slot_keks(s) {
+                if !out.contains(&p) {
+                    out.push(p);
+                    todo.push(p);
+                }
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
 /// Leaves below each node (counting each distinct parent of a node once).
 pub fn leaves_below(h: &Hierarchy) -> Vec<u64> {
     let mut below = vec![0u64; h.nodes() as usize];
@@ -143,18 +162,57 @@ pub fn reach_filtered(
     let mut open = vec![false; nodes];
     let mut shares_open = vec![0u8; nodes];
     for n in 0..nodes as u32 {
-        let (o, sh) = node_reach(h, n, held(n), &open, kept);
+        let (o, sh) = node_reach(h, n, held(n), |k| open[k as usize], kept);
         open[n as usize] = o;
         shares_open[n as usize] = sh;
     }
     Reach { open, shares_open }
 }
 
+/// [`reach`] over a part of the graph: which of `nodes` open when the roots
+/// `held` admits are held. `nodes` must be ascending and closed upwards
+/// (every KEK of every slot of a node in it is in it), as the ancestors of
+/// a key are; the answer is then the one [`reach`] gives for those nodes.
+/// A node outside `nodes` counts as closed.
+pub fn reach_within(h: &Hierarchy, nodes: &[u32], held: &dyn Fn(u32) -> bool) -> Vec<bool> {
+    let mut open = vec![false; nodes.len()];
+    for (i, &n) in nodes.iter().enumerate() {
+        let (done, _) = open.split_at(i);
+        let is_open = |k: u32| nodes.binary_search(&k).is_ok_and(|j| j < i && done[j]);
+        open[i] = node_reach(h, n, held(n), is_open, &|_| true).0;
+    }
+    open
+}
+
+/// [`reach_filtered`] over the node range `nodes` alone: whether each of
+/// them opens, a key outside the range counting as open exactly when it is a
+/// root `held` admits. The answer is [`reach_filtered`]'s whenever no key
+/// outside the range but a root can open (the keys below one key's wraps,
+/// when only wraps inside the range lead from the held roots).
+pub fn reach_range(
+    h: &Hierarchy,
+    nodes: core::ops::Range<u32>,
+    held: &dyn Fn(u32) -> bool,
+    kept: &dyn Fn(u32) -> bool,
+) -> Vec<bool> {
+    let start = nodes.start;
+    let mut open = vec![false; nodes.len()];
+    for n in nodes {
+        let (done, _) = open.split_at((n - start) as usize);
+        let is_open = |k: u32| match k.checked_sub(start) {
+            Some(i) if (i as usize) < done.len() => done[i as usize],
+            _ => h.is_root(k) && held(k),
+        };
+        open[(n - start) as usize] = node_reach(h, n, held(n), is_open, kept).0;
+    }
+    open
+}
+
 fn node_reach(
     h: &Hierarchy,
     n: u32,
     held: bool,
-    open: &[bool],
+    open: impl Fn(u32) -> bool,
     kept: &dyn Fn(u32) -> bool,
 ) -> (bool, u8) {
     let role = &h.design.roles[usize::from(h.role[n as usize])];
@@ -163,7 +221,7 @@ fn node_reach(
     }
     let openable = h
         .slots_of(n)
-        .filter(|&s| kept(s) && h.slot_keks(s).iter().all(|&k| open[k as usize]))
+        .filter(|&s| kept(s) && h.slot_keks(s).iter().all(|&k| open(k)))
         .count();
     let sh = if role.shares { openable as u8 } else { 0 };
     (held || openable >= usize::from(role.threshold), sh)

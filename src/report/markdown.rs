@@ -59,6 +59,9 @@ pub fn blast_markdown(b: &Blast) -> String {
             r.leaves_lost
         );
     }
+    if !b.states.is_empty() {
+        s.push_str(&super::states::states_markdown(&b.states));
+    }
     s
 }
 
@@ -232,6 +235,7 @@ pub fn run_text(r: &RunRow) -> String {
             let _ = writeln!(s, "  this remedy demands: {}", m.demands);
         }
     }
+    s.push_str(&super::control::control_text(r));
     if let Some(c) = r.crypto_shred {
         let _ = writeln!(
             s,

@@ -8,16 +8,24 @@
 //! - [`compare`] and [`perf`]: the two results folders;
 //! - [`plot`]: the SVG plots;
 //! - [`service`]: a simulated key-service run (summary, timeline CSV and plot);
+//! - [`control`]: who controls a run, and a purge's steps and residue;
+//! - [`risk`]: `keyhier risk` as Markdown, and its sensitivity plot;
+//! - [`states`]: the lost / revoked / leaked table of `keyhier blast`;
+//! - [`lazy`]: a lazy key roll over time (`run --lazy`), as text and SVG;
 //! - `folder`: writing a results folder's files atomically.
 
 pub mod compare;
+pub mod control;
 pub mod csv;
 pub mod env;
 mod folder;
+pub mod lazy;
 pub mod markdown;
 pub mod perf;
 pub mod plot;
+pub mod risk;
 pub mod service;
+pub mod states;
 
 pub use compare::{summary_markdown, write_compare};
 pub use csv::{blast_csv, perf_csv, runs_csv};

@@ -207,6 +207,8 @@ pub fn workload_loads(h: &Hierarchy, w: &Workload, remedy: Remedy) -> Result<Roo
             plan_loads(&ChangePlan::revoke_with(h, role, extent, remedy), h)
         }
         Workload::Shred { tenant } => shred_loads(h, tenant)?,
+        // a purge destroys the tenant's roots, as a shred does (customer's, then provider's)
+        Workload::Purge { tenant } => shred_loads(h, tenant)?,
     })
 }
 

@@ -1,4 +1,4 @@
-//! Workloads: provision, unwrap-all, rotate-root, revoke, shred. Each runs on
+//! Workloads: provision, unwrap-all, rotate-root, revoke, shred, purge. Each runs on
 //! any design through the same graph engine, meters every wrap and unwrap it
 //! really performs, verifies the result, and returns a typed [`RunRow`]
 //! (it never prints). This file only dispatches a [`Workload`] to its
@@ -8,8 +8,9 @@
 //!   [`Workload`] (built against a design);
 //! - [`state`]: the [`State`] a run changes and its [`RunOptions`];
 //! - [`rows`]: the typed rows;
-//! - `provision`, `unwrap`, `change` (rotate and revoke, over `execute`), `shred`, `data`
-//!   (data re-encryption): the workloads themselves;
+//! - `provision`, `unwrap`, `change` (rotate and revoke, over `execute`), `shred`,
+//!   [`purge`] (the customer's data purge path), `data` (data re-encryption):
+//!   the workloads themselves;
 //! - `verify`: expected keys, survivors recovered, the adversary's keys tried;
 //! - [`baseline`]: the `aes-kw` loop set beside a run.
 
@@ -18,6 +19,7 @@ mod change;
 mod data;
 mod execute;
 mod provision;
+pub mod purge;
 mod remedy;
 pub mod rows;
 mod shred;
@@ -87,6 +89,7 @@ pub fn run_against(
         leaves: h0.leaves(),
         keys: u64::from(h0.nodes()),
         stored_wraps: u64::from(h0.slots()),
+        controller: Some(w.controller(&h0.design)),
         ..RunRow::default()
     };
     let mut loads = None;
@@ -141,6 +144,7 @@ pub fn run_against(
             }
         }
         Workload::Shred { tenant } => shred::run_shred(st, tenant, opts, &mut row)?,
+        Workload::Purge { tenant } => purge::run_purge(st, tenant, opts, &mut row)?,
     }
     row.peak_rss_bytes = crate::sysinfo::peak_rss_bytes();
     row.counts_match = row.measured == row.analytic;

@@ -13,7 +13,9 @@ use crate::engine::service::ServiceCost;
 use crate::graph::counts::Counts;
 use crate::graph::reach::Extent;
 
+use super::purge::PurgeOutcome;
 use super::spec::WorkloadKind;
+use crate::graph::design::Controller;
 
 /// How the data under re-keyed leaves was re-encrypted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
@@ -228,6 +230,14 @@ pub struct RunRow {
     pub crypto_shred: Option<bool>,
     /// Shred: stored wraps to delete when it does not.
     pub wraps_to_delete: Option<u64>,
+    /// Who can perform the workload on this design (from the owners of the
+    /// keys it acts on): `provider` for the availability key's rotation, ...
+    pub controller: Option<Controller>,
+    /// Purge: hours the provider's services can still decrypt the tenant's
+    /// data after the customer's revocation (0: not at all).
+    pub provider_can_decrypt_hours: Option<f64>,
+    /// Purge: the steps, the window and what remains decryptable.
+    pub purge: Option<PurgeOutcome>,
     /// The same primitive through `aes-kw` one key at a time, measured right after
     /// the run on one thread (kw and kwp only): the side-by-side baseline.
     pub reference: Option<Reference>,

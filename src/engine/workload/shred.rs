@@ -1,6 +1,10 @@
 //! `shred`: destroy a tenant's roots, then prove what the remaining roots can
 //! still recover of it (nothing, for a cryptographic shred) and, where a
 //! shared root still reaches it, which stored wraps must be deleted instead.
+//! It destroys every root of the tenant whoever holds it: on designs where a
+//! provider root (an availability key) sits in the tenant, that is not the
+//! customer's to do (the row's controller is `joint`, and a note says so);
+//! the customer's path there is `purge`.
 
 use std::time::Instant;
 
@@ -101,6 +105,23 @@ pub(super) fn run_shred(
         v.leaves_not_shredded = after;
         notes.push(format!(
             "after deleting them, {after} leaves of tenant {tenant} are reachable (graph check)"
+        ));
+    }
+    let theirs: Vec<&str> = owned
+        .iter()
+        .map(|&n| &h.design.roles[usize::from(h.role[n as usize])])
+        .filter(|r| r.owner != crate::graph::design::Owner::Customer)
+        .map(|r| r.name.as_str())
+        .fold(Vec::new(), |mut v, n| {
+            if !v.contains(&n) {
+                v.push(n);
+            }
+            v
+        });
+    if !theirs.is_empty() {
+        notes.push(format!(
+            "this shred destroys keys the provider holds ({}): the customer alone cannot do it; its documented path is the data purge (--workload purge)",
+            theirs.join(", ")
         ));
     }
     v.unwraps += v_unwraps;

@@ -12,7 +12,7 @@ use core::fmt;
 use core::str::FromStr;
 
 use crate::error::{Error, Result};
-use crate::graph::design::{Design, Owner, RoleId};
+use crate::graph::design::{Controller, Design, Owner, RoleId, Scope};
 use crate::graph::reach::Extent;
 
 /// What a workload does, without its arguments: the `kind` of a row.
@@ -30,16 +30,19 @@ pub enum WorkloadKind {
     Revoke,
     /// Crypto-shred one tenant.
     Shred,
+    /// The documented data purge path of one tenant.
+    Purge,
 }
 
 impl WorkloadKind {
     /// Every kind, in the order `--help` lists them.
-    pub const ALL: [WorkloadKind; 5] = [
+    pub const ALL: [WorkloadKind; 6] = [
         WorkloadKind::Provision,
         WorkloadKind::UnwrapAll,
         WorkloadKind::RotateRoot,
         WorkloadKind::Revoke,
         WorkloadKind::Shred,
+        WorkloadKind::Purge,
     ];
 
     /// Its name, as typed and as in reports.
@@ -50,6 +53,7 @@ impl WorkloadKind {
             WorkloadKind::RotateRoot => "rotate-root",
             WorkloadKind::Revoke => "revoke",
             WorkloadKind::Shred => "shred",
+            WorkloadKind::Purge => "purge",
         }
     }
 }
@@ -138,8 +142,8 @@ impl From<&str> for RolePick {
 ///
 /// Parsed from `NAME`, `NAME:ROLE` or `NAME:ROLE:EXTENT` (NAME one of
 /// provision, unwrap-all, unwrap-all-cold, rotate-root, rotate-root-lazy,
-/// revoke, shred) or from a row label (`rotate-root ck1 all lazy`,
-/// `unwrap-all cold`, `shred tenant 3`); displayed as the row label, which
+/// revoke, shred, purge) or from a row label (`rotate-root ck1 all lazy`,
+/// `unwrap-all cold`, `shred tenant 3`, `purge tenant 0`); displayed as the row label, which
 /// parses back to the same spec. ROLE is a root role's name, or `customer` /
 /// `provider` for the design's first root of that owner.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,6 +176,11 @@ pub enum WorkloadSpec {
         /// The tenant (0 is the largest).
         tenant: u32,
     },
+    /// The data purge path of one tenant.
+    Purge {
+        /// The tenant (0 is the largest).
+        tenant: u32,
+    },
 }
 
 impl WorkloadSpec {
@@ -197,6 +206,7 @@ impl WorkloadSpec {
             WorkloadSpec::RotateRoot { .. } => WorkloadKind::RotateRoot,
             WorkloadSpec::Revoke { .. } => WorkloadKind::Revoke,
             WorkloadSpec::Shred { .. } => WorkloadKind::Shred,
+            WorkloadSpec::Purge { .. } => WorkloadKind::Purge,
         }
     }
 
@@ -265,6 +275,7 @@ impl WorkloadSpec {
                 Workload::Revoke { role, extent }
             }
             WorkloadSpec::Shred { tenant } => Workload::Shred { tenant: *tenant },
+            WorkloadSpec::Purge { tenant } => Workload::Purge { tenant: *tenant },
         })
     }
 }
@@ -290,7 +301,9 @@ impl fmt::Display for WorkloadSpec {
                 }
                 Ok(())
             }
-            WorkloadSpec::Shred { tenant } => write!(f, " tenant {tenant}"),
+            WorkloadSpec::Shred { tenant } | WorkloadSpec::Purge { tenant } => {
+                write!(f, " tenant {tenant}")
+            }
         }
     }
 }
@@ -332,14 +345,20 @@ impl FromStr for WorkloadSpec {
                 ["cold"] => Ok(WorkloadSpec::UnwrapAll { cold: true }),
                 _ => Err(bad("unwrap-all takes only `cold` after it".into())),
             },
-            "shred" => match rest {
-                [] => Ok(WorkloadSpec::Shred { tenant: 0 }),
-                ["tenant", t] => t
-                    .parse()
-                    .map(|tenant| WorkloadSpec::Shred { tenant })
-                    .map_err(|_| bad(format!("tenant {t:?} is not a number"))),
-                _ => Err(bad("shred takes only `tenant N` after it".into())),
-            },
+            "shred" | "purge" => {
+                let tenant = match rest {
+                    [] => 0,
+                    ["tenant", t] => t
+                        .parse()
+                        .map_err(|_| bad(format!("tenant {t:?} is not a number")))?,
+                    _ => return Err(bad(format!("{name} takes only `tenant N` after it"))),
+                };
+                Ok(if name == "shred" {
+                    WorkloadSpec::Shred { tenant }
+                } else {
+                    WorkloadSpec::Purge { tenant }
+                })
+            }
             "rotate-root" | "rotate-root-lazy" | "revoke" => {
                 if rest.len() > 2 {
                     return Err(bad(format!("{name} takes at most a role and an extent")));
@@ -359,7 +378,7 @@ impl FromStr for WorkloadSpec {
                 })
             }
             other => Err(bad(format!(
-                "unknown workload {other:?}; expected provision, unwrap-all, unwrap-all-cold, rotate-root, rotate-root-lazy, revoke or shred"
+                "unknown workload {other:?}; expected provision, unwrap-all, unwrap-all-cold, rotate-root, rotate-root-lazy, revoke, shred or purge"
             ))),
         }
     }
@@ -396,6 +415,11 @@ pub enum Workload {
         /// The tenant.
         tenant: u32,
     },
+    /// The data purge path of one tenant.
+    Purge {
+        /// The tenant.
+        tenant: u32,
+    },
 }
 
 impl Workload {
@@ -407,6 +431,30 @@ impl Workload {
             Workload::RotateRoot { .. } => WorkloadKind::RotateRoot,
             Workload::Revoke { .. } => WorkloadKind::Revoke,
             Workload::Shred { .. } => WorkloadKind::Shred,
+            Workload::Purge { .. } => WorkloadKind::Purge,
+        }
+    }
+
+    /// Who can perform it on `design`, from the owners of the keys it acts
+    /// on: a rotation or revocation is its root's owner's; a shred destroys
+    /// the tenant's own roots (not global ones), so it is the customer's only
+    /// when the customer holds every one of them; a purge is the customer's
+    /// request that the provider completes; provision and unwrap-all are the
+    /// service's own work.
+    pub fn controller(&self, design: &Design) -> Controller {
+        match *self {
+            Workload::Provision | Workload::UnwrapAll { .. } => Controller::Provider,
+            Workload::RotateRoot { role, .. } | Workload::Revoke { role, .. } => {
+                Controller::of_owners(design.roles.get(usize::from(role)).map(|r| r.owner))
+            }
+            Workload::Shred { .. } => Controller::of_owners(
+                design
+                    .roles
+                    .iter()
+                    .filter(|r| r.is_root() && r.scope != Scope::Global)
+                    .map(|r| r.owner),
+            ),
+            Workload::Purge { .. } => Controller::CustomerRequest,
         }
     }
 
@@ -441,6 +489,7 @@ impl Workload {
                 extent: Some(extent),
             },
             Workload::Shred { tenant } => WorkloadSpec::Shred { tenant },
+            Workload::Purge { tenant } => WorkloadSpec::Purge { tenant },
         }
     }
 
@@ -523,6 +572,8 @@ mod tests {
             assert_eq!(parse(label), want, "{label} parses back");
         }
         assert_eq!(parse("shred tenant 7"), WorkloadSpec::Shred { tenant: 7 });
+        assert_eq!(parse("purge"), WorkloadSpec::Purge { tenant: 0 });
+        assert_eq!(parse("purge tenant 2").to_string(), "purge tenant 2");
     }
 
     #[test]
@@ -536,6 +587,8 @@ mod tests {
             "provision:ck1",
             "unwrap-all warm",
             "shred tenant x",
+            "purge tenant",
+            "purge:ck1",
             "revoke ak all lazy",
         ] {
             assert!(
@@ -595,5 +648,26 @@ mod tests {
             parse("rotate-root:ck1").resolve(&dke),
             Err(Error::InvalidField { .. })
         ));
+    }
+
+    #[test]
+    fn controllers_follow_the_owners_of_the_keys_acted_on() {
+        let m365 = Design::m365();
+        let on = |d: &Design, s: &str| {
+            let w = parse(s).resolve(d).unwrap();
+            w.controller(d)
+        };
+        assert_eq!(on(&m365, "rotate-root:ck1:all"), Controller::Customer);
+        assert_eq!(on(&m365, "rotate-root:ak:all"), Controller::Provider);
+        assert_eq!(on(&m365, "revoke:provider:one"), Controller::Provider);
+        // m365's ak lies in the tenant: shredding it needs the provider too
+        assert_eq!(on(&m365, "shred"), Controller::Joint);
+        assert_eq!(on(&m365, "purge"), Controller::CustomerRequest);
+        assert_eq!(on(&m365, "unwrap-all"), Controller::Provider);
+        // sharepoint's ak is global: a shred destroys only the customer's roots
+        assert_eq!(on(&Design::sharepoint(), "shred"), Controller::Customer);
+        let baseline = Design::provider();
+        assert_eq!(on(&baseline, "shred"), Controller::Provider);
+        assert_eq!(on(&baseline, "rotate-root:pk:all"), Controller::Provider);
     }
 }

@@ -25,6 +25,9 @@ pub struct RunOptions {
     /// Where the run reports its phases (the workload, its verification, the
     /// baseline); the default reports nothing.
     pub progress: Reporter,
+    /// Purge: hours in which the provider's services still decrypt after the
+    /// customer's revocation ([`DEFAULT_PURGE_WINDOW_HOURS`](super::purge::DEFAULT_PURGE_WINDOW_HOURS)).
+    pub purge_window_hours: f64,
     /// How a revocation treats keys the attacker learned something about but
     /// cannot open (see [`Remedy`]).
     pub remedy: Remedy,
@@ -40,6 +43,7 @@ impl Default for RunOptions {
             verify: true,
             reference: true,
             progress: Reporter::default(),
+            purge_window_hours: super::purge::DEFAULT_PURGE_WINDOW_HOURS,
             remedy: Remedy::default(),
         }
     }
