@@ -16,18 +16,24 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::{label_for, legend_of};
-use crate::engine::service::builtin_profiles;
+use crate::engine::service::{RequestKind, builtin_profiles};
 use crate::engine::workload::RunRow;
 use crate::error::{Error, Result};
 use crate::suite::perf::{Measured, Op, PerfRow};
 
-const COLORS: [RGBColor; 6] = [
+/// Tableau's ten: as many series as the built-in key-service profiles
+/// before a colour repeats.
+const COLORS: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(214, 39, 40),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
 ];
 
 /// Size of every plot, and of the legend panel on its right.
@@ -353,6 +359,15 @@ fn grouped_bars(
         .y_label_formatter(&|y| tick_label(axis, *y))
         .draw()
         .map_err(plot_err)?;
+    if !series.iter().flat_map(|(_, v)| v).any(|v| *v > 0.0) {
+        // an empty plot must not look like a plot of small values
+        plot.draw(&Text::new(
+            "every value is 0: nothing to draw",
+            (300, 250),
+            ("sans-serif", 16).into_font().color(&BLACK),
+        ))
+        .map_err(plot_err)?;
+    }
     let k = series.len().max(1) as f64;
     let w = 0.8 / k;
     let mut entries = Vec::new();
@@ -398,30 +413,19 @@ fn value(rows: &[RunRow], design: &str, label: &str, f: impl Fn(&RunRow) -> f64)
         .unwrap_or(0.0)
 }
 
-/// A root-operation profile as a legend names it: what it stands for and its
-/// rate, `Azure Key Vault HSM RSA-2048 (200 ops/s)`. The built-in rates come
-/// from [`builtin_profiles`]; the user's from the rows (operations over the
-/// seconds they were given).
-fn profile_legend(name: &str, rows: &[RunRow]) -> String {
-    // a built-in profile: its sustained rate for a wrap or unwrap, per quota scope
-    if let Some(p) = builtin_profiles().into_iter().find(|p| p.name == name)
-        && let Some(rate) = p.charges[1..3] // unwrap and wrap
-            .iter()
-            .filter_map(|c| {
-                let q = p.quotas.get(c.quota)?;
-                Some(q.limit as f64 / c.units.max(1) as f64 / (q.window_ms as f64 / 1000.0))
-            })
-            .reduce(f64::min)
-    {
-        return format!("{name} ({} ops/s per {})", thousands(rate), p.scope.name());
-    }
-    // the user's: its operations over the seconds they were given
-    let rate = rows.iter().find_map(|r| {
-        let t = r.root_seconds.iter().find(|(n, _)| n == name)?.1;
-        (t > 0.0 && r.measured.root_ops > 0).then(|| r.measured.root_ops as f64 / t)
-    });
-    match rate {
-        Some(r) => format!("{name} ({} ops/s)", thousands(r)),
+/// A key-service profile as a legend names it: the service and key type and
+/// the unwraps one quota scope serves per second, `Azure Key Vault,
+/// HSM-protected RSA 2,048-bit (200 unwraps/s per vault)`; the user's own
+/// rate by its flag.
+fn profile_legend(name: &str) -> String {
+    match builtin_profiles().into_iter().find(|p| p.name == name) {
+        Some(p) => format!(
+            "{} ({} unwraps/s per {})",
+            p.about.split(':').next().unwrap_or(&p.about),
+            thousands(p.rate(RequestKind::Unwrap)),
+            p.scope.name()
+        ),
+        None if name == "user" => "your rate (--root-ops-per-s)".into(),
         None => name.to_owned(),
     }
 }
@@ -497,7 +501,7 @@ pub fn cost_plots(rows: &[RunRow], dir: &Path) -> Result<Vec<String>> {
                     })
                 })
                 .collect();
-            (profile_legend(p, rows), v)
+            (profile_legend(p), v)
         })
         .collect();
     let b = "cost-root-time.svg";
