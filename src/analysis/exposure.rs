@@ -65,14 +65,7 @@ pub struct Blast {
 
 /// Role sets to analyse: each root role, then each pair.
 pub fn role_sets(h: &Hierarchy) -> Vec<Vec<RoleId>> {
-    let roots = h.design.root_roles();
-    let mut sets: Vec<Vec<RoleId>> = roots.iter().map(|&r| vec![r]).collect();
-    for (i, &a) in roots.iter().enumerate() {
-        for &b in &roots[i + 1..] {
-            sets.push(vec![a, b]);
-        }
-    }
-    sets
+    h.design.root_role_sets()
 }
 
 /// Runs every analysis.

@@ -136,7 +136,7 @@ pub fn states(h: &Hierarchy) -> Vec<StateRow> {
         .filter(|&r| h.design.roles[usize::from(r)].recovery_only)
         .collect();
     let mut out = Vec::new();
-    for set in super::exposure::role_sets(h) {
+    for set in h.design.root_role_sets() {
         let mut keys: Vec<u32> = set
             .iter()
             .flat_map(|&r| select_keys(h, &below, r, Extent::Tenant))

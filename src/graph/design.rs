@@ -654,6 +654,18 @@ impl Design {
         Ok(())
     }
 
+    /// Root role sets to analyse: each root role, then each pair.
+    pub fn root_role_sets(&self) -> Vec<Vec<RoleId>> {
+        let roots = self.root_roles();
+        let mut sets: Vec<Vec<RoleId>> = roots.iter().map(|&r| vec![r]).collect();
+        for (i, &a) in roots.iter().enumerate() {
+            for &b in &roots[i + 1..] {
+                sets.push(vec![a, b]);
+            }
+        }
+        sets
+    }
+
     /// Role ids that are roots.
     pub fn root_roles(&self) -> Vec<RoleId> {
         (0..self.roles.len() as RoleId)

@@ -9,9 +9,7 @@ use crate::analysis::exposure::Blast;
 use crate::engine::workload::RunRow;
 
 /// A share (0 to 1) as a percentage with one decimal.
-pub(crate) fn pct(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
-}
+pub(crate) use super::states::pct;
 
 /// Exposure and availability as two Markdown tables.
 pub fn blast_markdown(b: &Blast) -> String {

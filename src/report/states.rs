@@ -5,7 +5,6 @@
 use std::fmt::Write;
 
 use crate::analysis::states::StateRow;
-use crate::report::markdown::pct;
 
 /// The states table as Markdown.
 pub fn states_markdown(rows: &[StateRow]) -> String {
@@ -39,4 +38,9 @@ pub fn states_markdown(rows: &[StateRow]) -> String {
         );
     }
     s
+}
+
+/// A share as a percentage with one decimal (`12.5%`).
+pub(crate) fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
 }

@@ -28,73 +28,11 @@ use crate::graph::design::{Owner, Purge};
 use crate::graph::hierarchy::Hierarchy;
 use crate::graph::reach::{reach, reach_filtered};
 
+pub use super::rows::{Actor, PurgeOutcome, PurgeStep, Residue};
 use super::rows::{RunRow, Verification};
+pub use super::state::DEFAULT_PURGE_WINDOW_HOURS;
 use super::state::{RunOptions, State};
 use super::verify::{Expected, audit_into, verify_leaves};
-
-/// The window in which the provider can still decrypt after the customer's
-/// revocation, hours: an older version of Microsoft's page "Service
-/// encryption with Customer Key" (its data purge section) says the purge
-/// takes about 72 hours. (The current "Manage Customer Key" page gives no
-/// figure; the stored copies this project could search did not show one.)
-pub const DEFAULT_PURGE_WINDOW_HOURS: f64 = 72.0;
-
-/// Who acts in a step of the purge.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Actor {
-    /// The customer.
-    Customer,
-    /// The provider.
-    Provider,
-}
-
-/// One step of the purge path.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct PurgeStep {
-    /// Who does it.
-    pub by: Actor,
-    /// What, in words.
-    pub action: String,
-    /// Keys destroyed or stored wraps deleted in this step.
-    pub keys: u64,
-}
-
-/// Something that can still decrypt some of the tenant's data.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct Residue {
-    /// Who holds it.
-    pub holder: String,
-    /// Through what.
-    pub through: String,
-    /// Leaves of the tenant it opens.
-    pub leaves: u64,
-    /// Until when.
-    pub until: String,
-}
-
-/// What a purge did, or why it could not.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-pub struct PurgeOutcome {
-    /// The tenant.
-    pub tenant: u32,
-    /// Whether the service offers the path for this design's keys.
-    pub supported: bool,
-    /// Why not, when it does not.
-    pub reason: Option<String>,
-    /// The steps, in order.
-    pub steps: Vec<PurgeStep>,
-    /// The window after the revocation in which the provider still decrypts, hours.
-    pub window_hours: f64,
-    /// Leaves of the tenant the provider's services decrypt during it.
-    pub provider_leaves_in_window: u64,
-    /// Leaves of the tenant any key left after the purge still opens (0: cryptographic).
-    pub leaves_left: u64,
-    /// Stored wraps deleted.
-    pub wraps_deleted: u64,
-    /// What remains decryptable afterwards, and by whom.
-    pub residue: Vec<Residue>,
-}
 
 pub(super) fn run_purge(
     st: &mut State,

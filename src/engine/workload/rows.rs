@@ -13,7 +13,6 @@ use crate::engine::service::ServiceCost;
 use crate::graph::counts::Counts;
 use crate::graph::reach::Extent;
 
-use super::purge::PurgeOutcome;
 use super::spec::WorkloadKind;
 use crate::graph::design::Controller;
 
@@ -302,4 +301,61 @@ mod tests {
         }
         assert_eq!(DataMode::default().name(), "");
     }
+}
+
+/// Who acts in a step of the purge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Actor {
+    /// The customer.
+    Customer,
+    /// The provider.
+    Provider,
+}
+
+/// One step of the purge path.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct PurgeStep {
+    /// Who does it.
+    pub by: Actor,
+    /// What, in words.
+    pub action: String,
+    /// Keys destroyed or stored wraps deleted in this step.
+    pub keys: u64,
+}
+
+/// Something that can still decrypt some of the tenant's data.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Residue {
+    /// Who holds it.
+    pub holder: String,
+    /// Through what.
+    pub through: String,
+    /// Leaves of the tenant it opens.
+    pub leaves: u64,
+    /// Until when.
+    pub until: String,
+}
+
+/// What a purge did, or why it could not.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct PurgeOutcome {
+    /// The tenant.
+    pub tenant: u32,
+    /// Whether the service offers the path for this design's keys.
+    pub supported: bool,
+    /// Why not, when it does not.
+    pub reason: Option<String>,
+    /// The steps, in order.
+    pub steps: Vec<PurgeStep>,
+    /// The window after the revocation in which the provider still decrypts, hours.
+    pub window_hours: f64,
+    /// Leaves of the tenant the provider's services decrypt during it.
+    pub provider_leaves_in_window: u64,
+    /// Leaves of the tenant any key left after the purge still opens (0: cryptographic).
+    pub leaves_left: u64,
+    /// Stored wraps deleted.
+    pub wraps_deleted: u64,
+    /// What remains decryptable afterwards, and by whom.
+    pub residue: Vec<Residue>,
 }

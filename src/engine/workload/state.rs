@@ -26,7 +26,7 @@ pub struct RunOptions {
     /// baseline); the default reports nothing.
     pub progress: Reporter,
     /// Purge: hours in which the provider's services still decrypt after the
-    /// customer's revocation ([`DEFAULT_PURGE_WINDOW_HOURS`](super::purge::DEFAULT_PURGE_WINDOW_HOURS)).
+    /// customer's revocation ([`DEFAULT_PURGE_WINDOW_HOURS`](DEFAULT_PURGE_WINDOW_HOURS)).
     pub purge_window_hours: f64,
     /// How a revocation treats keys the attacker learned something about but
     /// cannot open (see [`Remedy`]).
@@ -43,7 +43,7 @@ impl Default for RunOptions {
             verify: true,
             reference: true,
             progress: Reporter::default(),
-            purge_window_hours: super::purge::DEFAULT_PURGE_WINDOW_HOURS,
+            purge_window_hours: DEFAULT_PURGE_WINDOW_HOURS,
             remedy: Remedy::default(),
         }
     }
@@ -59,3 +59,10 @@ pub struct State {
     /// `Prf::node_key`; otherwise expected keys come from a cold recovery first.
     pub gen_seed: Option<u64>,
 }
+
+/// The window in which the provider can still decrypt after the customer's
+/// revocation, hours: an older version of Microsoft's page "Service
+/// encryption with Customer Key" (its data purge section) says the purge
+/// takes about 72 hours. (The current "Manage Customer Key" page gives no
+/// figure; the stored copies this project could search did not show one.)
+pub const DEFAULT_PURGE_WINDOW_HOURS: f64 = 72.0;
