@@ -182,9 +182,9 @@ impl Adversary {
             if role.shares {
                 shares.clear();
             }
+            let single = h.single_first_slot(n).filter(|_| h.slots_of(n).len() == 1);
             for (ci, c) in self.copies.iter().enumerate() {
                 let v = c.version[n as usize];
-                let single = h.single_first_slot(n).filter(|_| h.slots_of(n).len() == 1);
                 if let Some(k) = single {
                     let (lk, known) = last[ci];
                     let known = if lk == k {

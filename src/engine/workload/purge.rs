@@ -41,12 +41,7 @@ pub(super) fn run_purge(
     row: &mut RunRow,
 ) -> Result<()> {
     let h = &st.h;
-    if tenant >= h.tenants() {
-        return Err(Error::InvalidShape(format!(
-            "tenant {tenant} does not exist (the hierarchy has {})",
-            h.tenants()
-        )));
-    }
+    super::state::check_tenant(h, tenant)?;
     let window = opts.purge_window_hours;
     if !(window.is_finite() && window >= 0.0) {
         return Err(Error::InvalidArgument(format!(

@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::graph::counts::Counts;
 use crate::graph::reach::{reach, reach_filtered};
 
@@ -23,12 +23,7 @@ pub(super) fn run_shred(
     row: &mut RunRow,
 ) -> Result<()> {
     let h = &st.h;
-    if tenant >= h.tenants() {
-        return Err(Error::InvalidShape(format!(
-            "tenant {tenant} does not exist (the hierarchy has {})",
-            h.tenants()
-        )));
-    }
+    super::state::check_tenant(h, tenant)?;
     let vstart = Instant::now();
     // expected keys: verification only
     let before = if opts.verify {
