@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use keyhier::internal::analysis::risk::{RiskEvent, Scenario};
 use keyhier::internal::report::{env_json, write_compare};
 use keyhier::internal::store::atomic::StagedDir;
 use keyhier::internal::suite::compare::{
@@ -26,7 +27,7 @@ pub struct CompareArgs {
     #[arg(long, visible_alias = "design", num_args = 1.., default_value = "all")]
     designs: Vec<String>,
     /// Workloads: NAME, NAME:ROLE or NAME:ROLE:EXTENT with NAME one of provision, unwrap-all,
-    /// unwrap-all-cold, rotate-root, rotate-root-lazy, revoke, shred (e.g. `revoke:ak:all`);
+    /// unwrap-all-cold, rotate-root, rotate-root-lazy, revoke, shred, purge (e.g. `revoke:ak:all`);
     /// ROLE a root's name or `customer` / `provider` (the design's first root of that owner);
     /// a bare rotate-root or revoke means the first customer root and the first provider root
     /// (ck1 and ak in the built-in designs) at every extent. Default: the full matrix.
@@ -60,6 +61,14 @@ pub struct CompareArgs {
     /// Your own root-operation rate (finite, above 0), beside the built-in profiles.
     #[arg(long, value_parser = super::common::positive_rate)]
     root_ops_per_s: Option<f64>,
+    /// A compromise event of the risk figures, as in `keyhier risk`:
+    /// NAME=PROBABILITY:ROLE[,ROLE...][:EXTENT]. Any given replaces the default compromises
+    /// (which are assumptions, and labelled so).
+    #[arg(long = "event", value_name = "EVENT")]
+    events: Vec<RiskEvent>,
+    /// A loss event of the risk figures, in the same form. Any given replaces the default losses.
+    #[arg(long = "loss", value_name = "EVENT")]
+    losses: Vec<RiskEvent>,
 }
 
 /// Runs the matrix, writes the results folder, and fails unless every run
@@ -81,7 +90,9 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
             ..Default::default()
         },
         sweep: if a.sweep { sweep_presets() } else { vec![] },
+        risk: Scenario::given(a.events.clone(), a.losses.clone()),
     };
+    plan.risk.check(&plan.designs)?;
     let dir = a.out.clone().unwrap_or_else(|| results_dir(&a.label));
     // Checked and staged before the run: an existing folder (without --force)
     // or an unwritable place fails now; a failed run leaves nothing behind.

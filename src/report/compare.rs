@@ -76,11 +76,16 @@ pub fn summary_markdown(res: &CompareResult, title: &str, command: &str) -> Stri
             r.shape, r.tenants, r.groups, r.leaves, r.scheme, r.threads
         );
     }
+    // 0. The answer first
+    s.push_str(&crate::report::bought::bought_markdown(
+        &res.bought,
+        res.risk_scenario.as_ref(),
+    ));
     // 1. Exposure
     let _ = writeln!(s, "## What one leaked root exposes\n");
     let _ = writeln!(
         s,
-        "Share of all leaves an attacker recovers holding one root role (and every stored wrap), at each extent; then the worst pair. With `m365` any single root exposes everything under it; with `threshold` no single root does. The customer root is each design's first customer-held root, the provider root its first provider-held one (`ck1` and `ak` in every built-in design).\n"
+        "Share of all leaves an attacker recovers holding one root role (and every stored wrap), at each extent; then the worst pair. With `m365` any single root exposes everything under it; with `threshold` no single root does. The customer root is each design's first customer-held root, the provider root its first provider-held one (`ck1` and `ak` in every design that has both; `provider` has only its `pk`).\n"
     );
     let _ = writeln!(
         s,
@@ -371,6 +376,76 @@ pub fn summary_markdown(res: &CompareResult, title: &str, command: &str) -> Stri
             );
         }
     }
+    // 5b. Purge and who still decrypts
+    let purges: Vec<&RunRow> = rows
+        .iter()
+        .filter(|r| r.kind == crate::engine::workload::WorkloadKind::Purge)
+        .collect();
+    if !purges.is_empty() {
+        let _ = writeln!(s, "\n## The data purge path of the largest tenant\n");
+        let _ = writeln!(
+            s,
+            "The customer revokes its roots and asks the provider to purge; the provider deletes its keys of the tenant after a window in which its services still decrypt (`keyhier run --workload purge` gives the steps and the residue).\n"
+        );
+        let _ = writeln!(
+            s,
+            "| design | offered | who | provider decrypts for | leaves it decrypts meanwhile | leaves left after | residue |"
+        );
+        let _ = writeln!(s, "|---|---|---|---:|---:|---:|---|");
+        for r in purges {
+            let Some(p) = &r.purge else { continue };
+            let residue: Vec<String> = p
+                .residue
+                .iter()
+                .map(|x| {
+                    format!(
+                        "{} through {} ({} leaves, {})",
+                        x.holder, x.through, x.leaves, x.until
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                r.design,
+                if p.supported {
+                    "yes".to_owned()
+                } else {
+                    format!("no: {}", p.reason.as_deref().unwrap_or_default())
+                },
+                r.controller.map_or("—", |c| c.name()),
+                if p.supported {
+                    format!("{} h", p.window_hours)
+                } else {
+                    "—".into()
+                },
+                p.provider_leaves_in_window,
+                p.leaves_left,
+                if residue.is_empty() {
+                    "none".into()
+                } else {
+                    residue.join("; ")
+                }
+            );
+        }
+    }
+    let revoked: Vec<crate::analysis::states::StateRow> = res
+        .blast
+        .states
+        .iter()
+        .filter(|r| r.state == crate::analysis::states::KeyState::Revoked && r.applies)
+        .cloned()
+        .collect();
+    if !revoked.is_empty() {
+        s.push_str(&crate::report::states::states_markdown(&revoked).replace(
+            "## Lost, revoked by the customer, leaked: who still decrypts the largest tenant's data",
+            "## Revoked by the customer: who still decrypts the largest tenant's data",
+        ));
+        let _ = writeln!(
+            s,
+            "\nOnly the revocations the customer can make are shown; `states.csv` has every role set lost, revoked and leaked, and `keyhier blast` prints them."
+        );
+    }
     // 6. Bulk
     let _ = writeln!(s, "\n## Bulk throughput\n");
     let _ = writeln!(
@@ -424,6 +499,42 @@ pub fn summary_markdown(res: &CompareResult, title: &str, command: &str) -> Stri
     s
 }
 
+/// One line of `risk.csv`: a design's risk, flat.
+#[derive(serde::Serialize)]
+struct RiskLine<'a> {
+    design: &'a str,
+    leaves: u64,
+    largest_tenant_leaves: u64,
+    p_leaf_exposed: f64,
+    p_leaf_exposed_largest_tenant: f64,
+    expected_leaves_exposed: f64,
+    p_any_leaf_exposed: Option<f64>,
+    p_loss: f64,
+    p_loss_largest_tenant: f64,
+    expected_leaves_lost: f64,
+    p_any_leaf_lost: Option<f64>,
+    roles_absent: String,
+}
+
+impl<'a> RiskLine<'a> {
+    fn of(r: &'a crate::analysis::risk::DesignRisk) -> RiskLine<'a> {
+        RiskLine {
+            design: &r.design,
+            leaves: r.leaves,
+            largest_tenant_leaves: r.largest_tenant_leaves,
+            p_leaf_exposed: r.p_leaf_exposed,
+            p_leaf_exposed_largest_tenant: r.p_leaf_exposed_largest_tenant,
+            expected_leaves_exposed: r.expected_leaves_exposed,
+            p_any_leaf_exposed: r.p_any_leaf_exposed,
+            p_loss: r.p_loss,
+            p_loss_largest_tenant: r.p_loss_largest_tenant,
+            expected_leaves_lost: r.expected_leaves_lost,
+            p_any_leaf_lost: r.p_any_leaf_lost,
+            roles_absent: r.roles_absent.join("; "),
+        }
+    }
+}
+
 /// Writes a compare result folder: summary.md, raw.csv, sweep.csv, blast.csv, env.json and the plots.
 /// Files are written through temporary names and renamed, so an interrupted run leaves no half file.
 pub fn write_compare(
@@ -444,6 +555,20 @@ pub fn write_compare(
     }
     folder.put("blast.csv", &blast_csv(&res.blast)?)?;
     files.push("blast.csv".into());
+    if !res.blast.states.is_empty() {
+        folder.put(
+            "states.csv",
+            &crate::report::csv::serialized("states.csv", res.blast.states.iter())?,
+        )?;
+        files.push("states.csv".into());
+    }
+    if !res.risk.is_empty() {
+        folder.put(
+            "risk.csv",
+            &crate::report::csv::serialized("risk.csv", res.risk.iter().map(RiskLine::of))?,
+        )?;
+        files.push("risk.csv".into());
+    }
     if !res.histories.is_empty() {
         folder.put(
             "histories.csv",

@@ -173,6 +173,13 @@ fn run_columns(profiles: &[String]) -> Vec<Column<'_>> {
         }),
         column("crypto_shred", |r| opt(r.crypto_shred)),
         column("wraps_to_delete", |r| opt(r.wraps_to_delete)),
+        column("controller", |r| opt(r.controller.map(|c| c.name()))),
+        column("provider_can_decrypt_hours", |r| {
+            opt(r.provider_can_decrypt_hours)
+        }),
+        column("purge_leaves_left", |r| {
+            opt(r.purge.as_ref().map(|p| p.leaves_left))
+        }),
         column("verified", |r| r.verification.verified.to_string()),
         column("verify_leaves_checked", |r| {
             r.verification.leaves_checked.to_string()
@@ -344,6 +351,7 @@ mod tests {
             scheme: crate::crypto::scheme::SchemeId::Kw,
             opts: RunOptions::default(),
             sweep: vec![crate::graph::shape::PRESETS[0]],
+            risk: crate::analysis::risk::Scenario::assumed(),
         };
         let res = compare(&plan, &crate::engine::progress::Silent).expect("compare");
         let env = serde_json::json!({});

@@ -14,6 +14,7 @@
 //! - [`lazy`]: a lazy key roll over time (`run --lazy`), as text and SVG;
 //! - `folder`: writing a results folder's files atomically.
 
+pub mod bought;
 pub mod compare;
 pub mod control;
 pub mod csv;

@@ -25,7 +25,7 @@ fn opt_prob(p: Option<f64>) -> String {
 }
 
 /// `a / b` as a factor (`140x`, `0.0011x`), or a dash when `b` is 0.
-fn factor(a: f64, b: f64) -> String {
+pub(crate) fn factor(a: f64, b: f64) -> String {
     if b == 0.0 {
         return if a == 0.0 { "1x".into() } else { "—".into() };
     }

@@ -5,6 +5,7 @@
 
 use crate::analysis::exposure::{Blast, blast};
 use crate::analysis::reference::leaves_to_rekey;
+use crate::analysis::risk::{DesignRisk, RiskModel, Scenario, risk};
 use crate::engine::adversary::Adversary;
 use crate::engine::plan::{ChangePlan, REMEDIES, Remedy};
 use crate::engine::workload::run_against;
@@ -15,7 +16,7 @@ use crate::engine::generate::{GenSpec, generate};
 use crate::engine::progress::Progress;
 use crate::engine::workload::{RolePick, RunOptions, RunRow, State, Workload, WorkloadSpec, run};
 use crate::error::{Error, Result};
-use crate::graph::design::{DESIGN_NAMES, Design};
+use crate::graph::design::{DESIGN_NAMES, Design, RoleId};
 use crate::graph::reach::Extent;
 use crate::graph::shape::{PRESETS, Preset};
 
@@ -35,12 +36,15 @@ pub struct ComparePlan {
     pub opts: RunOptions,
     /// Presets of the size sweep (empty: no sweep).
     pub sweep: Vec<Preset>,
+    /// The compromise and loss events of the risk figures (the defaults,
+    /// [`Scenario::assumed`], are assumptions and are labelled so).
+    pub risk: Scenario,
 }
 
 /// The default workload matrix: provision, unwrap-all (cached and cold),
 /// rotation and revocation of each design's first customer root and first
 /// provider root ([`RolePick::DEFAULTS`]) at every extent, lazy rotation of
-/// the first customer root, and shredding the largest tenant.
+/// the first customer root, and shredding and purging the largest tenant.
 pub fn default_workloads() -> Vec<WorkloadSpec> {
     let [customer, _] = RolePick::DEFAULTS;
     vec![
@@ -62,6 +66,7 @@ pub fn default_workloads() -> Vec<WorkloadSpec> {
             extent: None,
         },
         WorkloadSpec::Shred { tenant: 0 },
+        WorkloadSpec::Purge { tenant: 0 },
     ]
 }
 
@@ -109,6 +114,13 @@ pub struct CompareResult {
     pub histories: Vec<HistoryRow>,
     /// Every revocation of the matrix beside the independent reference.
     pub reference: Vec<ReferenceCheck>,
+    /// The events the risk figures rest on ([`ComparePlan::risk`]).
+    pub risk_scenario: Option<Scenario>,
+    /// The risk of each design under them ([`crate::analysis::risk`]).
+    pub risk: Vec<DesignRisk>,
+    /// What each design's own keys buy the customer beside the baseline
+    /// ([`bought`]): filled once every design has run.
+    pub bought: Vec<BoughtRow>,
 }
 
 /// A revocation, then a leak of another root role, against the attacker who
@@ -285,6 +297,9 @@ pub fn compare(plan: &ComparePlan, progress: &dyn Progress) -> Result<CompareRes
         let b = blast(&h);
         out.blast.exposure.extend(b.exposure);
         out.blast.availability.extend(b.availability);
+        out.blast.states.extend(b.states);
+        progress.doing(&format!("{}: risk within a year", design.name));
+        out.risk.push(risk(&RiskModel::new(&h)?, &plan.risk));
         for (_, w) in matrix(design, &plan.workloads)? {
             let Some(w) = w else {
                 progress.advance(1);
@@ -353,5 +368,207 @@ pub fn compare(plan: &ComparePlan, progress: &dyn Progress) -> Result<CompareRes
             }
         }
     }
+    out.risk_scenario = Some(plan.risk.clone());
+    out.bought = bought(&out);
     Ok(out)
+}
+
+/// What one design's own keys buy its customer, beside the baseline of
+/// provider-managed keys: the four parts of the answer in one row, each
+/// taken from the analyses and runs of the same compare (nothing new is
+/// measured here).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct BoughtRow {
+    /// Design.
+    pub design: String,
+    /// Whether this is the baseline (provider-managed keys only).
+    pub baseline: bool,
+    /// The customer's root roles (empty for the baseline).
+    pub customer_roots: Vec<String>,
+    /// Confidentiality: P(a leaf is exposed within a year), mean over leaves,
+    /// under the risk scenario of the compare (the defaults are assumptions).
+    pub p_leaf_exposed: f64,
+    /// That, over the baseline's (above 1: more exposed than with provider keys).
+    pub exposed_vs_baseline: Option<f64>,
+    /// Confidentiality: the single root roles whose leak everywhere exposes
+    /// the most (`, `-joined), and the share of all leaves it exposes.
+    pub worst_single_leak: Option<(String, f64)>,
+    /// Availability: P(a leaf is irrecoverably lost within a year), mean over leaves.
+    pub p_loss: f64,
+    /// That, over the baseline's.
+    pub loss_vs_baseline: Option<f64>,
+    /// Availability: the single root roles whose loss everywhere leaves the
+    /// least (`, `-joined), and the share still recoverable.
+    pub worst_single_loss: Option<(String, f64)>,
+    /// Control: after the customer revokes every one of its roots above the
+    /// largest tenant, the share its users still read, the share the
+    /// provider's services still decrypt on their own, and the share the
+    /// provider can recover on request (`None`: no customer root, or more
+    /// than two: the states table covers single roles and pairs).
+    pub after_customer_revokes: Option<[f64; 3]>,
+    /// Control: the data purge path of the largest tenant: `Ok(hours the
+    /// provider can still decrypt, leaves left after it)`, or why it is not
+    /// offered.
+    pub purge: Option<core::result::Result<(f64, u64), String>>,
+    /// Control: whether the customer alone crypto-shreds the largest tenant.
+    pub customer_shreds: Option<bool>,
+    /// Recovery cost: the revocation everywhere of the first customer root
+    /// (of the provider root for the baseline).
+    pub recovery: Option<RecoveryCost>,
+}
+
+/// The cost of one revocation, as the bought table shows it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RecoveryCost {
+    /// The workload label.
+    pub workload: String,
+    /// Who can perform it.
+    pub controller: Option<&'static str>,
+    /// Leaves re-keyed (data to re-encrypt).
+    pub leaves_rekeyed: u64,
+    /// Root operations in the customer's vaults.
+    pub customer_root_ops: u64,
+    /// Root operations at the provider.
+    pub provider_root_ops: u64,
+    /// Simulated time at Azure Key Vault (HSM RSA-2048), one vault per tenant.
+    pub akv_seconds: Option<f64>,
+    /// Whether it verified (against the attacker who keeps everything, plus one more compromise).
+    pub verified: bool,
+}
+
+/// The bought table: one row per design of `res`, the baseline first.
+pub fn bought(res: &CompareResult) -> Vec<BoughtRow> {
+    use crate::analysis::states::KeyState;
+    use crate::engine::service::ProfileId;
+    use crate::engine::workload::WorkloadKind;
+    use crate::graph::design::Owner;
+
+    let baseline = Design::baseline().map(|d| d.name);
+    let risk_of = |d: &str| res.risk.iter().find(|r| r.design == d);
+    let base_risk = baseline.as_deref().and_then(risk_of);
+    let ratio = |x: f64, b: Option<f64>| b.filter(|&b| b > 0.0).map(|b| x / b);
+    let mut designs: Vec<String> = Vec::new();
+    for r in &res.risk {
+        if !designs.contains(&r.design) {
+            designs.push(r.design.clone());
+        }
+    }
+    designs.sort_by_key(|d| Some(d) != baseline.as_ref());
+    let mut out = Vec::new();
+    for d in designs {
+        let Ok(design) = Design::by_name(&d) else {
+            continue;
+        };
+        let Some(risk) = risk_of(&d) else {
+            continue;
+        };
+        let name = |r: RoleId| design.roles[usize::from(r)].name.clone();
+        let customer: Vec<String> = design
+            .roots_of(Owner::Customer)
+            .into_iter()
+            .map(name)
+            .collect();
+        let single = |x: &str| !x.contains('+');
+        let worst = |rows: Vec<(&str, f64)>, largest: bool| {
+            let pick = if largest { f64::max } else { f64::min };
+            let best = rows.iter().map(|r| r.1).reduce(pick)?;
+            let who: Vec<&str> = rows.iter().filter(|r| r.1 == best).map(|r| r.0).collect();
+            Some((who.join(", "), best))
+        };
+        let worst_single_leak = worst(
+            res.blast
+                .exposure
+                .iter()
+                .filter(|x| x.design == d && x.extent == Extent::All && single(&x.roles))
+                .map(|x| (x.roles.as_str(), x.share_of_all))
+                .collect(),
+            true,
+        );
+        let worst_single_loss = worst(
+            res.blast
+                .availability
+                .iter()
+                .filter(|x| x.design == d && x.extent == Extent::All && single(&x.roles))
+                .map(|x| (x.roles.as_str(), x.share_recoverable))
+                .collect(),
+            false,
+        );
+        let revoked = customer.join("+");
+        let after_customer_revokes = res
+            .blast
+            .states
+            .iter()
+            .find(|s| {
+                s.design == d && s.state == KeyState::Revoked && s.applies && s.roles == revoked
+            })
+            .map(|s| {
+                [
+                    s.users.unwrap_or(0.0),
+                    s.provider_services.unwrap_or(0.0),
+                    s.provider_on_request.unwrap_or(0.0),
+                ]
+            });
+        let row_of = |kind: WorkloadKind| {
+            res.rows
+                .iter()
+                .find(|r| r.design == d && r.kind == kind && r.workload.ends_with(" 0"))
+        };
+        let purge = row_of(WorkloadKind::Purge)
+            .and_then(|r| r.purge.as_ref())
+            .map(|p| {
+                if p.supported {
+                    Ok((p.window_hours, p.leaves_left))
+                } else {
+                    Err(p.reason.clone().unwrap_or_default())
+                }
+            });
+        let customer_shreds = row_of(WorkloadKind::Shred).map(|r| {
+            r.crypto_shred == Some(true)
+                && r.controller
+                    .is_some_and(|c| c == crate::graph::design::Controller::Customer)
+        });
+        let role = customer
+            .first()
+            .cloned()
+            .or_else(|| design.roots_of(Owner::Provider).first().map(|&r| name(r)));
+        let recovery = role.and_then(|role| {
+            res.rows
+                .iter()
+                .find(|r| {
+                    r.design == d
+                        && r.kind == WorkloadKind::Revoke
+                        && r.extent == Some(Extent::All)
+                        && r.role.as_deref() == Some(role.as_str())
+                })
+                .map(|r| RecoveryCost {
+                    workload: r.workload.clone(),
+                    controller: r.controller.map(|c| c.name()),
+                    leaves_rekeyed: r.measured.leaves_rekeyed,
+                    customer_root_ops: r.root_service.customer_root_ops,
+                    provider_root_ops: r.root_service.provider_root_ops,
+                    akv_seconds: r
+                        .root_seconds
+                        .iter()
+                        .find(|(n, _)| n == ProfileId::AkvRsa2048.name())
+                        .map(|(_, t)| *t),
+                    verified: r.verification.verified,
+                })
+        });
+        out.push(BoughtRow {
+            baseline: Some(&d) == baseline.as_ref(),
+            design: d,
+            customer_roots: customer,
+            p_leaf_exposed: risk.p_leaf_exposed,
+            exposed_vs_baseline: ratio(risk.p_leaf_exposed, base_risk.map(|b| b.p_leaf_exposed)),
+            worst_single_leak,
+            p_loss: risk.p_loss,
+            loss_vs_baseline: ratio(risk.p_loss, base_risk.map(|b| b.p_loss)),
+            worst_single_loss,
+            after_customer_revokes,
+            purge,
+            customer_shreds,
+            recovery,
+        });
+    }
+    out
 }
