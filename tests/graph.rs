@@ -12,7 +12,7 @@ use keyhier::internal::crypto::prf::Prf;
 use keyhier::internal::crypto::scheme::GLOBAL_TENANT;
 use keyhier::internal::engine::generate::{GenSpec, generate};
 use keyhier::internal::engine::recover::{CacheMode, recover_key, recover_leaves};
-use keyhier::internal::graph::design::{DESIGN_NAMES, Design, Owner};
+use keyhier::internal::graph::design::{DESIGN_NAMES, Design, Owner, Scope};
 use keyhier::internal::graph::hierarchy::Hierarchy;
 use keyhier::internal::graph::reach::reach;
 use keyhier::internal::graph::shape::{Dist, Shape};
@@ -29,19 +29,25 @@ fn tiny(design: &str, scheme: SchemeId) -> (Hierarchy, keyhier::internal::store:
     generate(&spec, &|_| {}).unwrap()
 }
 
-/// Root nodes by (role name, tenant, group) found by scanning, not by resolution.
+/// Root nodes by (role name, tenant, group, ordinal) found by scanning, not
+/// by resolution: the ordinal counts the shared keys of one role in node
+/// order (a forest-scoped role has one per forest, forest by forest).
 struct Roots {
-    by: HashMap<(String, u32, Option<u32>), u32>,
+    by: HashMap<(String, u32, Option<u32>, u32), u32>,
     list: Vec<u32>,
 }
 
 fn roots(h: &Hierarchy) -> Roots {
     let mut by = HashMap::new();
     let mut list = Vec::new();
+    let mut seen: HashMap<(String, u32, Option<u32>), u32> = HashMap::new();
     for n in 0..h.nodes() {
         if h.is_root(n) {
             let name = h.design.roles[usize::from(h.role[n as usize])].name.clone();
-            by.insert((name, h.tenant_of(n), h.group_of(n)), n);
+            let at = (name.clone(), h.tenant_of(n), h.group_of(n));
+            let ordinal = seen.entry(at).or_default();
+            by.insert((name, h.tenant_of(n), h.group_of(n), *ordinal), n);
+            *ordinal += 1;
             list.push(n);
         }
     }
@@ -50,7 +56,8 @@ fn roots(h: &Hierarchy) -> Roots {
 
 /// What the design promises (its catalogue entry's `Promise`, written from
 /// its definition) for a leaf in tenant `t`, group `g`, given which roots are
-/// available: each named role's key above the leaf is the global one, the
+/// available: each named role's key above the leaf is the global one, its
+/// tenant's forest's (tenant `t` in forest `t % forests`, as documented), the
 /// tenant's or the group's, found by scanning (never through slots).
 fn promise(h: &Hierarchy, r: &Roots, avail: &dyn Fn(u32) -> bool, t: u32, g: u32) -> bool {
     let design = &h.design;
@@ -61,9 +68,14 @@ fn promise(h: &Hierarchy, r: &Roots, avail: &dyn Fn(u32) -> bool, t: u32, g: u32
         let name = &design.roles[usize::from(role)].name;
         let above: Vec<u32> =
             r.by.iter()
-                .filter(|((n, tenant, group), _)| {
+                .filter(|((n, tenant, group, ordinal), _)| {
+                    let forest = if design.roles[usize::from(role)].scope == Scope::Forest {
+                        t % design.forests
+                    } else {
+                        0
+                    };
                     n == name
-                        && (*tenant == GLOBAL_TENANT || *tenant == t)
+                        && (*tenant == GLOBAL_TENANT && *ordinal == forest || *tenant == t)
                         && group.is_none_or(|x| x == g)
                 })
                 .map(|(_, &node)| node)
@@ -80,7 +92,10 @@ fn promise(h: &Hierarchy, r: &Roots, avail: &dyn Fn(u32) -> bool, t: u32, g: u32
 
 #[test]
 fn every_subset_of_roots_recovers_what_the_design_promises() {
-    for design in DESIGN_NAMES.iter().chain(&["tree:2"]) {
+    for design in DESIGN_NAMES
+        .iter()
+        .chain(&["tree:2", "sharepoint:forests=3"])
+    {
         let (h, _) = tiny(design, SchemeId::Kw);
         let r = roots(&h);
         assert!(r.list.len() <= 16, "{design}: {} roots", r.list.len());
@@ -111,7 +126,7 @@ fn every_subset_of_roots_recovers_what_the_design_promises() {
 #[test]
 fn real_unwrapping_agrees_with_the_promise_and_returns_the_right_keys() {
     for scheme in SchemeId::ALL {
-        for design in DESIGN_NAMES {
+        for design in DESIGN_NAMES.iter().chain(&["sharepoint:forests=3"]) {
             let (h, ring) = tiny(design, scheme);
             let prf = Prf::new(11);
             let r = roots(&h);
@@ -184,7 +199,7 @@ fn giant_and_small_tenants_open_the_same_way_on_any_thread_count() {
         // 4096 in all, so it is split); the others a few hundred each
         leaves: Dist::parse("zipf:1:3000").unwrap(),
     };
-    for design in DESIGN_NAMES {
+    for design in DESIGN_NAMES.iter().chain(&["sharepoint:forests=3"]) {
         let spec = GenSpec {
             design: Design::by_name(design).unwrap(),
             shape,
@@ -265,8 +280,8 @@ fn recover_key_names_the_roots_it_used() {
     let r = roots(&h);
     let leaf = h.group_leaf_range(0).start;
     let t = h.tenant_of(leaf);
-    let ck2 = r.by[&("ck2".to_string(), t, None)];
-    let ak = r.by[&("ak".to_string(), t, Some(0))];
+    let ck2 = r.by[&("ck2".to_string(), t, None, 0)];
+    let ak = r.by[&("ak".to_string(), t, Some(0), 0)];
     // only ck2 available: the key comes through ck2 alone
     let (k, used) = recover_key(&h, &ring, &|n| n == ck2, leaf).unwrap();
     assert_eq!(k, Prf::new(11).node_key(leaf, 1));
@@ -284,8 +299,8 @@ fn recover_key_names_the_roots_it_used() {
     let r = roots(&h);
     let leaf = h.group_leaf_range(0).start;
     let t = h.tenant_of(leaf);
-    let ck1 = r.by[&("ck1".to_string(), t, None)];
-    let ak = r.by[&("ak".to_string(), t, Some(0))];
+    let ck1 = r.by[&("ck1".to_string(), t, None, 0)];
+    let ak = r.by[&("ak".to_string(), t, Some(0), 0)];
     let (k, used) = recover_key(&h, &ring, &|n| n == ck1 || n == ak, leaf).unwrap();
     assert_eq!(k, Prf::new(11).node_key(leaf, 1));
     assert_eq!(used, vec![ck1, ak]);
@@ -302,7 +317,7 @@ fn generation_is_identical_at_any_thread_count() {
         groups: Dist::parse("zipf:0.7:5").unwrap(),
         leaves: Dist::parse("zipf:1:300").unwrap(),
     };
-    for design in DESIGN_NAMES {
+    for design in DESIGN_NAMES.iter().chain(&["sharepoint:forests=3"]) {
         for scheme in [SchemeId::Kw, SchemeId::GcmSiv] {
             let spec = GenSpec {
                 design: Design::by_name(design).unwrap(),
@@ -338,7 +353,7 @@ fn generation_is_identical_at_any_thread_count() {
 
 #[test]
 fn file_round_trips_and_the_structure_checks() {
-    for design in DESIGN_NAMES {
+    for design in DESIGN_NAMES.iter().chain(&["sharepoint:forests=3"]) {
         for scheme in SchemeId::ALL {
             let (h, ring) = tiny(design, scheme);
             h.check().unwrap();

@@ -116,7 +116,7 @@ fn run_reports_every_remedy_and_fails_verification_with_an_insufficient_one() {
 /// check holds for every design's every revocation with the default.
 #[test]
 fn every_revocation_of_every_design_holds_against_one_more_compromise() {
-    for name in DESIGN_NAMES {
+    for name in DESIGN_NAMES.iter().chain(&["sharepoint:forests=3"]) {
         let st0 = state(name, SchemeId::Kw);
         for role in st0.h.design.root_roles() {
             for extent in Extent::ALL {
@@ -354,7 +354,7 @@ fn a_rolled_back_share_wrap_fails_to_authenticate() {
 #[test]
 fn every_revocation_rekeys_what_the_promise_reference_says() {
     use keyhier::internal::analysis::reference::leaves_to_rekey;
-    for name in DESIGN_NAMES {
+    for name in DESIGN_NAMES.iter().chain(&["sharepoint:forests=3"]) {
         let st0 = state(name, SchemeId::Kw);
         let below = leaves_below(&st0.h);
         for role in st0.h.design.root_roles() {

@@ -162,7 +162,7 @@ fn the_default_events_on_m365_equal_the_hand_computation() {
 #[test]
 fn the_graph_agrees_with_every_promise_over_every_subset_of_events() {
     let probs = [0.3, 0.05, 0.2];
-    for name in DESIGN_NAMES {
+    for name in DESIGN_NAMES.iter().chain(&["sharepoint:forests=3"]) {
         let h = tiny(name);
         let d = &h.design;
         let promise = d.promise().unwrap();
@@ -216,7 +216,7 @@ fn the_graph_agrees_with_every_promise_over_every_subset_of_events() {
 /// At probability 1 an event is certain: the leaves it exposes are blast's.
 #[test]
 fn certain_events_expose_what_blast_says() {
-    for name in DESIGN_NAMES {
+    for name in DESIGN_NAMES.iter().chain(&["sharepoint:forests=3"]) {
         let h = tiny(name);
         let b = blast(&h);
         let model = RiskModel::new(&h).unwrap();

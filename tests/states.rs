@@ -96,7 +96,7 @@ fn threshold_and_dke_give_the_customer_real_control() {
 
 #[test]
 fn only_the_customers_own_roots_can_be_revoked_by_it() {
-    for name in DESIGN_NAMES {
+    for name in DESIGN_NAMES.iter().chain(&["sharepoint:forests=3"]) {
         let h = tiny(name);
         for r in states(&h) {
             let roles: Vec<&str> = r.roles.split('+').collect();
@@ -118,7 +118,7 @@ fn only_the_customers_own_roots_can_be_revoked_by_it() {
 /// of a leak and the users' share after a loss are blast's, at extent tenant.
 #[test]
 fn leaks_and_losses_agree_with_the_exposure_and_availability_tables() {
-    for name in DESIGN_NAMES {
+    for name in DESIGN_NAMES.iter().chain(&["sharepoint:forests=3"]) {
         let h = tiny(name);
         if h.design
             .roles

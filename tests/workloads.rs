@@ -76,7 +76,10 @@ fn shapes() -> Vec<Shape> {
 
 #[test]
 fn measured_counts_equal_the_model_and_every_run_verifies() {
-    for design in DESIGN_NAMES.iter().chain(&["tree:3"]) {
+    for design in DESIGN_NAMES
+        .iter()
+        .chain(&["tree:3", "sharepoint:forests=3"])
+    {
         for (i, shape) in shapes().into_iter().enumerate() {
             let scheme = [SchemeId::Kw, SchemeId::Gcm, SchemeId::GcmSiv][i % 3];
             let fresh = state(design, shape, scheme);
@@ -231,7 +234,8 @@ fn the_compare_matrix_picks_the_customer_and_provider_roots_it_always_named() {
     want.push("rotate-root ck1 all lazy".into());
     want.extend(every("revoke"));
     want.push("shred tenant 0".into());
-    for name in DESIGN_NAMES {
+    want.push("purge tenant 0".into());
+    for name in DESIGN_NAMES.iter().chain(&["sharepoint:forests=3"]) {
         let design = Design::by_name(name).unwrap();
         if design.roots_of(Owner::Customer).is_empty() {
             // the baseline: every customer-root workload is skipped, as a role it lacks

@@ -94,19 +94,15 @@ pub fn blast_with(h: &Hierarchy, progress: &(dyn Fn(u64) + Sync)) -> Blast {
             let held = |n: u32| keys.binary_search(&n).is_ok();
             let r = reach(h, &held);
             let exposed = r.leaves_open(h);
-            let global = keys.iter().any(|&k| h.tenant_of(k) == GLOBAL_TENANT);
-            let mut tenants: Vec<u32> = keys
+            let mut affected: Vec<u32> = keys
                 .iter()
-                .map(|&k| h.tenant_of(k))
-                .filter(|&t| t != GLOBAL_TENANT)
+                .flat_map(|&k| match h.tenant_of(k) {
+                    GLOBAL_TENANT => h.tenants_under(k),
+                    t => vec![t],
+                })
                 .collect();
-            tenants.sort_unstable();
-            tenants.dedup();
-            let affected: Vec<u32> = if global {
-                (0..h.tenants()).collect()
-            } else {
-                tenants
-            };
+            affected.sort_unstable();
+            affected.dedup();
             let affected_leaves: u64 = affected.iter().map(|&t| h.tenant_leaves(t)).sum();
             let partial = (0..h.nodes())
                 .filter(|&n| {

@@ -7,7 +7,6 @@
 //! promise's. Every remedy re-keys the exposed leaves; `rekey` also re-keys
 //! the partly exposed ones; none re-keys any other.
 
-use crate::crypto::scheme::GLOBAL_TENANT;
 use crate::engine::plan::Remedy;
 use crate::graph::hierarchy::Hierarchy;
 
@@ -25,11 +24,9 @@ pub fn leaves_to_rekey(h: &Hierarchy, leaked: &[u32], remedy: Remedy) -> Option<
     for t in 0..h.tenants() {
         let groups = h.tenant_group_start[t as usize]..h.tenant_group_start[t as usize + 1];
         for g in groups {
-            // a root is above the group when it is global, or the tenant's, or the group's
-            let above = |k: u32| {
-                let kt = h.tenant_of(k);
-                (kt == GLOBAL_TENANT || kt == t) && h.group_of(k).is_none_or(|kg| kg == g)
-            };
+            // a root is above the group when it is global, the tenant's forest's,
+            // the tenant's, or the group's
+            let above = |k: u32| h.covers_tenant(k, t) && h.group_of(k).is_none_or(|kg| kg == g);
             let held: Vec<u8> = leaked
                 .iter()
                 .filter(|&&k| above(k))

@@ -509,16 +509,18 @@ fn instances(
             ),
             RiskExtent::Tenant => {
                 let mut per: HashMap<u32, Vec<u32>> = HashMap::new();
-                let mut global = Vec::new();
+                let mut shared = Vec::new();
                 for n in of_roles() {
                     match h.tenant_of(n) {
-                        GLOBAL_TENANT => global.push(n),
+                        GLOBAL_TENANT => shared.push(n),
                         t => per.entry(t).or_default().push(n),
                     }
                 }
                 for t in 0..h.tenants() {
                     let mut keys = per.remove(&t).unwrap_or_default();
-                    keys.extend_from_slice(&global);
+                    // the global keys, and the tenant's forest's
+                    keys.extend(shared.iter().copied().filter(|&k| h.covers_tenant(k, t)));
+                    keys.sort_unstable();
                     add(keys, e.probability);
                 }
             }

@@ -32,7 +32,7 @@ pub struct BlastArgs {
 
 /// Analyses every design named and prints the tables (or JSON).
 pub fn run(a: BlastArgs) -> anyhow::Result<ExitCode> {
-    let designs = designs_arg(&a.design)?;
+    let designs = super::common::with_forests(designs_arg(&a.design)?, a.shape.forests)?;
     let shape = a.shape.shape()?;
     let pool = pool(a.threads)?;
     let mut all = Blast::default();

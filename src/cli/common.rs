@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use keyhier::internal::graph::design::Scope;
 use keyhier::{DESIGN_NAMES, Design, Dist, GenSpec, Preset, SchemeId, Shape};
 
 /// Shape of the hierarchy: a preset, optionally overridden flag by flag.
@@ -28,6 +29,11 @@ pub struct ShapeArgs {
     /// Wrap scheme: kw (RFC 3394), kwp (RFC 5649), gcm, gcm-siv.
     #[arg(long, default_value = "kw")]
     pub scheme: SchemeId,
+    /// Spread the tenants over N forests, tenant t in forest t mod N, for designs with a key
+    /// held per forest (sharepoint's availability key; the same as `sharepoint:forests=N`).
+    /// Default: the run's tenants share one forest.
+    #[arg(long, value_name = "N")]
+    pub forests: Option<u32>,
 }
 
 impl ShapeArgs {
@@ -59,6 +65,40 @@ pub fn designs_arg(names: &[String]) -> anyhow::Result<Vec<Design>> {
         .into_iter()
         .map(|n| Design::by_name(n).map_err(Into::into))
         .collect()
+}
+
+/// `designs` with `--forests N` applied to those that hold a key per forest;
+/// an error when none does (the flag would do nothing).
+pub fn with_forests(designs: Vec<Design>, forests: Option<u32>) -> anyhow::Result<Vec<Design>> {
+    let Some(n) = forests else {
+        return Ok(designs);
+    };
+    let forested = |d: &Design| d.roles.iter().any(|r| r.scope == Scope::Forest);
+    anyhow::ensure!(
+        designs.iter().any(forested),
+        "--forests applies to designs with a key held per forest (sharepoint); none of {} has one",
+        designs
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    designs
+        .into_iter()
+        .map(|d| {
+            if forested(&d) {
+                d.with_forests(n).map_err(Into::into)
+            } else {
+                Ok(d)
+            }
+        })
+        .collect()
+}
+
+/// The design named `name`, with `--forests` applied.
+pub fn design_arg(name: &str, forests: Option<u32>) -> anyhow::Result<Design> {
+    let d = Design::by_name(name)?;
+    Ok(with_forests(vec![d], forests)?.remove(0))
 }
 
 /// A rayon pool of `threads` workers (default: all cores).

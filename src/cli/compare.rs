@@ -61,6 +61,10 @@ pub struct CompareArgs {
     /// Your own root-operation rate (finite, above 0), beside the built-in profiles.
     #[arg(long, value_parser = super::common::positive_rate)]
     root_ops_per_s: Option<f64>,
+    /// Spread the tenants over N forests (tenant t in forest t mod N) for designs with a key
+    /// held per forest (sharepoint's availability key). Default: one forest.
+    #[arg(long, value_name = "N")]
+    forests: Option<u32>,
     /// A compromise event of the risk figures, as in `keyhier risk`:
     /// NAME=PROBABILITY:ROLE[,ROLE...][:EXTENT]. Any given replaces the default compromises
     /// (which are assumptions, and labelled so).
@@ -75,7 +79,7 @@ pub struct CompareArgs {
 /// verified with counts equal to the model.
 pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
     let plan = ComparePlan {
-        designs: designs_arg(&a.designs)?,
+        designs: super::common::with_forests(designs_arg(&a.designs)?, a.forests)?,
         workloads: if a.workloads.is_empty() {
             default_workloads()
         } else {

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use keyhier::internal::store::hfile;
 use keyhier::internal::sysinfo;
-use keyhier::{Design, GenSpec, SchemeId, generate};
+use keyhier::{GenSpec, SchemeId, generate};
 
 use keyhier::internal::engine::progress::Progress;
 
@@ -60,7 +60,7 @@ struct GenReport {
 
 /// Generates, writes what was asked, and prints the counts.
 pub fn run(a: GenArgs) -> anyhow::Result<ExitCode> {
-    let design = Design::by_name(&a.design)?;
+    let design = super::common::design_arg(&a.design, a.shape.forests)?;
     let shape = a.shape.shape()?;
     let spec = GenSpec {
         design,

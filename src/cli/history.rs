@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use keyhier::internal::engine::history::{EventSpec, History, run_history};
-use keyhier::{Design, GenSpec, Remedy, RunOptions, State, generate};
+use keyhier::{GenSpec, Remedy, RunOptions, State, generate};
 
 use keyhier::internal::engine::progress::Progress;
 
@@ -45,7 +45,7 @@ fn parse_event(s: &str) -> Result<EventSpec, String> {
 
 /// Runs the history and prints it.
 pub fn run(a: HistoryArgs) -> anyhow::Result<ExitCode> {
-    let design = Design::by_name(&a.design)?;
+    let design = super::common::design_arg(&a.design, a.shape.forests)?;
     for e in &a.events {
         e.check(&design)?;
     }

@@ -49,7 +49,7 @@ pub struct RiskArgs {
 
 /// Computes and prints the report (and writes the plot).
 pub fn run(a: RiskArgs) -> anyhow::Result<ExitCode> {
-    let mut designs = designs_arg(&a.design)?;
+    let mut designs = super::common::with_forests(designs_arg(&a.design)?, a.shape.forests)?;
     let baseline = Design::baseline();
     if let Some(b) = &baseline
         && !designs.iter().any(|d| d.name == b.name)

@@ -353,7 +353,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
             (st, w)
         }
         _ => {
-            let design = Design::by_name(&a.design)?;
+            let design = super::common::design_arg(&a.design, a.shape.forests)?;
             let w = workload(&a, &spec, &design)?;
             let gen_spec = GenSpec {
                 design,

@@ -19,7 +19,7 @@ use keyhier::internal::graph::skeleton::skeleton;
 use keyhier::internal::report::env_json;
 use keyhier::internal::report::service::{simulation_text, write_simulation};
 use keyhier::internal::store::atomic::StagedDir;
-use keyhier::{Design, Extent, RolePick, WorkloadKind, WorkloadSpec};
+use keyhier::{Extent, RolePick, WorkloadKind, WorkloadSpec};
 
 use super::common::{ShapeArgs, command_line, pool, positive_rate};
 
@@ -199,7 +199,7 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
     let opts = a.options()?;
     let placement = a.placement();
     let spec = a.spec()?;
-    let design = Design::by_name(&a.design)?;
+    let design = super::common::design_arg(&a.design, a.shape.forests)?;
     if matches!(a.workload, WorkloadKind::RotateRoot | WorkloadKind::Revoke) && a.role.is_none() {
         let roots: Vec<&str> = design
             .root_roles()

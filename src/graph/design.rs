@@ -15,6 +15,10 @@ use crate::error::{Error, Result};
 pub enum Scope {
     /// One key shared by every tenant.
     Global,
+    /// One key per forest, shared by the tenants the service hosts in it
+    /// (SharePoint Online's availability key): tenant `t` is in forest
+    /// `t % forests` ([`Design::forests`]).
+    Forest,
     /// One key per tenant.
     Tenant,
     /// One key per group (a DEP, a site).
@@ -30,6 +34,7 @@ impl Scope {
     pub fn name(self) -> String {
         match self {
             Scope::Global => "global".into(),
+            Scope::Forest => "forest".into(),
             Scope::Tenant => "tenant".into(),
             Scope::Group => "group".into(),
             Scope::Level(l) => format!("level{l}"),
@@ -172,6 +177,10 @@ pub struct Design {
     pub max_groups_per_tenant: Option<u32>,
     /// Whether the provider purges a tenant's data on request.
     pub purge: Purge,
+    /// Forests the tenants are spread over (tenant `t` in forest `t %
+    /// forests`): one key of each forest-scoped role per forest. 1 for every
+    /// design without a forest-scoped role.
+    pub forests: u32,
 }
 
 fn root(name: &str, scope: Scope, owner: Owner) -> Role {
@@ -249,6 +258,8 @@ pub enum Build {
     Fixed(fn() -> Design),
     /// A family taking fan-outs after a `:` (`tree:4,4`).
     Fanouts(fn(&[u32]) -> Design),
+    /// A design with a forest-scoped role, optionally `:forests=N` (`sharepoint:forests=8`).
+    Forests(fn() -> Design),
 }
 
 /// One built-in design: its name, its constructor and its promise.
@@ -283,6 +294,14 @@ impl Entry {
         match self.build {
             Build::Fixed(_) => (name == self.name).then_some(""),
             Build::Fanouts(_) => name.strip_prefix(self.name)?.strip_prefix(':'),
+            Build::Forests(_) => {
+                let rest = name.strip_prefix(self.name)?;
+                if rest.is_empty() {
+                    Some("")
+                } else {
+                    rest.strip_prefix(':')
+                }
+            }
         }
     }
 
@@ -291,6 +310,7 @@ impl Entry {
         match self.build {
             Build::Fixed(_) => self.name.into(),
             Build::Fanouts(_) => format!("{}:F1,F2,...", self.name),
+            Build::Forests(_) => format!("{}[:forests=N]", self.name),
         }
     }
 
@@ -317,11 +337,13 @@ pub const CATALOGUE: [Entry; 8] = [
         Design::threshold,
         Promise::at_least(2, &["ck1", "ck2", "ak"]),
     ),
-    Entry::fixed(
-        "sharepoint",
-        Design::sharepoint,
-        Promise::any_of(&["ck1", "ck2", "ak"]),
-    ),
+    Entry {
+        name: "sharepoint",
+        build: Build::Forests(Design::sharepoint),
+        listed: "sharepoint",
+        fuzzed: "sharepoint",
+        promise: Promise::any_of(&["ck1", "ck2", "ak"]),
+    },
     Entry {
         name: "tree",
         build: Build::Fanouts(Design::tree),
@@ -351,6 +373,9 @@ pub const DESIGN_NAMES: [&str; CATALOGUE.len()] = {
     }
     names
 };
+
+/// Most forests a design's tenants are spread over.
+pub const MAX_FORESTS: u32 = 4096;
 
 /// Reads fan-outs `F1,F2,...`: 1 to 8 of them, each 1 to 1024.
 fn parse_fanouts(spec: &str) -> Option<Vec<u32>> {
@@ -388,9 +413,57 @@ impl Design {
                 })?;
                 make(&fanouts)
             }
+            Build::Forests(make) => {
+                let d = make();
+                if params.is_empty() {
+                    d
+                } else {
+                    let n = params
+                        .strip_prefix("forests=")
+                        .and_then(|n| n.parse::<u32>().ok())
+                        .ok_or_else(|| {
+                            Error::InvalidShape(format!(
+                                "design {name:?}: expected {} with N from 1 to {MAX_FORESTS}",
+                                entry.syntax()
+                            ))
+                        })?;
+                    d.with_forests(n)?
+                }
+            }
         };
         d.validate()?;
         Ok(d)
+    }
+
+    /// This design with its tenants spread over `n` forests (1 to
+    /// [`MAX_FORESTS`]), named `NAME:forests=N` (plain `NAME` for one).
+    /// Fails for a design without a forest-scoped role.
+    pub fn with_forests(mut self, n: u32) -> Result<Design> {
+        if !self.roles.iter().any(|r| r.scope == Scope::Forest) {
+            return Err(Error::InvalidShape(format!(
+                "design {}: no key is held per forest, so forests do not apply (sharepoint has one)",
+                self.name
+            )));
+        }
+        if !(1..=MAX_FORESTS).contains(&n) {
+            return Err(Error::InvalidShape(format!(
+                "design {}: forests must be 1 to {MAX_FORESTS}, not {n}",
+                self.name
+            )));
+        }
+        let base = self.name.split(':').next().unwrap_or_default().to_owned();
+        self.name = if n == 1 {
+            base
+        } else {
+            format!("{base}:forests={n}")
+        };
+        self.forests = n;
+        Ok(self)
+    }
+
+    /// The forest of tenant `t`.
+    pub fn forest_of(&self, t: u32) -> u32 {
+        t % self.forests.max(1)
     }
 
     /// What this design promises (its catalogue entry's), if it is a built-in one.
@@ -413,6 +486,7 @@ impl Design {
                 wrapped("mailbox", Scope::Leaf, vec![vec![3]]),
             ],
             fanouts: vec![],
+            forests: 1,
             max_groups_per_tenant: Some(50),
             purge: Purge::Supported,
         }
@@ -431,6 +505,7 @@ impl Design {
                 wrapped("mailbox", Scope::Leaf, vec![vec![0], vec![1], vec![2]]),
             ],
             fanouts: vec![],
+            forests: 1,
             max_groups_per_tenant: None,
             purge: Purge::Supported,
         }
@@ -449,6 +524,7 @@ impl Design {
                 wrapped("mailbox", Scope::Leaf, vec![vec![2]]),
             ],
             fanouts: vec![],
+            forests: 1,
             max_groups_per_tenant: Some(50),
             purge: Purge::Supported,
         }
@@ -471,12 +547,19 @@ impl Design {
     /// availability key during an explicit recovery you request": Microsoft
     /// Learn, "Learn about the availability key for Customer Key"), and the
     /// data purge path does not cover SharePoint DEPs.
+    ///
+    /// The availability key is held per forest and shared by every tenant of
+    /// the forest ("SharePoint Online and OneDrive for Business: the
+    /// availability key is at the forest level": Microsoft Learn, "Learn
+    /// about the availability key"). By default the run's tenants share one
+    /// forest (a forest hosts many tenants); `sharepoint:forests=N` (or
+    /// `--forests N`) spreads them round-robin over N.
     pub fn sharepoint() -> Design {
-        let mut ak = root("ak", Scope::Global, Owner::Provider);
+        let mut ak = root("ak", Scope::Forest, Owner::Provider);
         ak.recovery_only = true;
         Design {
             name: "sharepoint".into(),
-            summary: "SharePoint Online: TIK under ck1, ck2 and a global ak; sites under the TIK; blobs under sites",
+            summary: "SharePoint Online: TIK under ck1, ck2 and the forest's ak; sites under the TIK; blobs under sites",
             roles: vec![
                 ak,
                 root("ck1", Scope::Tenant, Owner::Customer),
@@ -486,6 +569,7 @@ impl Design {
                 wrapped("blob", Scope::Leaf, vec![vec![4]]),
             ],
             fanouts: vec![],
+            forests: 1,
             max_groups_per_tenant: None,
             purge: Purge::Unsupported(
                 "the data purge path does not cover SharePoint Online and OneDrive DEPs (Microsoft Learn, Customer Key: data purge)",
@@ -515,6 +599,7 @@ impl Design {
             summary: "m365 roots and DEP, then extra tree levels above the leaves",
             roles,
             fanouts: fanouts.to_vec(),
+            forests: 1,
             max_groups_per_tenant: Some(50),
             purge: Purge::Supported,
         }
@@ -533,6 +618,7 @@ impl Design {
                 wrapped("mailbox", Scope::Leaf, vec![vec![1]]),
             ],
             fanouts: vec![],
+            forests: 1,
             max_groups_per_tenant: Some(50),
             purge: Purge::Unsupported(
                 "the data purge path is a Customer Key feature: with provider-managed keys the customer holds no root to revoke",
@@ -555,6 +641,7 @@ impl Design {
                 wrapped("item", Scope::Leaf, vec![vec![3]]),
             ],
             fanouts: vec![],
+            forests: 1,
             max_groups_per_tenant: None,
             purge: Purge::Unsupported(
                 "the data purge path does not cover multi-workload DEPs (Microsoft Learn, Customer Key: data purge)",
@@ -595,6 +682,13 @@ impl Design {
         if leaves.len() != 1 || self.roles.last().map(|r| r.scope) != Some(Scope::Leaf) {
             return bad("exactly one leaf role, last".into());
         }
+        let forested = self.roles.iter().any(|r| r.scope == Scope::Forest);
+        if self.forests == 0 || self.forests > MAX_FORESTS || (!forested && self.forests != 1) {
+            return bad(format!(
+                "{} forests (1 to {MAX_FORESTS}, and 1 without a forest-scoped role)",
+                self.forests
+            ));
+        }
         for (i, r) in self.roles.iter().enumerate() {
             if let Scope::Level(l) = r.scope
                 && (l == 0 || usize::from(l) > self.fanouts.len())
@@ -609,6 +703,12 @@ impl Design {
             }
             if r.is_root() {
                 continue;
+            }
+            if r.scope == Scope::Forest {
+                return bad(format!(
+                    "role {}: a forest-scoped key must be a root",
+                    r.name
+                ));
             }
             if r.threshold == 0 || usize::from(r.threshold) > r.slots.len() {
                 return bad(format!(

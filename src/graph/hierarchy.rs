@@ -99,8 +99,15 @@ pub struct Hierarchy {
 /// Static facts about a design's per-group layout.
 #[derive(Clone, Debug)]
 pub struct Layout {
-    /// Roles of global scope, in order.
+    /// Roles of the keys before the first tenant, in node order: the global
+    /// roles, then each forest's forest-scoped roles, forest by forest.
     pub global_roles: Vec<RoleId>,
+    /// Number of global-scope roles (the first entries of `global_roles`).
+    pub global_count: usize,
+    /// Roles of forest scope, in order (repeated per forest in `global_roles`).
+    pub forest_roles: Vec<RoleId>,
+    /// Forests.
+    pub forests: u32,
     /// Roles of tenant scope, in order.
     pub tenant_roles: Vec<RoleId>,
     /// Roles of group scope, in order.
@@ -133,13 +140,32 @@ impl Layout {
             level_width.push(w);
         }
         let mut index_in_scope = vec![0u32; design.roles.len()];
-        for list in [pick(Scope::Global), pick(Scope::Tenant), pick(Scope::Group)] {
+        for list in [
+            pick(Scope::Global),
+            pick(Scope::Forest),
+            pick(Scope::Tenant),
+            pick(Scope::Group),
+        ] {
             for (i, r) in list.iter().enumerate() {
                 index_in_scope[usize::from(*r)] = i as u32;
             }
         }
+        let forest_roles = pick(Scope::Forest);
+        let forests = if forest_roles.is_empty() {
+            0
+        } else {
+            design.forests
+        };
+        let mut global_roles = pick(Scope::Global);
+        let global_count = global_roles.len();
+        for _ in 0..forests {
+            global_roles.extend_from_slice(&forest_roles);
+        }
         Layout {
-            global_roles: pick(Scope::Global),
+            global_roles,
+            global_count,
+            forest_roles,
+            forests: design.forests,
             tenant_roles: pick(Scope::Tenant),
             group_roles: pick(Scope::Group),
             level_roles,
@@ -266,6 +292,36 @@ impl Hierarchy {
             0 => GLOBAL_TENANT,
             t => (t - 1) as u32,
         }
+    }
+
+    /// The forest of node `n`, if it is a forest-scoped key.
+    pub fn forest_of_node(&self, n: u32) -> Option<u32> {
+        let role = &self.design.roles[usize::from(*self.role.get(n as usize)?)];
+        if role.scope != crate::graph::design::Scope::Forest {
+            return None;
+        }
+        let layout = self.layout();
+        let per = layout.forest_roles.len().max(1) as u32;
+        Some((n - layout.global_count as u32) / per)
+    }
+
+    /// Whether key `k` is one of tenant `t`'s keys or a shared key above it:
+    /// a global key, or the key of `t`'s forest.
+    pub fn covers_tenant(&self, k: u32, t: u32) -> bool {
+        match self.tenant_of(k) {
+            GLOBAL_TENANT => self
+                .forest_of_node(k)
+                .is_none_or(|f| f == self.design.forest_of(t)),
+            kt => kt == t,
+        }
+    }
+
+    /// The tenants key `k` lies above: its own tenant, its forest's tenants,
+    /// or every tenant for a global key.
+    pub fn tenants_under(&self, k: u32) -> Vec<u32> {
+        (0..self.tenants())
+            .filter(|&t| self.covers_tenant(k, t))
+            .collect()
     }
 
     /// Group of node `n`, if it lies in a group (tenant keys lie between groups).
@@ -603,6 +659,14 @@ pub fn resolve_parent(
     };
     match design.roles[usize::from(r)].scope {
         Scope::Global => idx,
+        Scope::Forest => {
+            debug_assert!(
+                !matches!(pos, Position::Global),
+                "design validation: forest keys are roots, wrapped under nothing"
+            );
+            let per = layout.forest_roles.len() as u32;
+            layout.global_count as u32 + design.forest_of(t) * per + idx
+        }
         Scope::Tenant => tenant_start(t) + idx,
         Scope::Group => group_start(g) + idx,
         Scope::Level(l) => {

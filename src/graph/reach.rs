@@ -3,7 +3,6 @@
 //! leaves lie below each key. The exposure and availability analysis, the cost
 //! model and the workloads all reason through it; it performs no cryptography.
 
-use crate::crypto::scheme::GLOBAL_TENANT;
 use crate::graph::design::RoleId;
 use crate::graph::hierarchy::Hierarchy;
 
@@ -103,9 +102,7 @@ pub fn select_keys(h: &Hierarchy, below: &[u64], role: RoleId, extent: Extent) -
         Extent::All => of_role.collect(),
         Extent::Tenant => {
             let t = largest_tenant(h);
-            of_role
-                .filter(|&n| matches!(h.tenant_of(n), x if x == t || x == GLOBAL_TENANT))
-                .collect()
+            of_role.filter(|&n| h.covers_tenant(n, t)).collect()
         }
         Extent::One => of_role
             .max_by_key(|&n| (below[n as usize], std::cmp::Reverse(n)))

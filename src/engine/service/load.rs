@@ -376,7 +376,10 @@ mod tests {
 
     #[test]
     fn per_root_loads_sum_to_the_plans_root_operations_for_every_design() {
-        for design in DESIGN_NAMES.iter().chain(&["tree:3"]) {
+        for design in DESIGN_NAMES
+            .iter()
+            .chain(&["tree:3", "sharepoint:forests=3"])
+        {
             let h = tiny(design);
             for role in h.design.root_roles() {
                 for extent in Extent::ALL {
@@ -406,7 +409,7 @@ mod tests {
 
     #[test]
     fn the_other_workloads_sum_to_their_analytic_counts() {
-        for design in DESIGN_NAMES {
+        for design in DESIGN_NAMES.iter().chain(&["sharepoint:forests=3"]) {
             let h = tiny(design);
             let total = |w: Workload| workload_loads(&h, &w, Remedy::default()).unwrap().total();
             assert_eq!(

@@ -90,7 +90,9 @@ pub(super) fn run_purge(
         return Ok(());
     }
     out.supported = true;
-    let in_scope = |n: u32| range.contains(&n) || h.tenant_of(n) == GLOBAL_TENANT;
+    let in_scope = |n: u32| {
+        range.contains(&n) || (h.tenant_of(n) == GLOBAL_TENANT && h.covers_tenant(n, tenant))
+    };
     let recovery_only = |n: u32| h.design.roles[usize::from(h.role[n as usize])].recovery_only;
     // The provider's roots of the tenant (not shared ones) and the keys
     // wrapped directly under a root (the DEP keys): what the provider deletes.

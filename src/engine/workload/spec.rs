@@ -451,7 +451,7 @@ impl Workload {
                 design
                     .roles
                     .iter()
-                    .filter(|r| r.is_root() && r.scope != Scope::Global)
+                    .filter(|r| r.is_root() && !matches!(r.scope, Scope::Global | Scope::Forest))
                     .map(|r| r.owner),
             ),
             Workload::Purge { .. } => Controller::CustomerRequest,
