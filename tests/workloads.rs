@@ -235,6 +235,7 @@ fn the_compare_matrix_picks_the_customer_and_provider_roots_it_always_named() {
     want.extend(every("revoke"));
     want.push("shred tenant 0".into());
     want.push("purge tenant 0".into());
+    want.push("new-dep tenant 0".into());
     for name in DESIGN_NAMES.iter().chain(&["sharepoint:forests=3"]) {
         let design = Design::by_name(name).unwrap();
         if design.roots_of(Owner::Customer).is_empty() {
@@ -251,9 +252,18 @@ fn the_compare_matrix_picks_the_customer_and_provider_roots_it_always_named() {
             specs
                 .iter()
                 .flat_map(WorkloadSpec::expand)
+                .filter(|s| {
+                    // a new DEP is refused (and compare skips it) where it rolls nothing
+                    !matches!(s, WorkloadSpec::NewDep { .. })
+                        || !design.rolled_on_new_dep().is_empty()
+                })
                 .map(|s| s.resolve(&design).unwrap().label(&design))
                 .collect()
         };
+        let mut want = want.clone();
+        if design.rolled_on_new_dep().is_empty() {
+            want.retain(|w| !w.starts_with("new-dep"));
+        }
         assert_eq!(labels(default_workloads()), want, "{name}");
         assert_eq!(
             labels(sweep_workloads()),
@@ -336,4 +346,82 @@ fn run_from_a_corrupted_file_is_a_clear_error() {
     );
     assert!(!err.contains("panicked"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A new DEP rolls the tenant key under the customer roots (SharePoint's
+/// TIK, "rolled when a new DEP is created"; the multi-workload DEP key): new
+/// versions of the tenant's customer roots, the old ones retained, the tenant
+/// key re-keyed and every wrap under it redone; no leaf re-keyed; refused
+/// where each DEP is its own key.
+#[test]
+fn a_new_dep_rolls_the_tenant_key_and_nothing_where_each_dep_is_its_own() {
+    for name in ["sharepoint", "sharepoint:forests=3", "multi"] {
+        let design = Design::by_name(name).unwrap();
+        let spec = GenSpec {
+            design: design.clone(),
+            shape: Shape::preset("tiny").unwrap(),
+            scheme: SchemeId::Gcm,
+            seed: 3,
+        };
+        let (h, ring) = generate(&spec, &|_| {}).unwrap();
+        let t = 1;
+        let range = h.tenant_node_start[t as usize]..h.tenant_node_start[t as usize + 1];
+        let rolled = design.rolled_on_new_dep();
+        let tenant_keys: Vec<u32> = range
+            .clone()
+            .filter(|&n| rolled.contains(&h.role[n as usize]))
+            .collect();
+        assert_eq!(tenant_keys.len(), 1, "{name}: one tenant key");
+        let customer_roots = range
+            .clone()
+            .filter(|&n| {
+                h.is_root(n)
+                    && design.roles[usize::from(h.role[n as usize])].owner == Owner::Customer
+            })
+            .count() as u64;
+        let mut st = State {
+            h: h.clone(),
+            ring,
+            gen_seed: Some(3),
+        };
+        let w = WorkloadSpec::NewDep { tenant: t }.resolve(&design).unwrap();
+        let row = run(&mut st, &w, &RunOptions::default()).unwrap();
+        assert!(row.verification.verified, "{name}: {:?}", row.verification);
+        assert!(
+            row.counts_match,
+            "{name}: {:?} vs {:?}",
+            row.measured, row.analytic
+        );
+        assert_eq!(row.measured.keys_rekeyed, 1, "{name}");
+        assert_eq!(row.measured.leaves_rekeyed, 0, "{name}");
+        assert_eq!(row.measured.roots_replaced, customer_roots, "{name}");
+        let k = tenant_keys[0] as usize;
+        assert_eq!(
+            st.h.version[k],
+            h.version[k] + 1,
+            "{name}: the tenant key rolled"
+        );
+        assert_eq!(
+            st.ring.retained_len() as u64,
+            customer_roots,
+            "{name}: old DEP keys retained"
+        );
+        // every other tenant untouched
+        for n in 0..h.nodes() {
+            if !range.contains(&n) && !h.is_root(n) {
+                assert_eq!(
+                    st.h.version[n as usize], h.version[n as usize],
+                    "{name}: node {n}"
+                );
+            }
+        }
+    }
+    for name in ["m365", "flat", "dke", "threshold", "provider"] {
+        let design = Design::by_name(name).unwrap();
+        let e = WorkloadSpec::NewDep { tenant: 0 }
+            .resolve(&design)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("rolls nothing"), "{name}: {e}");
+    }
 }

@@ -27,7 +27,7 @@ pub struct CompareArgs {
     #[arg(long, visible_alias = "design", num_args = 1.., default_value = "all")]
     designs: Vec<String>,
     /// Workloads: NAME, NAME:ROLE or NAME:ROLE:EXTENT with NAME one of provision, unwrap-all,
-    /// unwrap-all-cold, rotate-root, rotate-root-lazy, revoke, shred, purge (e.g. `revoke:ak:all`);
+    /// unwrap-all-cold, rotate-root, rotate-root-lazy, revoke, shred, purge, new-dep (e.g. `revoke:ak:all`);
     /// ROLE a root's name or `customer` / `provider` (the design's first root of that owner);
     /// a bare rotate-root or revoke means the first customer root and the first provider root
     /// (ck1 and ak in the built-in designs) at every extent. Default: the full matrix.

@@ -134,6 +134,9 @@ impl RunArgs {
             WorkloadKind::Purge => WorkloadSpec::Purge {
                 tenant: self.tenant.unwrap_or(0),
             },
+            WorkloadKind::NewDep => WorkloadSpec::NewDep {
+                tenant: self.tenant.unwrap_or(0),
+            },
         }
     }
 
@@ -167,7 +170,7 @@ impl RunArgs {
             ("--scope", self.scope.is_some(), &[RotateRoot, Revoke]),
             ("--lazy", self.lazy, &[RotateRoot]),
             ("--cold", self.cold, &[UnwrapAll]),
-            ("--tenant", self.tenant.is_some(), &[Shred, Purge]),
+            ("--tenant", self.tenant.is_some(), &[Shred, Purge, NewDep]),
             (
                 "--purge-window-hours",
                 self.purge_window_hours.is_some(),

@@ -123,7 +123,7 @@ impl SimulateArgs {
             ("--remedy", self.remedy.is_some(), &[Revoke]),
             ("--scope", self.scope.is_some(), &[RotateRoot, Revoke]),
             ("--cold", self.cold, &[UnwrapAll]),
-            ("--tenant", self.tenant.is_some(), &[Shred, Purge]),
+            ("--tenant", self.tenant.is_some(), &[Shred, Purge, NewDep]),
         ];
         for (flag, set, takes) in given {
             if set && !takes.contains(&w) {
@@ -149,6 +149,9 @@ impl SimulateArgs {
                 tenant: self.tenant.unwrap_or(0),
             },
             Purge => WorkloadSpec::Purge {
+                tenant: self.tenant.unwrap_or(0),
+            },
+            NewDep => WorkloadSpec::NewDep {
                 tenant: self.tenant.unwrap_or(0),
             },
         })

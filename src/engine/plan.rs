@@ -262,6 +262,30 @@ impl ChangePlan {
         p
     }
 
+    /// A new DEP for `tenant`: new versions of the tenant's customer roots
+    /// (the new DEP's keys; the old versions are retained, as in a rotation),
+    /// new material for the tenant's keys a new DEP rolls
+    /// ([`Design::rolled_on_new_dep`](crate::graph::design::Design::rolled_on_new_dep)),
+    /// and every wrap under them redone.
+    pub fn new_dep(h: &Hierarchy, tenant: u32) -> ChangePlan {
+        let mut p = ChangePlan::empty(h);
+        let rolled = h.design.rolled_on_new_dep();
+        let range = h.tenant_node_start[tenant as usize]..h.tenant_node_start[tenant as usize + 1];
+        let customer = |n: u32| {
+            h.is_root(n)
+                && h.design.roles[usize::from(h.role[n as usize])].owner
+                    == crate::graph::design::Owner::Customer
+        };
+        p.replaced_roots = range.clone().filter(|&n| customer(n)).collect();
+        for n in range {
+            if rolled.contains(&h.role[n as usize]) {
+                p.rekey[n as usize] = true;
+            }
+        }
+        p.finish(h);
+        p
+    }
+
     /// Fills `redo` and `open` from the changed sets.
     fn finish(&mut self, h: &Hierarchy) {
         let mut need: Vec<u32> = Vec::new();

@@ -766,6 +766,24 @@ impl Design {
         sets
     }
 
+    /// The derived roles a new DEP rolls: tenant-scoped keys wrapped directly
+    /// under a tenant's customer roots, shared by the tenant's DEPs
+    /// (SharePoint's TIK, "rolled when a new DEP is created"; the
+    /// multi-workload DEP key). Empty where each DEP is its own key (m365).
+    pub fn rolled_on_new_dep(&self) -> Vec<RoleId> {
+        (0..self.roles.len() as RoleId)
+            .filter(|&r| {
+                let role = &self.roles[usize::from(r)];
+                !role.is_root()
+                    && role.scope == Scope::Tenant
+                    && role.slots.iter().flatten().any(|&p| {
+                        let parent = &self.roles[usize::from(p)];
+                        parent.is_root() && parent.owner == Owner::Customer
+                    })
+            })
+            .collect()
+    }
+
     /// Role ids that are roots.
     pub fn root_roles(&self) -> Vec<RoleId> {
         (0..self.roles.len() as RoleId)

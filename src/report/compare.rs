@@ -429,6 +429,35 @@ pub fn summary_markdown(res: &CompareResult, title: &str, command: &str) -> Stri
             );
         }
     }
+    let new_deps: Vec<&RunRow> = rows
+        .iter()
+        .filter(|r| r.kind == crate::engine::workload::WorkloadKind::NewDep)
+        .collect();
+    if !new_deps.is_empty() {
+        let _ = writeln!(s, "\n## A new DEP for the largest tenant\n");
+        let _ = writeln!(
+            s,
+            "Where a tenant key is shared by the tenant's DEPs (SharePoint's TIK, rolled when a new DEP is created; the multi-workload DEP key), a new DEP brings new customer keys and rolls that key: every wrap under it is redone, no leaf is re-keyed. Designs where each DEP is its own key are left out: a new DEP there changes no existing key.\n"
+        );
+        let _ = writeln!(
+            s,
+            "| design | who | keys rolled | wraps rewritten | root ops (customer vaults) | verified |"
+        );
+        let _ = writeln!(s, "|---|---|---:|---:|---:|---|");
+        for r in new_deps {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} ({}) | {} |",
+                r.design,
+                r.controller.map_or("—", |c| c.name()),
+                r.measured.keys_rekeyed,
+                r.measured.wraps_rewritten,
+                r.measured.root_ops,
+                r.root_service.customer_root_ops,
+                r.verification.verified
+            );
+        }
+    }
     let revoked: Vec<crate::analysis::states::StateRow> = res
         .blast
         .states

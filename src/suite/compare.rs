@@ -44,7 +44,8 @@ pub struct ComparePlan {
 /// The default workload matrix: provision, unwrap-all (cached and cold),
 /// rotation and revocation of each design's first customer root and first
 /// provider root ([`RolePick::DEFAULTS`]) at every extent, lazy rotation of
-/// the first customer root, and shredding and purging the largest tenant.
+/// the first customer root, and shredding, purging and a new DEP for the
+/// largest tenant (where a new DEP rolls a key).
 pub fn default_workloads() -> Vec<WorkloadSpec> {
     let [customer, _] = RolePick::DEFAULTS;
     vec![
@@ -67,6 +68,7 @@ pub fn default_workloads() -> Vec<WorkloadSpec> {
         },
         WorkloadSpec::Shred { tenant: 0 },
         WorkloadSpec::Purge { tenant: 0 },
+        WorkloadSpec::NewDep { tenant: 0 },
     ]
 }
 
@@ -183,6 +185,13 @@ fn matrix(
         .flat_map(WorkloadSpec::expand)
         .map(|spec| match spec.resolve(design) {
             Ok(w) => Ok((spec, Some(w))),
+            // A new DEP rolls nothing where each DEP is its own key: nothing to run.
+            Err(_)
+                if matches!(spec, WorkloadSpec::NewDep { .. })
+                    && design.rolled_on_new_dep().is_empty() =>
+            {
+                Ok((spec, None))
+            }
             // A role picked by owner that the design lacks: nothing to run.
             Err(Error::UnknownRole { .. }) if !spec.names_a_role() => Ok((spec, None)),
             // A role named on purpose: say which design cannot run it.

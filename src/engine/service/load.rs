@@ -209,6 +209,15 @@ pub fn workload_loads(h: &Hierarchy, w: &Workload, remedy: Remedy) -> Result<Roo
         Workload::Shred { tenant } => shred_loads(h, tenant)?,
         // a purge destroys the tenant's roots, as a shred does (customer's, then provider's)
         Workload::Purge { tenant } => shred_loads(h, tenant)?,
+        Workload::NewDep { tenant } => {
+            if tenant >= h.tenants() {
+                return Err(crate::error::Error::InvalidShape(format!(
+                    "tenant {tenant} does not exist (the hierarchy has {})",
+                    h.tenants()
+                )));
+            }
+            plan_loads(&ChangePlan::new_dep(h, tenant), h)
+        }
     })
 }
 

@@ -32,17 +32,21 @@ pub enum WorkloadKind {
     Shred,
     /// The documented data purge path of one tenant.
     Purge,
+    /// A new DEP for one tenant: the tenant's key under its customer roots
+    /// (SharePoint's TIK) is rolled.
+    NewDep,
 }
 
 impl WorkloadKind {
     /// Every kind, in the order `--help` lists them.
-    pub const ALL: [WorkloadKind; 6] = [
+    pub const ALL: [WorkloadKind; 7] = [
         WorkloadKind::Provision,
         WorkloadKind::UnwrapAll,
         WorkloadKind::RotateRoot,
         WorkloadKind::Revoke,
         WorkloadKind::Shred,
         WorkloadKind::Purge,
+        WorkloadKind::NewDep,
     ];
 
     /// Its name, as typed and as in reports.
@@ -54,6 +58,7 @@ impl WorkloadKind {
             WorkloadKind::Revoke => "revoke",
             WorkloadKind::Shred => "shred",
             WorkloadKind::Purge => "purge",
+            WorkloadKind::NewDep => "new-dep",
         }
     }
 }
@@ -181,6 +186,12 @@ pub enum WorkloadSpec {
         /// The tenant (0 is the largest).
         tenant: u32,
     },
+    /// A new DEP for one tenant: new customer keys, and the tenant's key
+    /// under them rolled (SharePoint's TIK; the multi-workload DEP key).
+    NewDep {
+        /// The tenant (0 is the largest).
+        tenant: u32,
+    },
 }
 
 impl WorkloadSpec {
@@ -207,6 +218,7 @@ impl WorkloadSpec {
             WorkloadSpec::Revoke { .. } => WorkloadKind::Revoke,
             WorkloadSpec::Shred { .. } => WorkloadKind::Shred,
             WorkloadSpec::Purge { .. } => WorkloadKind::Purge,
+            WorkloadSpec::NewDep { .. } => WorkloadKind::NewDep,
         }
     }
 
@@ -276,6 +288,18 @@ impl WorkloadSpec {
             }
             WorkloadSpec::Shred { tenant } => Workload::Shred { tenant: *tenant },
             WorkloadSpec::Purge { tenant } => Workload::Purge { tenant: *tenant },
+            WorkloadSpec::NewDep { tenant } => {
+                if design.rolled_on_new_dep().is_empty() {
+                    return Err(Error::invalid(
+                        "workload",
+                        format!(
+                            "new-dep on {}: no key of a tenant sits under its customer roots, so a new DEP rolls nothing (each DEP is its own key: a new one adds a group and changes no existing key); it applies where a tenant key is shared by the tenant's DEPs, as SharePoint's TIK",
+                            design.name
+                        ),
+                    ));
+                }
+                Workload::NewDep { tenant: *tenant }
+            }
         })
     }
 }
@@ -301,9 +325,9 @@ impl fmt::Display for WorkloadSpec {
                 }
                 Ok(())
             }
-            WorkloadSpec::Shred { tenant } | WorkloadSpec::Purge { tenant } => {
-                write!(f, " tenant {tenant}")
-            }
+            WorkloadSpec::Shred { tenant }
+            | WorkloadSpec::Purge { tenant }
+            | WorkloadSpec::NewDep { tenant } => write!(f, " tenant {tenant}"),
         }
     }
 }
@@ -345,7 +369,7 @@ impl FromStr for WorkloadSpec {
                 ["cold"] => Ok(WorkloadSpec::UnwrapAll { cold: true }),
                 _ => Err(bad("unwrap-all takes only `cold` after it".into())),
             },
-            "shred" | "purge" => {
+            "shred" | "purge" | "new-dep" => {
                 let tenant = match rest {
                     [] => 0,
                     ["tenant", t] => t
@@ -353,10 +377,10 @@ impl FromStr for WorkloadSpec {
                         .map_err(|_| bad(format!("tenant {t:?} is not a number")))?,
                     _ => return Err(bad(format!("{name} takes only `tenant N` after it"))),
                 };
-                Ok(if name == "shred" {
-                    WorkloadSpec::Shred { tenant }
-                } else {
-                    WorkloadSpec::Purge { tenant }
+                Ok(match name {
+                    "shred" => WorkloadSpec::Shred { tenant },
+                    "purge" => WorkloadSpec::Purge { tenant },
+                    _ => WorkloadSpec::NewDep { tenant },
                 })
             }
             "rotate-root" | "rotate-root-lazy" | "revoke" => {
@@ -378,7 +402,7 @@ impl FromStr for WorkloadSpec {
                 })
             }
             other => Err(bad(format!(
-                "unknown workload {other:?}; expected provision, unwrap-all, unwrap-all-cold, rotate-root, rotate-root-lazy, revoke, shred or purge"
+                "unknown workload {other:?}; expected provision, unwrap-all, unwrap-all-cold, rotate-root, rotate-root-lazy, revoke, shred, purge or new-dep"
             ))),
         }
     }
@@ -420,6 +444,11 @@ pub enum Workload {
         /// The tenant.
         tenant: u32,
     },
+    /// A new DEP for one tenant (see [`WorkloadSpec::NewDep`]).
+    NewDep {
+        /// The tenant.
+        tenant: u32,
+    },
 }
 
 impl Workload {
@@ -432,6 +461,7 @@ impl Workload {
             Workload::Revoke { .. } => WorkloadKind::Revoke,
             Workload::Shred { .. } => WorkloadKind::Shred,
             Workload::Purge { .. } => WorkloadKind::Purge,
+            Workload::NewDep { .. } => WorkloadKind::NewDep,
         }
     }
 
@@ -454,7 +484,9 @@ impl Workload {
                     .filter(|r| r.is_root() && !matches!(r.scope, Scope::Global | Scope::Forest))
                     .map(|r| r.owner),
             ),
-            Workload::Purge { .. } => Controller::CustomerRequest,
+            // the customer creates the DEP (its keys in its vaults); the
+            // service rolls the tenant key on its own
+            Workload::Purge { .. } | Workload::NewDep { .. } => Controller::CustomerRequest,
         }
     }
 
@@ -490,6 +522,7 @@ impl Workload {
             },
             Workload::Shred { tenant } => WorkloadSpec::Shred { tenant },
             Workload::Purge { tenant } => WorkloadSpec::Purge { tenant },
+            Workload::NewDep { tenant } => WorkloadSpec::NewDep { tenant },
         }
     }
 
