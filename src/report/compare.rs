@@ -429,6 +429,55 @@ pub fn summary_markdown(res: &CompareResult, title: &str, command: &str) -> Stri
             );
         }
     }
+    if !res.lazy.is_empty() {
+        let m = &res.lazy[0].model;
+        let _ = writeln!(s, "\n## A lazy roll over time\n");
+        let _ = writeln!(
+            s,
+            "A lazy rotation rewraps a key when a user or system operation touches what is under it (as Exchange rolls mailboxes); until then wraps stay under the old version, and a leak of it still opens what they guard. Access model ({}): {:.0}% of active leaves touched a day, {:.0}% never touched (inactive, disconnected, disabled mailboxes), followed for {} days. `run --lazy --lazy-plot FILE` draws one.\n",
+            if res.lazy[0].assumed {
+                "ASSUMPTIONS, not facts"
+            } else {
+                "given"
+            },
+            m.touched_per_day * 100.0,
+            m.never_touched * 100.0,
+            m.days
+        );
+        let _ = writeln!(
+            s,
+            "| design | rotation | wraps to rewrite | still old after 1 / 7 / 30 days | never rewritten | old version destroyable (99%) | a leak of it on day 30 exposes |"
+        );
+        let _ = writeln!(s, "|---|---|---:|---|---:|---|---:|");
+        for c in &res.lazy {
+            let at = |d: u32| {
+                c.days
+                    .iter()
+                    .find(|x| x.day == d)
+                    .map_or_else(|| "—".to_owned(), |x| pct(x.old_share))
+            };
+            let leak30 = c.days.iter().find(|x| x.day == 30).map_or_else(
+                || "—".to_owned(),
+                |x| format!("{:.0} leaves", x.leak_exposes),
+            );
+            let _ = writeln!(
+                s,
+                "| {} | {} {} | {} | {} / {} / {} | {:.0} | {} | {leak30} |",
+                c.design,
+                c.role,
+                c.extent.name(),
+                c.wraps,
+                at(1),
+                at(7),
+                at(30),
+                c.tail_wraps,
+                c.destroy_day_p99.map_or_else(
+                    || format!("not within {} days", m.days),
+                    |d| format!("day {d}")
+                ),
+            );
+        }
+    }
     let new_deps: Vec<&RunRow> = rows
         .iter()
         .filter(|r| r.kind == crate::engine::workload::WorkloadKind::NewDep)
@@ -608,6 +657,10 @@ pub fn write_compare(
     folder.put_env(env)?;
     files.push("env.json".into());
     files.extend(crate::report::plot::cost_plots(&res.rows, folder.path())?);
+    if let Some(c) = res.lazy.first() {
+        folder.put("lazy.svg", &crate::report::lazy::lazy_svg(c)?)?;
+        files.push("lazy.svg".into());
+    }
     files.extend(crate::report::plot::sweep_plot(&res.sweep, folder.path())?);
     let mut summary = summary_markdown(res, title, command);
     let _ = writeln!(summary, "\n## Plots\n");

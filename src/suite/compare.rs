@@ -120,6 +120,9 @@ pub struct CompareResult {
     pub risk_scenario: Option<Scenario>,
     /// The risk of each design under them ([`crate::analysis::risk`]).
     pub risk: Vec<DesignRisk>,
+    /// The lazy roll over time of every lazy rotation of the matrix, under
+    /// the default access model (assumptions, labelled so).
+    pub lazy: Vec<crate::analysis::lazy::LazyCurve>,
     /// What each design's own keys buy the customer beside the baseline
     /// ([`bought`]): filled once every design has run.
     pub bought: Vec<BoughtRow>,
@@ -320,6 +323,20 @@ pub fn compare(plan: &ComparePlan, progress: &dyn Progress) -> Result<CompareRes
                 ring: ring.clone(),
                 gen_seed: Some(plan.opts.seed),
             };
+            if let Workload::RotateRoot {
+                role,
+                extent,
+                lazy: true,
+            } = w
+            {
+                out.lazy.push(crate::analysis::lazy::lazy_curve(
+                    &h,
+                    role,
+                    extent,
+                    &crate::analysis::lazy::AccessModel::default(),
+                    true,
+                )?);
+            }
             let mut row = run(&mut st, &w, &plan.opts)?;
             row.shape = format!("{} ({})", plan.preset.name, plan.preset.shape);
             progress.advance(1);
