@@ -429,6 +429,24 @@ pub fn summary_markdown(res: &CompareResult, title: &str, command: &str) -> Stri
             );
         }
     }
+    if let Some(sim) = &res.slowest {
+        let r = &sim.result;
+        let _ = writeln!(s, "\n## The slowest recovery at a key service, over time\n");
+        let _ = writeln!(
+            s,
+            "{} {} at {} ({}): {} root operations in the customer's vaults take {} simulated, {:.0} operations per second achieved; {} operations were throttled at least once, {} 429 responses in all, each retried after an exponential backoff with jitter; the slowest vault is {}. `slowest-timeline.svg` plots it second by second, `slowest-timeline.csv` has the windows; `keyhier simulate` runs any workload at any profile.",
+            sim.design,
+            sim.workload,
+            sim.profile.name,
+            sim.placement,
+            sim.customer_root_ops,
+            human_secs(r.seconds),
+            r.ops_per_s,
+            r.throttled,
+            r.retries,
+            sim.slowest_vault
+        );
+    }
     if !res.lazy.is_empty() {
         let m = &res.lazy[0].model;
         let _ = writeln!(s, "\n## A lazy roll over time\n");
@@ -657,6 +675,15 @@ pub fn write_compare(
     folder.put_env(env)?;
     files.push("env.json".into());
     files.extend(crate::report::plot::cost_plots(&res.rows, folder.path())?);
+    if let Some(sim) = &res.slowest {
+        folder.put(
+            "slowest-timeline.csv",
+            &crate::report::service::timeline_csv(sim)?,
+        )?;
+        files.push("slowest-timeline.csv".into());
+        crate::report::service::timeline_plot(&folder.path().join("slowest-timeline.svg"), sim)?;
+        files.push("slowest-timeline.svg".into());
+    }
     if let Some(c) = res.lazy.first() {
         folder.put("lazy.svg", &crate::report::lazy::lazy_svg(c)?)?;
         files.push("lazy.svg".into());

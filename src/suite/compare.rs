@@ -120,6 +120,10 @@ pub struct CompareResult {
     pub risk_scenario: Option<Scenario>,
     /// The risk of each design under them ([`crate::analysis::risk`]).
     pub risk: Vec<DesignRisk>,
+    /// The revocation (or rotation) of the matrix that takes longest at Azure
+    /// Key Vault (HSM RSA-2048), simulated again with its timeline (none when
+    /// every one fits in a window's quota).
+    pub slowest: Option<crate::engine::service::Simulation>,
     /// The lazy roll over time of every lazy rotation of the matrix, under
     /// the default access model (assumptions, labelled so).
     pub lazy: Vec<crate::analysis::lazy::LazyCurve>,
@@ -204,6 +208,44 @@ fn matrix(
             ))),
         })
         .collect()
+}
+
+/// Keeps in `slowest` the simulation, with its timeline, of `w` (a
+/// rotation or revocation) when its time at Azure Key Vault (HSM RSA-2048,
+/// the row's figure) is the longest so far and above zero.
+fn slowest_at_akv(
+    slowest: &mut Option<crate::engine::service::Simulation>,
+    h: &crate::graph::hierarchy::Hierarchy,
+    w: &Workload,
+    row: &RunRow,
+    opts: &RunOptions,
+) -> Result<()> {
+    use crate::engine::service::{
+        Placement, ProfileId, SimOptions, profile::profile_by_name, simulate_workload,
+    };
+    if !matches!(
+        w,
+        Workload::RotateRoot { lazy: false, .. } | Workload::Revoke { .. }
+    ) {
+        return Ok(());
+    }
+    let name = ProfileId::AkvRsa2048.name();
+    let Some(&(_, secs)) = row.root_seconds.iter().find(|(n, _)| n == name) else {
+        return Ok(());
+    };
+    if secs <= 0.0 || slowest.as_ref().is_some_and(|s| s.result.seconds >= secs) {
+        return Ok(());
+    }
+    let profile = profile_by_name(name)?;
+    *slowest = Some(simulate_workload(
+        h,
+        w,
+        opts.remedy,
+        &profile,
+        Placement::default(),
+        &SimOptions::default(),
+    )?);
+    Ok(())
 }
 
 /// Number of revocations [`two_event_histories`] runs on `design` (for a progress bar).
@@ -340,6 +382,7 @@ pub fn compare(plan: &ComparePlan, progress: &dyn Progress) -> Result<CompareRes
             let mut row = run(&mut st, &w, &plan.opts)?;
             row.shape = format!("{} ({})", plan.preset.name, plan.preset.shape);
             progress.advance(1);
+            slowest_at_akv(&mut out.slowest, &h, &w, &row, &plan.opts)?;
             if let Workload::Revoke { role, extent } = w {
                 let leaked = select_keys(&h, &leaves_below(&h), role, extent);
                 out.reference.push(ReferenceCheck {
