@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::graph::skeleton::skeleton_from_counts;
 use crate::store::keyring::Keyring;
 
-use super::rows::RunRow;
+use super::rows::{RootBackendRow, RunRow};
 use super::state::{RunOptions, State};
 use super::verify::{Expected, audit_into, verify_leaves};
 
@@ -29,9 +29,32 @@ pub(super) fn run_provision(st: &mut State, opts: &RunOptions, row: &mut RunRow)
         &st.h.group_leaves,
     )?;
     let prf = Prf::new(seed);
-    let meter = fill_wraps_metered(&mut h, &prf, &|_| {})?;
-    let ring = Keyring::from_prf(&h, &prf);
+    let token_start = st
+        .ring
+        .backend()
+        .map(|b| (b.meter().read(), Instant::now()));
+    let (meter, ring) = match st.ring.backend() {
+        None => (
+            fill_wraps_metered(&mut h, &prf, &|_| {}, None)?,
+            Keyring::from_prf(&h, &prf),
+        ),
+        Some(b) => {
+            let ring = Keyring::in_backend(&h, b.clone())?;
+            (
+                fill_wraps_metered(&mut h, &prf, &|_| {}, ring.root_keks())?,
+                ring,
+            )
+        }
+    };
     row.seconds = start.elapsed().as_secs_f64();
+    if let (Some(b), Some((m0, t0))) = (ring.backend(), token_start) {
+        row.root_backend = Some(RootBackendRow::measure(
+            b.as_ref(),
+            &m0,
+            t0,
+            opts.root_rates.as_ref(),
+        ));
+    }
     row.measured = meter;
     row.measured.root_ops += ring.len() as u64;
     row.measured.keys_rekeyed = u64::from(h.nodes()) - ring.len() as u64;
