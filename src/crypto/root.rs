@@ -218,6 +218,16 @@ pub trait RootBackend: Send + Sync {
     fn meter(&self) -> &RootMeter;
 }
 
+/// A shared backend, as plans and options carry it (its `Debug` names its kind).
+#[derive(Clone)]
+pub struct SharedRoots(pub Arc<dyn RootBackend>);
+
+impl core::fmt::Debug for SharedRoots {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "SharedRoots({})", self.0.kind().name())
+    }
+}
+
 /// One root version held by a backend. Dropping the last reference destroys
 /// the key in the backend: a keyring that forgets a version (revocation,
 /// shredding, `destroy-retired`) destroys it unless a copy of the state (a

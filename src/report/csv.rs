@@ -344,6 +344,7 @@ mod tests {
             scheme: crate::crypto::scheme::SchemeId::Kw,
             opts: RunOptions::default(),
             sweep: vec![crate::graph::shape::PRESETS[0]],
+            roots: None,
         };
         let res = compare(&plan, &crate::engine::progress::Silent).expect("compare");
         let env = serde_json::json!({});
