@@ -84,9 +84,11 @@ fn load(module: &Path) -> Result<Pkcs11> {
         path: module.display().to_string(),
         detail: e.to_string(),
     })?;
-    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
-        .map_err(call("C_Initialize"))?;
-    Ok(ctx)
+    // A module another context of this process initialized already is ready.
+    match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        Ok(()) | Err(P11Error::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => Ok(ctx),
+        Err(e) => Err(call("C_Initialize")(e)),
+    }
 }
 
 fn find_token(ctx: &Pkcs11, label: &str) -> Result<Slot> {
