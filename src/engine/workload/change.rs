@@ -26,8 +26,7 @@ use crate::store::keyring::Keyring;
 
 use super::data::reencrypt_data;
 use super::execute::{REDO_RUN, execute_range};
-use super::rows::RootBackendRow;
-use super::rows::{RunRow, percentiles};
+use super::rows::{BackendWatch, RunRow, percentiles};
 use super::state::{RunOptions, State};
 use super::verify::{Expected, audit_into, hostile_keys, try_hostile, verify_leaves};
 
@@ -99,10 +98,7 @@ pub fn run_change(
     }
     // Roots in a backend: each new version is created there (one root
     // operation each, as in process), its entry holding no material.
-    let token_start = st
-        .ring
-        .backend()
-        .map(|b| (b.meter().read(), Instant::now()));
+    let watch = BackendWatch::start(&st.ring);
     let keys = match st.ring.backend() {
         None => prf.node_keys(&bumped),
         Some(_) => bumped
@@ -226,14 +222,7 @@ pub fn run_change(
     // The replaced versions a revocation did not retain are gone from the
     // ring: with a backend, destroyed there now (the old_roots entries hold no handle).
     st.ring.release_unnamed();
-    if let (Some(b), Some((m0, t0))) = (st.ring.backend(), token_start) {
-        row.root_backend = Some(RootBackendRow::measure(
-            b.as_ref(),
-            &m0,
-            t0,
-            opts.root_rates.as_ref(),
-        ));
-    }
+    row.root_backend = watch.and_then(|w| w.finish(&st.ring, opts.root_rates.as_ref()));
     let mut measured = gc;
     let mut per_tenant = Vec::with_capacity(tenants);
     for r in results {

@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::graph::skeleton::skeleton_from_counts;
 use crate::store::keyring::Keyring;
 
-use super::rows::{RootBackendRow, RunRow};
+use super::rows::{BackendWatch, RunRow};
 use super::state::{RunOptions, State};
 use super::verify::{Expected, audit_into, verify_leaves};
 
@@ -29,10 +29,7 @@ pub(super) fn run_provision(st: &mut State, opts: &RunOptions, row: &mut RunRow)
         &st.h.group_leaves,
     )?;
     let prf = Prf::new(seed);
-    let token_start = st
-        .ring
-        .backend()
-        .map(|b| (b.meter().read(), Instant::now()));
+    let watch = BackendWatch::start(&st.ring);
     let (meter, ring) = match st.ring.backend() {
         None => (
             fill_wraps_metered(&mut h, &prf, &|_| {}, None)?,
@@ -47,14 +44,7 @@ pub(super) fn run_provision(st: &mut State, opts: &RunOptions, row: &mut RunRow)
         }
     };
     row.seconds = start.elapsed().as_secs_f64();
-    if let (Some(b), Some((m0, t0))) = (ring.backend(), token_start) {
-        row.root_backend = Some(RootBackendRow::measure(
-            b.as_ref(),
-            &m0,
-            t0,
-            opts.root_rates.as_ref(),
-        ));
-    }
+    row.root_backend = watch.and_then(|w| w.finish(&ring, opts.root_rates.as_ref()));
     row.measured = meter;
     row.measured.root_ops += ring.len() as u64;
     row.measured.keys_rekeyed = u64::from(h.nodes()) - ring.len() as u64;

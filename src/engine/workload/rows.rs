@@ -280,6 +280,32 @@ pub struct RootBackendRow {
     pub rates: Option<RootRates>,
 }
 
+/// A backend's meter read at the start of a workload's timed part.
+pub(super) struct BackendWatch {
+    m0: MeterReading,
+    t0: std::time::Instant,
+}
+
+impl BackendWatch {
+    /// Starts watching `ring`'s backend (none: nothing to watch).
+    pub(super) fn start(ring: &crate::store::keyring::Keyring) -> Option<BackendWatch> {
+        ring.backend().map(|b| BackendWatch {
+            m0: b.meter().read(),
+            t0: std::time::Instant::now(),
+        })
+    }
+
+    /// What the backend did since.
+    pub(super) fn finish(
+        self,
+        ring: &crate::store::keyring::Keyring,
+        rates: Option<&RootRates>,
+    ) -> Option<RootBackendRow> {
+        ring.backend()
+            .map(|b| RootBackendRow::measure(b.as_ref(), &self.m0, self.t0, rates))
+    }
+}
+
 impl RootBackendRow {
     /// What `b` did since reading `m0` at `t0`, with the prediction at `rates`.
     pub fn measure(
