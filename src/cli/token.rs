@@ -51,6 +51,9 @@ enum TokenCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Also write the JSON to this file (the text still printed).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -70,7 +73,8 @@ pub fn run(a: TokenArgs) -> anyhow::Result<ExitCode> {
             pkcs11_token,
             n,
             json,
-        } => bench(&pkcs11_module, &pkcs11_token, n, json),
+            out,
+        } => bench(&pkcs11_module, &pkcs11_token, n, json, out.as_deref()),
     }
 }
 
@@ -114,7 +118,16 @@ struct Bench {
     root_value_refused: bool,
 }
 
-fn bench(module: &std::path::Path, label: &str, n: u64, json: bool) -> anyhow::Result<ExitCode> {
+fn bench(
+    module: &std::path::Path,
+    label: &str,
+    n: u64,
+    json: bool,
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    if let Some(p) = out {
+        keyhier::internal::store::atomic::check_output(p)?;
+    }
     let pin = pin_from_env()?;
     let token = Arc::new(Pkcs11Roots::open(module, label, &pin)?);
     let h = token.create(u32::MAX, 1)?;
@@ -128,8 +141,12 @@ fn bench(module: &std::path::Path, label: &str, n: u64, json: bool) -> anyhow::R
         soft: measure_rates(&s, n)?,
         root_value_refused: refused,
     };
+    let text = serde_json::to_string_pretty(&b)?;
+    if let Some(p) = out {
+        keyhier::internal::store::atomic::write_atomic(p, format!("{text}\n").as_bytes(), false)?;
+    }
     if json {
-        println!("{}", serde_json::to_string_pretty(&b)?);
+        println!("{text}");
     } else {
         print!("{}", bench_text(&b));
     }
