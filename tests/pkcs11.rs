@@ -89,8 +89,11 @@ fn tempdir() -> std::path::PathBuf {
     d
 }
 
+/// One check against the token's module.
+type Check = (&'static str, fn(&Path));
+
 fn checks(module: &Path) -> ExitCode {
-    let checks: [(&str, fn(&Path)); 4] = [
+    let checks: [Check; 4] = [
         ("errors_are_typed", errors_are_typed),
         (
             "a_root_s_value_cannot_be_read",
