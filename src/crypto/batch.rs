@@ -289,11 +289,6 @@ impl<'r> KekCache<'r> {
         }
     }
 
-    /// Who it asks for roots' KEKs.
-    pub fn roots(&self) -> Option<&'r dyn RootKeks> {
-        self.roots
-    }
-
     /// The prepared KEK of `(node, version)`, built with `make` on a miss.
     pub fn get(
         &mut self,
