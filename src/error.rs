@@ -63,6 +63,18 @@ pub enum Error {
         kind: std::io::ErrorKind,
         message: String,
     },
+    /// The PKCS#11 module could not be loaded.
+    TokenModule { path: String, detail: String },
+    /// No initialized token has this label.
+    TokenNotFound { label: String, found: Vec<String> },
+    /// The token refused the PIN.
+    TokenPin,
+    /// The PIN is not set in the environment variable named.
+    TokenPinUnset { var: &'static str },
+    /// The token lacks a mechanism keyhier needs.
+    TokenMechanism { mechanism: &'static str },
+    /// Another failure of a token call.
+    Token { call: &'static str, detail: String },
 }
 
 impl Error {
@@ -134,6 +146,27 @@ impl fmt::Display for Error {
             Error::Io {
                 context, message, ..
             } => write!(f, "{context}: {message}"),
+            Error::TokenModule { path, detail } => {
+                write!(f, "PKCS#11 module {path} could not be loaded: {detail}")
+            }
+            Error::TokenNotFound { label, found } => write!(
+                f,
+                "no initialized token is labelled {label:?} (found: {}); create one with `keyhier token init --dir DIR --label {label}` and set SOFTHSM2_CONF=DIR/softhsm2.conf",
+                if found.is_empty() {
+                    "none".to_string()
+                } else {
+                    found.join(", ")
+                }
+            ),
+            Error::TokenPin => f.write_str("the token refused the PIN (KEYHIER_PKCS11_PIN)"),
+            Error::TokenPinUnset { var } => write!(
+                f,
+                "{var} is not set: the token's PIN comes from the environment, never from a flag"
+            ),
+            Error::TokenMechanism { mechanism } => {
+                write!(f, "the token does not support {mechanism}")
+            }
+            Error::Token { call, detail } => write!(f, "token call {call} failed: {detail}"),
         }
     }
 }

@@ -43,14 +43,16 @@ mod store;
 mod suite;
 mod sysinfo;
 
+pub use crypto::root::{RootBackend, RootKind, RootRates, SoftRoots, measure_rates};
 pub use crypto::scheme::{Kek, SchemeId, WrapContext};
 pub use crypto::secret::{Key256, SecretBytes};
 pub use engine::adversary::{Adversary, Exposure, OneMore};
-pub use engine::generate::{GenSpec, generate};
+pub use engine::generate::{GenSpec, generate, generate_in};
 pub use engine::plan::{REMEDIES, Remedy, RemedyInfo};
 pub use engine::workload::{
-    DataMode, DataReencryption, Primitive, Reference, RemedyCost, RolePick, RunOptions, RunRow,
-    State, Verification, Workload, WorkloadKind, WorkloadSpec, run, run_against,
+    DataMode, DataReencryption, Primitive, Reference, RemedyCost, RolePick, RootBackendRow,
+    RunOptions, RunRow, State, Verification, Workload, WorkloadKind, WorkloadSpec, run,
+    run_against,
 };
 pub use error::{Error, Result};
 pub use graph::counts::Counts;
@@ -59,6 +61,7 @@ pub use graph::hierarchy::Hierarchy;
 pub use graph::reach::Extent;
 pub use graph::shape::{Dist, PRESETS, Preset, Shape};
 pub use store::keyring::Keyring;
+pub use store::pkcs11::Pkcs11Roots;
 
 /// What the fuzz targets, the tests and the benchmarks reach. Not a stable API.
 #[doc(hidden)]

@@ -137,6 +137,11 @@ enum Command {
     /// provider's are counted apart. Prints the time, the rate achieved, throttling and retries;
     /// --out DIR adds the timeline (CSV and SVG).
     Simulate(cli::simulate::SimulateArgs),
+    /// Roots in a PKCS#11 token: `token init --dir DIR --label LABEL` makes a SoftHSM2 token in
+    /// DIR (PIN from KEYHIER_PKCS11_PIN); `token bench --pkcs11-token LABEL` measures root wraps
+    /// and unwraps through it beside the in-process ones. Then `--roots pkcs11 --pkcs11-token
+    /// LABEL` on run and compare puts every root in the token.
+    Token(cli::token::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -163,5 +168,6 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Verify(a) => cli::verify::run(a),
         Command::History(a) => cli::history::run(a),
         Command::Simulate(a) => cli::simulate::run(a),
+        Command::Token(a) => cli::token::run(a),
     }
 }

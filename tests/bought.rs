@@ -29,6 +29,7 @@ fn bought() -> Vec<BoughtRow> {
         opts: RunOptions::default(),
         sweep: vec![],
         risk: Scenario::assumed(),
+        roots: None,
     };
     compare(&plan, &Silent).expect("compare").bought
 }

@@ -251,3 +251,57 @@ pub fn positive_rate(s: &str) -> Result<f64, String> {
         Err(e) => Err(format!("{s:?}: {e}")),
     }
 }
+
+/// Where the roots live: `--roots soft` (in process, the default) or
+/// `--roots pkcs11` (a PKCS#11 token; PIN from `KEYHIER_PKCS11_PIN`).
+#[derive(Args, Debug, Clone)]
+pub struct RootArgs {
+    /// Where root keys live: soft (in process) or pkcs11 (a token; the scheme is then kwp).
+    #[arg(long, default_value = "soft")]
+    pub roots: keyhier::RootKind,
+    /// The PKCS#11 module (with --roots pkcs11).
+    #[arg(long, value_name = "PATH", default_value = keyhier::internal::store::pkcs11::SOFTHSM2_MODULE)]
+    pub pkcs11_module: PathBuf,
+    /// The token's label (with --roots pkcs11). The PIN comes from KEYHIER_PKCS11_PIN.
+    #[arg(long, value_name = "LABEL")]
+    pub pkcs11_token: Option<String>,
+}
+
+/// Operations per kind of the rate measured before a run with roots in a token.
+pub const RATE_SAMPLE: u64 = 2000;
+
+impl RootArgs {
+    /// The token's backend (`None`: roots in process).
+    pub fn backend(&self) -> anyhow::Result<Option<std::sync::Arc<dyn keyhier::RootBackend>>> {
+        match self.roots {
+            keyhier::RootKind::Soft => Ok(None),
+            keyhier::RootKind::Pkcs11 => {
+                let label = self
+                    .pkcs11_token
+                    .as_deref()
+                    .ok_or_else(|| anyhow::anyhow!("--roots pkcs11 needs --pkcs11-token LABEL"))?;
+                let pin = keyhier::internal::store::pkcs11::pin_from_env()?;
+                let b = keyhier::Pkcs11Roots::open(&self.pkcs11_module, label, &pin)?;
+                Ok(Some(std::sync::Arc::new(b)))
+            }
+        }
+    }
+
+    /// The scheme of a hierarchy whose roots live here: a token wraps with
+    /// RFC 5649, so `kwp` (the default `kw` is taken to mean it).
+    pub fn scheme(&self, asked: SchemeId) -> SchemeId {
+        match (self.roots, asked) {
+            (keyhier::RootKind::Pkcs11, SchemeId::Kw) => SchemeId::Kwp,
+            (_, s) => s,
+        }
+    }
+}
+
+/// The backend's rates, measured now (none without a backend).
+pub fn root_rates(
+    b: Option<&std::sync::Arc<dyn keyhier::RootBackend>>,
+) -> anyhow::Result<Option<keyhier::RootRates>> {
+    b.map(|b| keyhier::measure_rates(b, RATE_SAMPLE))
+        .transpose()
+        .map_err(Into::into)
+}

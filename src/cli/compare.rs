@@ -13,6 +13,7 @@ use keyhier::internal::suite::compare::{
 };
 use keyhier::{Preset, RunOptions, SchemeId, WorkloadSpec};
 
+use keyhier::internal::crypto::root::SharedRoots;
 use keyhier::internal::engine::progress::Progress;
 
 use super::common::{Phases, command_line, designs_arg, pool, results_dir};
@@ -49,6 +50,8 @@ pub struct CompareArgs {
     /// Seed of the hierarchies and of new key material.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    #[command(flatten)]
+    roots: super::common::RootArgs,
     /// Wrap scheme: kw, kwp, gcm, gcm-siv.
     #[arg(long, default_value = "kw")]
     scheme: SchemeId,
@@ -86,7 +89,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
             a.workloads.clone()
         },
         preset: a.preset,
-        scheme: a.scheme,
+        scheme: a.roots.scheme(a.scheme),
         opts: RunOptions {
             seed: a.seed,
             data_bytes_per_leaf: a.data_bytes_per_leaf,
@@ -95,6 +98,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
         },
         sweep: if a.sweep { sweep_presets() } else { vec![] },
         risk: Scenario::given(a.events.clone(), a.losses.clone()),
+        roots: a.roots.backend()?.map(SharedRoots),
     };
     plan.risk.check(&plan.designs)?;
     let dir = a.out.clone().unwrap_or_else(|| results_dir(&a.label));

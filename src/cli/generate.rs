@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use keyhier::internal::store::hfile;
 use keyhier::internal::sysinfo;
-use keyhier::{GenSpec, SchemeId, generate};
+use keyhier::{GenSpec, SchemeId, generate_in};
 
 use keyhier::internal::engine::progress::Progress;
 
@@ -22,6 +22,8 @@ pub struct GenArgs {
     design: String,
     #[command(flatten)]
     shape: ShapeArgs,
+    #[command(flatten)]
+    roots: super::common::RootArgs,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -65,7 +67,7 @@ pub fn run(a: GenArgs) -> anyhow::Result<ExitCode> {
     let spec = GenSpec {
         design,
         shape,
-        scheme: a.shape.scheme,
+        scheme: a.roots.scheme(a.shape.scheme),
         seed: a.shape.seed,
     };
     // Every output is checked before any work: a bad path fails now, not
@@ -74,13 +76,21 @@ pub fn run(a: GenArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .flatten()
         .collect();
+    if a.roots.roots == keyhier::RootKind::Pkcs11 && !outputs.is_empty() {
+        anyhow::bail!(
+            "--out and --keyring are for software roots: roots in the token live as long as the run (they are destroyed when it ends)"
+        );
+    }
     keyhier::internal::store::atomic::check_outputs(&outputs)?;
     let pool = pool(a.threads)?;
     let threads = pool.current_num_threads();
     let start = std::time::Instant::now();
     let phases = Phases::new();
     phases.phase("generate (keys)", Some(estimate_nodes(&spec)));
-    let (h, ring) = pool.install(|| generate(&spec, &|n| phases.inc(n)))?;
+    let (h, ring) = {
+        let backend = a.roots.backend()?;
+        pool.install(|| generate_in(&spec, backend, &|n| phases.inc(n)))?
+    };
     if !outputs.is_empty() {
         phases.phase("write the outputs", None);
     }

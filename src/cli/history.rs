@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use keyhier::internal::engine::history::{EventSpec, History, run_history};
-use keyhier::{GenSpec, Remedy, RunOptions, State, generate};
+use keyhier::{GenSpec, Remedy, RunOptions, State, generate_in};
 
 use keyhier::internal::engine::progress::Progress;
 
@@ -21,6 +21,8 @@ pub struct HistoryArgs {
     design: String,
     #[command(flatten)]
     shape: ShapeArgs,
+    #[command(flatten)]
+    roots: super::common::RootArgs,
     /// How revocations treat keys a leak leaves partly exposed (see `keyhier run --help`)
     /// [default: rotate].
     #[arg(long, value_parser = super::run::parse_remedy)]
@@ -53,12 +55,15 @@ pub fn run(a: HistoryArgs) -> anyhow::Result<ExitCode> {
     let gen_spec = GenSpec {
         design,
         shape: a.shape.shape()?,
-        scheme: a.shape.scheme,
+        scheme: a.roots.scheme(a.shape.scheme),
         seed: a.shape.seed,
     };
     let phases = Phases::new();
     phases.phase("generate (keys)", Some(estimate_nodes(&gen_spec)));
-    let (h, ring) = pool.install(|| generate(&gen_spec, &|n| phases.inc(n)))?;
+    let (h, ring) = {
+        let backend = a.roots.backend()?;
+        pool.install(|| generate_in(&gen_spec, backend, &|n| phases.inc(n)))?
+    };
     let mut st = State {
         h,
         ring,

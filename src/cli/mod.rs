@@ -12,5 +12,6 @@ pub mod perf;
 pub mod risk;
 pub mod run;
 pub mod simulate;
+pub mod token;
 pub mod vectors;
 pub mod verify;

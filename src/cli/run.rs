@@ -14,7 +14,7 @@ use keyhier::internal::store::atomic::{check_output, write_atomic};
 use keyhier::internal::store::hfile;
 use keyhier::{
     Design, Extent, GenSpec, Keyring, Owner, REMEDIES, Remedy, RolePick, RunOptions, State,
-    Workload, WorkloadKind, WorkloadSpec, generate,
+    Workload, WorkloadKind, WorkloadSpec, generate_in,
 };
 
 use keyhier::internal::engine::progress::{Progress, Reporter};
@@ -88,6 +88,8 @@ pub struct RunArgs {
     remedy: Option<Remedy>,
     #[command(flatten)]
     shape: ShapeArgs,
+    #[command(flatten)]
+    roots: super::common::RootArgs,
     /// Run on a hierarchy written by `gen --out` (needs --keyring; its design, shape, scheme
     /// and seed come from the file, so those flags are refused beside it).
     #[arg(
@@ -340,6 +342,12 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     let spec = a.spec();
     let pool = pool(a.threads)?;
     let phases = Phases::new();
+    let backend = a.roots.backend()?;
+    if backend.is_some() && a.from.is_some() {
+        anyhow::bail!(
+            "--from reads a keyring file of software roots; with --roots pkcs11 the hierarchy is generated with its roots in the token"
+        );
+    }
     let (mut st, w) = match (&a.from, &a.keyring) {
         (Some(f), Some(k)) => {
             phases.phase(&format!("read {} and its keyring", f.display()), None);
@@ -361,11 +369,12 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
             let gen_spec = GenSpec {
                 design,
                 shape: a.shape.shape()?,
-                scheme: a.shape.scheme,
+                scheme: a.roots.scheme(a.shape.scheme),
                 seed: a.shape.seed,
             };
             phases.phase("generate (keys)", Some(estimate_nodes(&gen_spec)));
-            let (h, ring) = pool.install(|| generate(&gen_spec, &|n| phases.inc(n)))?;
+            let (h, ring) =
+                pool.install(|| generate_in(&gen_spec, backend.clone(), &|n| phases.inc(n)))?;
             let st = State {
                 h,
                 ring,
@@ -374,12 +383,15 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
             (st, w)
         }
     };
+    // The token's rates, measured now: in the state the workload finds it.
+    let root_rates = super::common::root_rates(backend.as_ref())?;
     let opts = RunOptions {
         seed: a.shape.seed,
         data_bytes_per_leaf: a.data_bytes_per_leaf,
         root_ops_per_s: a.root_ops_per_s,
         progress: Reporter::new(std::sync::Arc::new(phases.clone())),
         remedy: a.remedy.unwrap_or_default(),
+        root_rates,
         ..Default::default()
     };
     let opts = RunOptions {

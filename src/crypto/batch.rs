@@ -12,6 +12,7 @@
 //! fast path to that).
 
 use crate::crypto::fastkw::{self, BatchKek, Mode, WRAPPED_LEN};
+use crate::crypto::root::RootKeks;
 use crate::crypto::scheme::{Kek, NONCE_LEN, SchemeId, WrapContext};
 use crate::crypto::secret::{KEY_LEN, Key256};
 use crate::error::{Error, Result};
@@ -60,6 +61,35 @@ impl PreparedKek {
             reference,
             fast,
         })
+    }
+
+    /// A KEK built elsewhere (a root held by a backend, [`Kek::Held`]):
+    /// every wrap goes through it, one at a time.
+    pub fn from_kek(kek: Kek) -> Self {
+        let scheme = kek.scheme();
+        let reference = OnceLock::new();
+        let _ = reference.set(Box::new(kek));
+        PreparedKek {
+            scheme,
+            key: Key256::default(),
+            reference,
+            fast: None,
+        }
+    }
+
+    /// The KEK of node `node` at `version`: the one `roots` holds when it
+    /// holds that root, else built from `key`.
+    pub fn for_node(
+        scheme: SchemeId,
+        roots: Option<&dyn RootKeks>,
+        node: u32,
+        version: u32,
+        key: &Key256,
+    ) -> Result<Self> {
+        match roots.and_then(|r| r.root_kek(node, version)) {
+            Some(kek) => Ok(PreparedKek::from_kek(kek)),
+            None => PreparedKek::new(scheme, key),
+        }
     }
 
     /// The reference scheme's KEK.
@@ -235,15 +265,27 @@ pub fn rewrap_many(
 }
 
 /// A few prepared KEKs, most recent first: consecutive slots mostly share KEKs.
-pub struct KekCache {
+/// With `roots` (a keyring whose roots a backend holds), a root's KEK comes
+/// from there, never from key bytes.
+pub struct KekCache<'r> {
     entries: Vec<(u32, u32, Kek)>,
+    roots: Option<&'r dyn RootKeks>,
 }
 
-impl KekCache {
+impl<'r> KekCache<'r> {
     /// An empty cache (it allocates on its first miss: many callers never miss).
     pub fn new() -> Self {
         KekCache {
             entries: Vec::new(),
+            roots: None,
+        }
+    }
+
+    /// An empty cache that asks `roots` first (none: as [`KekCache::new`]).
+    pub fn with_roots(roots: Option<&'r dyn RootKeks>) -> Self {
+        KekCache {
+            entries: Vec::new(),
+            roots,
         }
     }
 
@@ -263,7 +305,10 @@ impl KekCache {
                 self.entries.swap(0, i);
             }
         } else {
-            let kek = make()?;
+            let kek = match self.roots.and_then(|r| r.root_kek(node, version)) {
+                Some(k) => k,
+                None => make()?,
+            };
             if self.entries.len() == 8 {
                 self.entries.pop();
             }
@@ -273,7 +318,7 @@ impl KekCache {
     }
 }
 
-impl Default for KekCache {
+impl Default for KekCache<'_> {
     fn default() -> Self {
         Self::new()
     }

@@ -647,6 +647,19 @@ pub enum Kek {
     Gcm(<Gcm as WrapScheme>::Kek),
     /// For `gcm-siv`.
     GcmSiv(<GcmSiv as WrapScheme>::Kek),
+    /// A key held elsewhere (a root in a backend, [`crate::crypto::root`]):
+    /// RFC 5649 without associated data, so its records are `kwp` records.
+    Held(std::sync::Arc<dyn HeldKek>),
+}
+
+/// A KEK whose key is not in this process: wrap and unwrap are calls to
+/// whoever holds it. Its wraps are RFC 5649 (AES key wrap with padding), the
+/// `kwp` scheme's bytes, without associated data.
+pub trait HeldKek: Send + Sync + core::fmt::Debug {
+    /// Wraps `key` into `out`; returns the length.
+    fn wrap(&self, key: &[u8], out: &mut [u8]) -> Result<usize>;
+    /// Unwraps `wrapped` into `out`; returns the length (fails closed).
+    fn unwrap(&self, wrapped: &[u8], out: &mut [u8]) -> Result<usize>;
 }
 
 impl Kek {
@@ -667,6 +680,7 @@ impl Kek {
             Kek::Kwp(_) => SchemeId::Kwp,
             Kek::Gcm(_) => SchemeId::Gcm,
             Kek::GcmSiv(_) => SchemeId::GcmSiv,
+            Kek::Held(_) => SchemeId::Kwp,
         }
     }
 
@@ -683,6 +697,7 @@ impl Kek {
             Kek::Kwp(k) => Kwp::wrap(k, key, aad, nonce, out),
             Kek::Gcm(k) => Gcm::wrap(k, key, aad, nonce, out),
             Kek::GcmSiv(k) => GcmSiv::wrap(k, key, aad, nonce, out),
+            Kek::Held(k) => k.wrap(key, out),
         }
     }
 
@@ -693,6 +708,7 @@ impl Kek {
             Kek::Kwp(k) => Kwp::unwrap(k, wrapped, aad, out),
             Kek::Gcm(k) => Gcm::unwrap(k, wrapped, aad, out),
             Kek::GcmSiv(k) => GcmSiv::unwrap(k, wrapped, aad, out),
+            Kek::Held(k) => k.unwrap(wrapped, out),
         }
     }
 

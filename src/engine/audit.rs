@@ -231,7 +231,7 @@ fn audit_range(
     include: &(dyn Fn(u32) -> bool + Sync),
 ) -> Part {
     let mut part = Part::default();
-    let mut cache = KekCache::new();
+    let mut cache = KekCache::with_roots(ring.root_keks());
     let mut stats = OpenStats::default();
     for n in range.filter(|&n| include(n)) {
         part.keys += 1;

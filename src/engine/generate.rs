@@ -7,12 +7,14 @@
 //! in parallel, each into its own disjoint part of the arrays, so the result
 //! is byte-identical whatever the thread count.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
 use crate::crypto::batch::{KekCache, KekGroups};
 use crate::crypto::prf::{Domain, Prf};
+use crate::crypto::root::{RootBackend, RootKeks};
 use crate::crypto::scheme::{Kek, SchemeId};
 use crate::crypto::secret::Key256;
 use crate::crypto::shamir;
@@ -40,6 +42,24 @@ pub struct GenSpec {
 /// Builds the hierarchy and its keyring. `progress` is called with the number
 /// of nodes finished since its last call (from any thread).
 pub fn generate(spec: &GenSpec, progress: &(dyn Fn(u64) + Sync)) -> Result<(Hierarchy, Keyring)> {
+    generate_in(spec, None, progress)
+}
+
+/// [`generate`] with the roots created in `backend` (none: in the keyring,
+/// from the seed's PRF, as [`generate`]). Under a backend the roots are the
+/// backend's own keys, so the root slots' bytes differ from run to run; every
+/// other key and wrap is the seed's.
+pub fn generate_in(
+    spec: &GenSpec,
+    backend: Option<Arc<dyn RootBackend>>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(Hierarchy, Keyring)> {
+    if backend.is_some() && spec.scheme != SchemeId::Kwp {
+        return Err(Error::InvalidArgument(format!(
+            "roots in a token wrap with RFC 5649 (the kwp scheme); this hierarchy's scheme is {} (use --scheme kwp)",
+            spec.scheme
+        )));
+    }
     crate::engine::budget::check(
         &spec.design,
         &spec.shape,
@@ -48,8 +68,17 @@ pub fn generate(spec: &GenSpec, progress: &(dyn Fn(u64) + Sync)) -> Result<(Hier
     )?;
     let mut h = skeleton(&spec.design, &spec.shape, spec.scheme, spec.seed)?;
     let prf = Prf::new(spec.seed);
-    fill_wraps(&mut h, &prf, progress)?;
-    let keyring = Keyring::from_prf(&h, &prf);
+    let keyring = match backend {
+        None => {
+            fill_wraps(&mut h, &prf, progress, None)?;
+            Keyring::from_prf(&h, &prf)
+        }
+        Some(b) => {
+            let ring = Keyring::in_backend(&h, b)?;
+            fill_wraps(&mut h, &prf, progress, ring.root_keks())?;
+            ring
+        }
+    };
     Ok((h, keyring))
 }
 
@@ -114,15 +143,22 @@ pub fn wrap_slot(
     Ok(cur_len)
 }
 
-fn fill_wraps(h: &mut Hierarchy, prf: &Prf, progress: &(dyn Fn(u64) + Sync)) -> Result<()> {
-    fill_wraps_metered(h, prf, progress).map(|_| ())
+fn fill_wraps(
+    h: &mut Hierarchy,
+    prf: &Prf,
+    progress: &(dyn Fn(u64) + Sync),
+    roots: Option<&dyn RootKeks>,
+) -> Result<()> {
+    fill_wraps_metered(h, prf, progress, roots).map(|_| ())
 }
 
-/// Wraps every slot of a skeleton, counting each wrap (and each performed with a root key).
+/// Wraps every slot of a skeleton, counting each wrap (and each performed
+/// with a root key). With `roots`, the KEK of every root they hold is theirs.
 pub fn fill_wraps_metered(
     h: &mut Hierarchy,
     prf: &Prf,
     progress: &(dyn Fn(u64) + Sync),
+    roots: Option<&dyn RootKeks>,
 ) -> Result<Counts> {
     let chunks = chunks(h);
     let lens = chunks
@@ -137,7 +173,7 @@ pub fn fill_wraps_metered(
         .par_iter()
         .zip(parts)
         .map(|(&(lo, hi), part)| {
-            let mut cache = KekCache::new();
+            let mut cache = KekCache::with_roots(roots);
             let mut c = Counts::default();
             let slot0 = hh.slot_start[lo as usize];
             // Single-layer slots are grouped by KEK and wrapped in batches; nested slots one by one.
@@ -174,7 +210,11 @@ pub fn fill_wraps_metered(
                 }
             }
             for (kek, offs, items) in by_kek.groups() {
-                let prepared = crate::crypto::batch::PreparedKek::new(hh.scheme, &kek_key(kek)?)?;
+                let v = hh.version[kek as usize];
+                let prepared = match roots.and_then(|r| r.root_kek(kek, v)) {
+                    Some(held) => crate::crypto::batch::PreparedKek::from_kek(held),
+                    None => crate::crypto::batch::PreparedKek::new(hh.scheme, &kek_key(kek)?)?,
+                };
                 let ctx = |j: usize| hh.context(items[j].0, items[j].1, 0);
                 let nonce = |j: usize, pt: &[u8]| prf.wrap_nonce(&ctx(j), pt);
                 let b = crate::crypto::batch::Binding {

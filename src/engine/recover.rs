@@ -155,7 +155,7 @@ pub fn recover_key(
     let mut memo: HashMap<u32, Option<Key256>> = HashMap::new();
     let mut roots = Vec::new();
     let mut stats = OpenStats::default();
-    let mut cache = KekCache::new();
+    let mut cache = KekCache::with_roots(ring.root_keks());
     let k = recover_rec(
         h, ring, available, n, &mut memo, &mut roots, &mut cache, &mut stats,
     )?
@@ -448,7 +448,7 @@ fn recover_tenant(
         // Every leaf opens its own path from the roots; nothing is kept.
         let cold = |leaves: core::ops::Range<u32>, o: &mut Outcome| -> Result<()> {
             for leaf in leaves {
-                let mut cache = KekCache::new();
+                let mut cache = KekCache::with_roots(ring.root_keks());
                 match open_path(
                     h,
                     ring,
@@ -479,7 +479,7 @@ fn recover_tenant(
         available,
         h.tenant_head(t),
         &[globals],
-        &mut KekCache::new(),
+        &mut KekCache::with_roots(ring.root_keks()),
         &mut o.stats,
         &mut s.head_root_ops,
         &mut s.tenant,
@@ -500,7 +500,7 @@ fn recover_tenant(
             available,
             head,
             &[tenant, globals],
-            &mut KekCache::new(),
+            &mut KekCache::with_roots(ring.root_keks()),
             &mut o.stats,
             &mut o.root_ops,
             m,
@@ -526,7 +526,7 @@ fn recover_tenant(
     }
     let (first_group, outer, maps) = (groups.start, [&s.tenant, globals], &s.maps);
     over_runs(h, split, &s.runs, &mut s.groups, o, |runs, by_kek, o| {
-        open_leaves(h, runs, maps, first_group, &outer, by_kek, o, sink)
+        open_leaves(h, ring, runs, maps, first_group, &outer, by_kek, o, sink)
     })
 }
 
@@ -572,6 +572,7 @@ fn over_runs(
 #[allow(clippy::too_many_arguments)]
 fn open_leaves(
     h: &Hierarchy,
+    ring: &Keyring,
     runs: &[Run],
     maps: &[KeyMap],
     first_group: u32,
@@ -582,7 +583,7 @@ fn open_leaves(
 ) -> Result<()> {
     let role = &h.design.roles[usize::from(h.design.leaf_role())];
     let single = role.threshold == 1;
-    let mut cache = KekCache::new();
+    let mut cache = KekCache::with_roots(ring.root_keks());
     groups.clear();
     let in_outer = |k: u32| outer.iter().find_map(|m| m.get(&k));
     let empty = KeyMap::new();
@@ -661,7 +662,13 @@ fn open_leaves(
             .ok_or(Error::Unrecoverable {
                 key: u64::from(kek),
             })?;
-        let prepared = crate::crypto::batch::PreparedKek::new(h.scheme, key)?;
+        let prepared = crate::crypto::batch::PreparedKek::for_node(
+            h.scheme,
+            ring.root_keks(),
+            kek,
+            h.version[kek as usize],
+            key,
+        )?;
         let ctx = |j: usize| h.context(items[j], (offs[j] / h.stride) as u32, 0);
         let b = crate::crypto::batch::Binding {
             ctx: &ctx,
@@ -723,7 +730,7 @@ fn open_range(
         available,
         range,
         &[outer],
-        &mut KekCache::new(),
+        &mut KekCache::with_roots(ring.root_keks()),
         stats,
         &mut by_role,
         &mut here,

@@ -197,6 +197,31 @@ fn run_columns(profiles: &[String]) -> Vec<Column<'_>> {
         column("verify_seconds", |r| {
             Fixed::<6>(r.verification.seconds).to_string()
         }),
+        // roots in a backend (empty: in process)
+        column("root_backend", |r| {
+            opt(r.root_backend.as_ref().map(|b| b.kind.name()))
+        }),
+        column("root_backend_ops", |r| {
+            opt(r.root_backend.as_ref().map(|b| b.ops))
+        }),
+        column("root_backend_ops_per_s", |r| {
+            opt(r.root_backend.as_ref().map(|b| Fixed::<1>(b.ops_per_s)))
+        }),
+        column("root_backend_p50_us", |r| {
+            opt(r.root_backend.as_ref().map(|b| Fixed::<1>(b.p50_us)))
+        }),
+        column("root_backend_p99_us", |r| {
+            opt(r.root_backend.as_ref().map(|b| Fixed::<1>(b.p99_us)))
+        }),
+        column("root_backend_seconds", |r| {
+            opt(r.root_backend.as_ref().map(|b| Fixed::<6>(b.seconds)))
+        }),
+        column("root_backend_predicted_seconds", |r| {
+            opt(r
+                .root_backend
+                .as_ref()
+                .and_then(|b| b.predicted_seconds.map(Fixed::<6>)))
+        }),
     ]);
     cols
 }
@@ -352,6 +377,7 @@ mod tests {
             opts: RunOptions::default(),
             sweep: vec![crate::graph::shape::PRESETS[0]],
             risk: crate::analysis::risk::Scenario::assumed(),
+            roots: None,
         };
         let res = compare(&plan, &crate::engine::progress::Silent).expect("compare");
         let env = serde_json::json!({});

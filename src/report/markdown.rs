@@ -121,6 +121,38 @@ pub fn run_text(r: &RunRow) -> String {
         );
     }
     let _ = writeln!(s, "counts match the model: {}", r.counts_match);
+    if let Some(b) = &r.root_backend {
+        let _ = writeln!(
+            s,
+            "roots in {}: {} root operations through it ({} creates, {} wraps, {} unwraps{}), {:.0}/s over {:.3} s, latency p50 {:.1} µs p99 {:.1} µs",
+            b.kind,
+            b.ops,
+            b.creates,
+            b.wraps,
+            b.unwraps,
+            if b.ops == r.measured.root_ops {
+                ": all the run's"
+            } else {
+                ": NOT all the run's"
+            },
+            b.ops_per_s,
+            b.seconds,
+            b.p50_us,
+            b.p99_us
+        );
+        if let (Some(p), Some(rt)) = (b.predicted_seconds, &b.rates) {
+            let _ = writeln!(
+                s,
+                "  at the rates measured in this run (wrap {:.0}/s, unwrap {:.0}/s, create {:.1}/s, destroy {:.0}/s) they predict {p:.3} s; took {:.3} s ({:.2}×)",
+                rt.wrap_per_s,
+                rt.unwrap_per_s,
+                rt.create_per_s,
+                rt.destroy_per_s,
+                b.seconds,
+                if p > 0.0 { b.seconds / p } else { 0.0 }
+            );
+        }
+    }
     if let (Some(d), Some(secs)) = (&r.deferred, r.deferred_seconds) {
         let _ = writeln!(
             s,

@@ -21,11 +21,20 @@
 //!
 //! Files are written with mode 0600 through a temporary file and a rename, so
 //! a crash never leaves half a keyring.
+//!
+//! A keyring made with a root backend ([`Keyring::in_backend`], a PKCS#11
+//! token) holds no root material: each root version is a
+//! [`HeldRoot`] in the backend, and its entry's key bytes are zero and
+//! never used (every KEK of a held root comes from [`RootKeks::root_kek`]).
+//! Such a keyring is not written to a file (its roots are in the token).
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::crypto::prf::Prf;
+use crate::crypto::root::{HeldRoot, RootBackend, RootKeks};
+use crate::crypto::scheme::Kek;
 use crate::crypto::secret::{KEY_LEN, Key256};
 use crate::crypto::wire::Reader;
 use crate::error::{Error, Result};
@@ -36,10 +45,35 @@ const VERSION: u8 = 2;
 
 /// Root keys by node id: the current version of each, and the retired
 /// versions still retained (not yet destroyed).
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct Keyring {
     roots: BTreeMap<u32, (u32, Key256)>,
     retained: BTreeMap<(u32, u32), Key256>,
+    /// With a backend: every root version it holds for this ring, current,
+    /// retained, or replaced and still needed by the change under way.
+    held: BTreeMap<(u32, u32), Arc<HeldRoot>>,
+    backend: Option<Arc<dyn RootBackend>>,
+}
+
+impl PartialEq for Keyring {
+    fn eq(&self, o: &Self) -> bool {
+        self.roots == o.roots
+            && self.retained == o.retained
+            && self.held.keys().eq(o.held.keys())
+            && match (&self.backend, &o.backend) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
+    }
+}
+
+impl Eq for Keyring {}
+
+impl RootKeks for Keyring {
+    fn root_kek(&self, node: u32, version: u32) -> Option<Kek> {
+        self.held.get(&(node, version)).map(HeldRoot::kek)
+    }
 }
 
 impl core::fmt::Debug for Keyring {
@@ -70,8 +104,58 @@ impl Keyring {
             .collect();
         Keyring {
             roots,
-            retained: BTreeMap::new(),
+            ..Keyring::default()
         }
+    }
+
+    /// Every root of `h` at its current version, created in `backend`.
+    pub fn in_backend(h: &Hierarchy, backend: Arc<dyn RootBackend>) -> Result<Keyring> {
+        let mut ring = Keyring {
+            backend: Some(backend),
+            ..Keyring::default()
+        };
+        for n in (0..h.nodes()).filter(|&n| h.is_root(n)) {
+            let v = h.version[n as usize];
+            let key = ring.create_held(n, v)?;
+            ring.roots.insert(n, (v, key));
+        }
+        Ok(ring)
+    }
+
+    /// The backend its roots live in (none: in this keyring, as bytes).
+    pub fn backend(&self) -> Option<&Arc<dyn RootBackend>> {
+        self.backend.as_ref()
+    }
+
+    /// Who names the KEKs of its roots: itself when a backend holds them
+    /// (for [`crate::crypto::batch::KekCache::with_roots`]), else none.
+    pub fn root_keks(&self) -> Option<&dyn RootKeks> {
+        self.backend.as_ref().map(|_| self as &dyn RootKeks)
+    }
+
+    /// Creates root `node` at `version` in the backend and returns the
+    /// entry's key: zero bytes, never used (the KEK is the backend's). With
+    /// no backend, refuses.
+    pub fn create_held(&mut self, node: u32, version: u32) -> Result<Key256> {
+        let b = self
+            .backend
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("this keyring holds its roots itself".into()))?;
+        let held = HeldRoot::create(b, node, version)?;
+        self.held.insert((node, version), held);
+        Ok(Key256::default())
+    }
+
+    /// Forgets the backend's root versions this ring no longer names (the
+    /// last reference to one destroys it in the backend).
+    pub fn release_unnamed(&mut self) {
+        if self.backend.is_none() {
+            return;
+        }
+        let (roots, retained) = (&self.roots, &self.retained);
+        self.held.retain(|&(n, v), _| {
+            roots.get(&n).is_some_and(|(cv, _)| *cv == v) || retained.contains_key(&(n, v))
+        });
     }
 
     /// The key of root `node`, if held, with its version.
@@ -141,7 +225,9 @@ impl Keyring {
     /// (their keys are zeroized on drop).
     pub fn destroy(&mut self, node: u32) -> bool {
         self.destroy_retired(&|n| n == node);
-        self.roots.remove(&node).is_some()
+        let had = self.roots.remove(&node).is_some();
+        self.release_unnamed();
+        had
     }
 
     /// Keeps a retired `version` of root `node` (a routine rotation's old key).
@@ -170,7 +256,11 @@ impl Keyring {
     pub fn destroy_retired(&mut self, which: &dyn Fn(u32) -> bool) -> usize {
         let before = self.retained.len();
         self.retained.retain(|&(n, _), _| !which(n));
-        before - self.retained.len()
+        let gone = before - self.retained.len();
+        if gone > 0 {
+            self.release_unnamed();
+        }
+        gone
     }
 
     /// The key of root `node` at `version`: the current one or a retained one.
@@ -243,7 +333,8 @@ impl Keyring {
         Ok(())
     }
 
-    /// Encodes the keyring (secret bytes: handle with care).
+    /// Encodes the keyring (secret bytes: handle with care). A keyring whose
+    /// roots a backend holds has no bytes to encode: see [`Keyring::write_file`].
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(13 + 40 * (self.roots.len() + self.retained.len()));
         out.extend_from_slice(&MAGIC);
@@ -334,11 +425,21 @@ impl Keyring {
             retained.insert((n, v), k);
         }
         r.finish()?;
-        Ok(Keyring { roots, retained })
+        Ok(Keyring {
+            roots,
+            retained,
+            ..Keyring::default()
+        })
     }
 
     /// Writes the keyring to `path` (mode 0600, atomically).
     pub fn write_file(&self, path: &Path) -> Result<()> {
+        if self.backend.is_some() {
+            return Err(Error::InvalidArgument(format!(
+                "not writing {}: the roots of this run are in the token, not in a keyring file",
+                path.display()
+            )));
+        }
         let mut bytes = self.encode();
         let res = crate::store::atomic::write_atomic(path, &bytes, true);
         zeroize::Zeroize::zeroize(&mut bytes);

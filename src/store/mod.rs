@@ -6,3 +6,4 @@
 pub mod atomic;
 pub mod hfile;
 pub mod keyring;
+pub mod pkcs11;

@@ -11,8 +11,9 @@ use crate::engine::plan::{ChangePlan, REMEDIES, Remedy};
 use crate::engine::workload::run_against;
 use crate::graph::reach::{leaves_below, select_keys};
 
+use crate::crypto::root::SharedRoots;
 use crate::crypto::scheme::SchemeId;
-use crate::engine::generate::{GenSpec, generate};
+use crate::engine::generate::{GenSpec, generate_in};
 use crate::engine::progress::Progress;
 use crate::engine::workload::{RolePick, RunOptions, RunRow, State, Workload, WorkloadSpec, run};
 use crate::error::{Error, Result};
@@ -39,6 +40,8 @@ pub struct ComparePlan {
     /// The compromise and loss events of the risk figures (the defaults,
     /// [`Scenario::assumed`], are assumptions and are labelled so).
     pub risk: Scenario,
+    /// Where the roots live (none: in process); the scheme must then be `kwp`.
+    pub roots: Option<SharedRoots>,
 }
 
 /// The default workload matrix: provision, unwrap-all (cached and cold),
@@ -346,7 +349,7 @@ pub fn compare(plan: &ComparePlan, progress: &dyn Progress) -> Result<CompareRes
             seed: plan.opts.seed,
         };
         progress.doing(&format!("{}: generate ({})", design.name, plan.preset.name));
-        let (h, ring) = generate(&spec, &|_| {})?;
+        let (h, ring) = generate_in(&spec, plan.roots.as_ref().map(|r| r.0.clone()), &|_| {})?;
         progress.doing(&format!("{}: exposure and availability", design.name));
         let b = blast(&h);
         out.blast.exposure.extend(b.exposure);
@@ -413,7 +416,7 @@ pub fn compare(plan: &ComparePlan, progress: &dyn Progress) -> Result<CompareRes
                 seed: plan.opts.seed,
             };
             progress.doing(&format!("sweep {}: generate {}", preset.name, design.name));
-            let (h, ring) = generate(&spec, &|_| {})?;
+            let (h, ring) = generate_in(&spec, plan.roots.as_ref().map(|r| r.0.clone()), &|_| {})?;
             for (_, w) in matrix(design, &sweep_workloads())? {
                 let Some(w) = w else {
                     progress.advance(1);

@@ -26,7 +26,7 @@ use crate::store::keyring::Keyring;
 
 use super::data::reencrypt_data;
 use super::execute::{REDO_RUN, execute_range};
-use super::rows::{RunRow, percentiles};
+use super::rows::{BackendWatch, RunRow, percentiles};
 use super::state::{RunOptions, State};
 use super::verify::{Expected, audit_into, hostile_keys, try_hostile, verify_leaves};
 
@@ -96,7 +96,16 @@ pub fn run_change(
         st.h.version[r as usize] += 1;
         bumped.push((r, st.h.version[r as usize]));
     }
-    let keys = prf.node_keys(&bumped);
+    // Roots in a backend: each new version is created there (one root
+    // operation each, as in process), its entry holding no material.
+    let watch = BackendWatch::start(&st.ring);
+    let keys = match st.ring.backend() {
+        None => prf.node_keys(&bumped),
+        Some(_) => bumped
+            .iter()
+            .map(|&(r, v)| st.ring.create_held(r, v))
+            .collect::<Result<Vec<_>>>()?,
+    };
     let new_roots = bumped
         .iter()
         .zip(keys)
@@ -210,6 +219,10 @@ pub fn run_change(
             })
             .collect();
     st.h.payload = payload;
+    // The replaced versions a revocation did not retain are gone from the
+    // ring: with a backend, destroyed there now (the old_roots entries hold no handle).
+    st.ring.release_unnamed();
+    row.root_backend = watch.and_then(|w| w.finish(&st.ring, opts.root_rates.as_ref()));
     let mut measured = gc;
     let mut per_tenant = Vec::with_capacity(tenants);
     for r in results {
@@ -269,7 +282,7 @@ pub fn run_change(
             .ok()
             .map(|(k, _)| k)
     };
-    let (attempts, opened) = try_hostile(&st.h, &hostile, &current)?;
+    let (attempts, opened) = try_hostile(&st.h, st.ring.root_keks(), &hostile, &current)?;
     v.hostile_attempts = attempts;
     v.hostile_opened = opened;
     v.verified = v.verified && opened == 0;

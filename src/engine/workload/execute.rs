@@ -40,6 +40,11 @@ impl Keys<'_> {
         self.h.version[k as usize] - u32::from(self.plan.changed(self.h, k))
     }
 
+    /// The prepared KEK of `k` at `version` (a root a backend holds: its KEK there).
+    fn prepared(&self, k: u32, version: u32, key: &Key256) -> Result<PreparedKek> {
+        PreparedKek::for_node(self.h.scheme, self.ring.root_keks(), k, version, key)
+    }
+
     /// A key as it was before the change.
     fn before(&self, k: u32) -> Result<Key256> {
         if self.h.is_root(k) {
@@ -139,7 +144,7 @@ pub(super) fn execute_range(
     let mut m = Meter {
         c: Counts::default(),
     };
-    let mut cache = KekCache::new();
+    let mut cache = KekCache::with_roots(ring.root_keks());
     // 1. open, from the old state, what the plan needs
     for n in nodes.clone() {
         if !plan.open[n as usize] {
@@ -236,7 +241,7 @@ fn redo_run(
     let mut m = Meter {
         c: Counts::default(),
     };
-    let mut cache = KekCache::new();
+    let mut cache = KekCache::with_roots(keys.ring.root_keks());
     let stored = |payload: &[u8], s: u32| -> Result<Vec<u8>> {
         let len = Hierarchy::wrap_len(h.scheme, h.slot_keks(s).len());
         let off = (s - slot0) as usize * h.stride;
@@ -324,7 +329,7 @@ fn redo_run(
     }
     let len = Hierarchy::wrap_len(h.scheme, 1);
     for (k, offs, items) in fresh_groups.groups() {
-        let new = PreparedKek::new(h.scheme, &keys.after(k)?)?;
+        let new = keys.prepared(k, h.version[k as usize], &keys.after(k)?)?;
         let ctx = |j: usize| h.context(items[j].0, items[j].1, 0);
         let nonce = |j: usize, pt: &[u8]| prf.wrap_nonce(&ctx(j), pt);
         let b = Binding {
@@ -336,8 +341,8 @@ fn redo_run(
         m.count_many(h, k, items.len() as u64, true);
     }
     for (k, offs, items) in peel_groups.groups() {
-        let old = PreparedKek::new(h.scheme, &keys.before(k)?)?;
-        let new = PreparedKek::new(h.scheme, &keys.after(k)?)?;
+        let old = keys.prepared(k, keys.old_version(k), &keys.before(k)?)?;
+        let new = keys.prepared(k, h.version[k as usize], &keys.after(k)?)?;
         let slot = |j: usize| slot0 + (offs[j] / h.stride) as u32;
         let old_ctx = |j: usize| {
             let s = slot(j);

@@ -31,7 +31,8 @@ mod verify;
 pub use baseline::aes_kw_loop_rate;
 pub use change::run_change;
 pub use rows::{
-    DataMode, DataReencryption, Primitive, Reference, RemedyCost, RunRow, Verification,
+    DataMode, DataReencryption, Primitive, Reference, RemedyCost, RootBackendRow, RunRow,
+    Verification,
 };
 pub use spec::{RolePick, Workload, WorkloadKind, WorkloadSpec};
 pub use state::{RunOptions, State};

@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::graph::skeleton::skeleton_from_counts;
 use crate::store::keyring::Keyring;
 
-use super::rows::RunRow;
+use super::rows::{BackendWatch, RunRow};
 use super::state::{RunOptions, State};
 use super::verify::{Expected, audit_into, verify_leaves};
 
@@ -29,9 +29,22 @@ pub(super) fn run_provision(st: &mut State, opts: &RunOptions, row: &mut RunRow)
         &st.h.group_leaves,
     )?;
     let prf = Prf::new(seed);
-    let meter = fill_wraps_metered(&mut h, &prf, &|_| {})?;
-    let ring = Keyring::from_prf(&h, &prf);
+    let watch = BackendWatch::start(&st.ring);
+    let (meter, ring) = match st.ring.backend() {
+        None => (
+            fill_wraps_metered(&mut h, &prf, &|_| {}, None)?,
+            Keyring::from_prf(&h, &prf),
+        ),
+        Some(b) => {
+            let ring = Keyring::in_backend(&h, b.clone())?;
+            (
+                fill_wraps_metered(&mut h, &prf, &|_| {}, ring.root_keks())?,
+                ring,
+            )
+        }
+    };
     row.seconds = start.elapsed().as_secs_f64();
+    row.root_backend = watch.and_then(|w| w.finish(&ring, opts.root_rates.as_ref()));
     row.measured = meter;
     row.measured.root_ops += ring.len() as u64;
     row.measured.keys_rekeyed = u64::from(h.nodes()) - ring.len() as u64;

@@ -247,7 +247,7 @@ pub(super) fn run_purge(
             backup.0, backup.1
         ));
     }
-    let mut cache = KekCache::new();
+    let mut cache = KekCache::with_roots(before_ring.root_keks());
     let mut stats = OpenStats::default();
     for &s in &deleted_slots {
         let n = h.node_of_slot(s);

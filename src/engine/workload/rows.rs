@@ -6,6 +6,7 @@
 
 use core::fmt;
 
+use crate::crypto::root::{MeterReading, RootBackend, RootKind, RootOp, RootRates};
 use crate::crypto::scheme::SchemeId;
 use crate::engine::adversary::OneMore;
 use crate::engine::plan::Remedy;
@@ -240,8 +241,108 @@ pub struct RunRow {
     /// The same primitive through `aes-kw` one key at a time, measured right after
     /// the run on one thread (kw and kwp only): the side-by-side baseline.
     pub reference: Option<Reference>,
+    /// With roots in a backend (a PKCS#11 token): what it did during the
+    /// workload (the change itself, not its verification).
+    pub root_backend: Option<RootBackendRow>,
     /// Verification.
     pub verification: Verification,
+}
+
+/// The root backend during a workload: its operations (which equal the
+/// measured root operations when every root operation went through it),
+/// the rate achieved and latency, and the time the backend's rates measured
+/// beside the run predict for those operations.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct RootBackendRow {
+    /// Which backend.
+    pub kind: RootKind,
+    /// Root operations through it: creates, wraps and unwraps.
+    pub ops: u64,
+    /// New root versions created.
+    pub creates: u64,
+    /// Wraps under a root.
+    pub wraps: u64,
+    /// Unwraps under a root.
+    pub unwraps: u64,
+    /// Root versions destroyed (not root operations of the model).
+    pub destroys: u64,
+    /// Operations per second over the workload's wall time.
+    pub ops_per_s: f64,
+    /// Median latency of a wrap or unwrap, microseconds.
+    pub p50_us: f64,
+    /// 99th percentile.
+    pub p99_us: f64,
+    /// Wall time of the workload from the first root creation, seconds.
+    pub seconds: f64,
+    /// Seconds its operations take at `rates` (one thread): the prediction.
+    pub predicted_seconds: Option<f64>,
+    /// The backend's rates measured in the same run, when measured.
+    pub rates: Option<RootRates>,
+}
+
+/// A backend's meter read at the start of a workload's timed part.
+pub(super) struct BackendWatch {
+    m0: MeterReading,
+    t0: std::time::Instant,
+}
+
+impl BackendWatch {
+    /// Starts watching `ring`'s backend (none: nothing to watch).
+    pub(super) fn start(ring: &crate::store::keyring::Keyring) -> Option<BackendWatch> {
+        ring.backend().map(|b| BackendWatch {
+            m0: b.meter().read(),
+            t0: std::time::Instant::now(),
+        })
+    }
+
+    /// What the backend did since.
+    pub(super) fn finish(
+        self,
+        ring: &crate::store::keyring::Keyring,
+        rates: Option<&RootRates>,
+    ) -> Option<RootBackendRow> {
+        ring.backend()
+            .map(|b| RootBackendRow::measure(b.as_ref(), &self.m0, self.t0, rates))
+    }
+}
+
+impl RootBackendRow {
+    /// What `b` did since reading `m0` at `t0`, with the prediction at `rates`.
+    pub fn measure(
+        b: &dyn RootBackend,
+        m0: &MeterReading,
+        t0: std::time::Instant,
+        rates: Option<&RootRates>,
+    ) -> RootBackendRow {
+        let seconds = t0.elapsed().as_secs_f64();
+        let m = b.meter().read().since(m0);
+        let lat = b.meter().latencies_us(m0.samples_len);
+        let q = |p: f64| crate::stats::quantile(&lat, p).unwrap_or(0.0);
+        let ops = m.root_ops();
+        let (creates, wraps, unwraps) = (
+            m.count(RootOp::Create),
+            m.count(RootOp::Wrap),
+            m.count(RootOp::Unwrap),
+        );
+        RootBackendRow {
+            kind: b.kind(),
+            ops,
+            creates,
+            wraps,
+            unwraps,
+            destroys: m.count(RootOp::Destroy),
+            ops_per_s: if seconds > 0.0 {
+                ops as f64 / seconds
+            } else {
+                0.0
+            },
+            p50_us: q(0.5),
+            p99_us: q(0.99),
+            seconds,
+            predicted_seconds: rates.map(|r| r.predict_seconds(&m)),
+            rates: rates.cloned(),
+        }
+    }
 }
 
 /// A side-by-side baseline: the run's primitive in an `aes-kw` loop, one key at a time.

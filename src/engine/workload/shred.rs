@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::graph::counts::Counts;
 use crate::graph::reach::{reach, reach_filtered};
 
-use super::rows::RunRow;
+use super::rows::{BackendWatch, RunRow};
 use super::state::{RunOptions, State};
 use super::verify::{Expected, audit_into, verify_leaves};
 
@@ -40,11 +40,15 @@ pub(super) fn run_shred(
         ..h.tenant_node_start[tenant as usize + 1])
         .filter(|&n| h.is_root(n))
         .collect();
+    let watch = BackendWatch::start(&st.ring);
     let mut destroyed = 0u64;
     for &r in &owned {
         destroyed += u64::from(st.ring.destroy(r));
     }
     row.seconds = start.elapsed().as_secs_f64();
+    // (A root another copy of the state still names, as in `compare`, is
+    // destroyed in the backend when that copy lets go: `destroys` may be lower.)
+    row.root_backend = watch.and_then(|w| w.finish(&st.ring, opts.root_rates.as_ref()));
     let h = &st.h;
     row.measured = Counts {
         root_ops: destroyed,

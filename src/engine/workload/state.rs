@@ -31,6 +31,9 @@ pub struct RunOptions {
     /// How a revocation treats keys the attacker learned something about but
     /// cannot open (see [`Remedy`]).
     pub remedy: Remedy,
+    /// The root backend's rates, measured before the run (roots in a token):
+    /// the prediction in [`RunRow::root_backend`](super::RunRow::root_backend).
+    pub root_rates: Option<crate::crypto::root::RootRates>,
 }
 
 impl Default for RunOptions {
@@ -45,6 +48,7 @@ impl Default for RunOptions {
             progress: Reporter::default(),
             purge_window_hours: DEFAULT_PURGE_WINDOW_HOURS,
             remedy: Remedy::default(),
+            root_rates: None,
         }
     }
 }

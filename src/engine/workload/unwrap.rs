@@ -9,7 +9,7 @@ use crate::engine::recover::{CacheMode, recover_leaves};
 use crate::error::Result;
 use crate::graph::counts::Counts;
 
-use super::rows::{RunRow, Verification, percentiles};
+use super::rows::{BackendWatch, RunRow, Verification, percentiles};
 use super::state::{RunOptions, State};
 use super::verify::{Expected, audit_into, fingerprint};
 
@@ -40,6 +40,7 @@ pub(super) fn run_unwrap_all(
         None,
     );
     let start = Instant::now();
+    let watch = BackendWatch::start(&st.ring);
     let stats = recover_leaves(
         &st.h,
         &st.ring,
@@ -58,6 +59,7 @@ pub(super) fn run_unwrap_all(
         },
     )?;
     row.seconds = start.elapsed().as_secs_f64();
+    row.root_backend = watch.and_then(|w| w.finish(&st.ring, opts.root_rates.as_ref()));
     // The fingerprint compare inside the sink is verification work left in the timed
     // loop: a few instructions and an 8-byte read per leaf.
     let wrong = wrong.into_inner().unwrap_or(u64::MAX);

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use crate::crypto::batch::KekCache;
 use crate::crypto::prf::Prf;
+use crate::crypto::root::RootKeks;
 use crate::crypto::scheme::Kek;
 use crate::crypto::secret::Key256;
 use crate::crypto::shamir;
@@ -145,8 +146,12 @@ pub(super) fn audit_into(st: &State, v: &mut Verification, include: &(dyn Fn(u32
 /// Keys an adversary holds after the event, by node: for a compromise, the
 /// revoked roots and everything they open through the old wraps (and the
 /// shares they open); for a rotation, the retired root versions alone.
+/// With roots in a backend, the old roots are held as their KEKs in the
+/// backend (`held`): the reference keeps the old version alive there until
+/// the check is done, so the adversary's copy is really tried.
 pub(super) struct Hostile {
     keys: HashMap<u32, Key256>,
+    held: HashMap<u32, Kek>,
     shares: Vec<(u32, u8, Key256)>,
 }
 
@@ -165,16 +170,24 @@ pub(super) fn hostile_keys(
     } else {
         &plan.replaced_roots // a rotation (or a plan of one run as a compromise)
     };
+    let mut held_keks = HashMap::new();
     for &r in held {
-        if let Some((_, k)) = st.ring.get(r) {
+        if let Some((v, k)) = st.ring.get(r) {
             keys.insert(r, k.clone());
+            if let Some(kek) = st.ring.root_keks().and_then(|b| b.root_kek(r, v)) {
+                held_keks.insert(r, kek);
+            }
         }
     }
     let mut shares = Vec::new();
     if !compromise {
-        return Ok(Hostile { keys, shares });
+        return Ok(Hostile {
+            keys,
+            held: held_keks,
+            shares,
+        });
     }
-    let mut cache = KekCache::new();
+    let mut cache = KekCache::with_roots(st.ring.root_keks());
     for n in 0..h.nodes() {
         if h.is_root(n) {
             continue;
@@ -204,7 +217,11 @@ pub(super) fn hostile_keys(
             shares.extend(got.into_iter().map(|(x, k)| (n, x, k)));
         }
     }
-    Ok(Hostile { keys, shares })
+    Ok(Hostile {
+        keys,
+        held: held_keks,
+        shares,
+    })
 }
 
 /// Tries every stored wrap of the new state whose outermost KEK the adversary
@@ -213,6 +230,7 @@ pub(super) fn hostile_keys(
 /// with the new shares of its key, must not rebuild the key.
 pub(super) fn try_hostile(
     h: &Hierarchy,
+    roots: Option<&dyn RootKeks>,
     hostile: &Hostile,
     current: &dyn Fn(u32) -> Option<Key256>,
 ) -> Result<(u64, u64)> {
@@ -229,7 +247,14 @@ pub(super) fn try_hostile(
                 continue;
             };
             attempts += 1;
-            let kek = Kek::new(h.scheme, key.expose())?;
+            let soft;
+            let kek = match hostile.held.get(&outer) {
+                Some(k) => k,
+                None => {
+                    soft = Kek::new(h.scheme, key.expose())?;
+                    &soft
+                }
+            };
             match kek.unwrap(h.slot_payload(s), &h.context(n, s, ks.len() - 1), &mut out) {
                 Ok(_) => opened += 1,
                 Err(Error::UnwrapFailed) => {}
@@ -240,7 +265,7 @@ pub(super) fn try_hostile(
     out.fill(0);
     for (n, x, leaked) in &hostile.shares {
         let Some(key) = current(*n) else { continue };
-        let mut cache = KekCache::new();
+        let mut cache = KekCache::with_roots(roots);
         let mut stats = OpenStats::default();
         // a new share other than the leaked one's x, opened by the owner
         for s in h.slots_of(*n) {
