@@ -429,6 +429,40 @@ pub fn summary_markdown(res: &CompareResult, title: &str, command: &str) -> Stri
             );
         }
     }
+    let held: Vec<&RunRow> = rows
+        .iter()
+        .filter(|r| r.root_backend.as_ref().is_some_and(|b| b.ops > 0))
+        .collect();
+    if !held.is_empty() {
+        let _ = writeln!(s, "\n## Root operations through the root backend\n");
+        let _ = writeln!(
+            s,
+            "Every root operation of these runs went to the backend holding the roots (a PKCS#11 token: `C_GenerateKey`, `C_WrapKey`, `C_UnwrapKey`), counted and timed there; the prediction is those operations at the rates measured in the same process before the run.\n"
+        );
+        let _ = writeln!(
+            s,
+            "| design | workload | backend | operations | = model's root ops | ops/s | p50 / p99 µs | took | predicted |"
+        );
+        let _ = writeln!(s, "|---|---|---|---:|---|---:|---|---:|---:|");
+        for r in held {
+            let Some(b) = &r.root_backend else { continue };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {:.0} | {:.0} / {:.0} | {} | {} |",
+                r.design,
+                r.workload,
+                b.kind.name(),
+                b.ops,
+                b.ops == r.measured.root_ops,
+                b.ops_per_s,
+                b.p50_us,
+                b.p99_us,
+                human_secs(b.seconds),
+                b.predicted_seconds
+                    .map_or_else(|| "—".to_owned(), human_secs)
+            );
+        }
+    }
     if let Some(sim) = &res.slowest {
         let r = &sim.result;
         let _ = writeln!(s, "\n## The slowest recovery at a key service, over time\n");
