@@ -93,7 +93,7 @@ fn tempdir() -> std::path::PathBuf {
 type Check = (&'static str, fn(&Path));
 
 fn checks(module: &Path) -> ExitCode {
-    let checks: [Check; 4] = [
+    let checks: [Check; 5] = [
         ("errors_are_typed", errors_are_typed),
         (
             "a_root_s_value_cannot_be_read",
@@ -104,6 +104,7 @@ fn checks(module: &Path) -> ExitCode {
             every_design,
         ),
         ("the_token_holds_no_root_after_a_run", no_root_left),
+        ("rsa_oaep_wraps_round_trip_in_the_token", rsa_oaep),
     ];
     let mut failed = 0;
     for (name, f) in checks {
@@ -154,6 +155,21 @@ fn errors_are_typed(module: &Path) {
         .err()
         .unwrap();
     assert!(e.to_string().contains("kwp"), "{e}");
+}
+
+/// RSA-OAEP (Azure Key Vault's customer keys are RSA): `rsa_oaep_rates`
+/// checks one round trip itself and fails when it differs.
+fn rsa_oaep(module: &Path) {
+    let t = Pkcs11Roots::open(module, LABEL, &PIN.to_string().into()).unwrap();
+    let r = t.rsa_oaep_rates(20).unwrap();
+    assert_eq!(r.n, 20);
+    assert!(
+        r.mechanism.starts_with("CKM_RSA_PKCS_OAEP, RSA-2048"),
+        "{}",
+        r.mechanism
+    );
+    assert!(r.wrap_per_s > 0.0 && r.unwrap_per_s > 0.0);
+    assert!(r.unwrap_p99_us >= r.unwrap_p50_us);
 }
 
 fn a_root_s_value_cannot_be_read(module: &Path) {
