@@ -1265,3 +1265,47 @@ fn lazy_runs_report_the_roll_over_time() {
         &["not a share"],
     );
 }
+
+/// `simulate --latency-from` takes a measured backend's p50 and p99 from a
+/// `token bench --out` file (the committed one), and names what is wrong
+/// with a file that is not one.
+#[test]
+fn simulate_takes_its_latency_from_a_token_bench_file() {
+    let bench = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/results/2026-12-02-vm-token/token-bench.json"
+    );
+    let base = [
+        "simulate",
+        "--design",
+        "m365",
+        "--workload",
+        "revoke",
+        "--role",
+        "ck1",
+        "--profile",
+        "akv-rsa2048",
+        "--preset",
+        "tiny",
+        "--latency-from",
+    ];
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bench).unwrap()).unwrap();
+    for (op, section, key) in [("", "token", "unwrap"), (":rsa-wrap", "rsa_oaep", "wrap")] {
+        let arg = format!("{bench}{op}");
+        let mut args = base.to_vec();
+        args.push(&arg);
+        let out = ok(&args);
+        let p50 = v[section][format!("{key}_p50_us")].as_f64().unwrap() / 1000.0;
+        assert!(out.contains(&format!("p50 {p50} ms")), "{op}: {out}");
+    }
+    let d = scratch("latency-from");
+    let not = d.join("not.json");
+    std::fs::write(&not, "{\"token\": {}}").unwrap();
+    let mut args = base.to_vec();
+    args.push(s(&not));
+    fails(&args, &["no token.unwrap_p50_us"]);
+    let mut args = base.to_vec();
+    args.push("/nonexistent/bench.json:rsa-unwrap");
+    fails(&args, &["cannot read it"]);
+}

@@ -94,8 +94,14 @@ pub struct SimulateArgs {
     workers: u32,
     /// Latency of each request: MS (constant) or P50,P99 (log-normal), milliseconds; e.g. a
     /// measured backend's p50 and p99 [default: none].
-    #[arg(long, value_name = "MS|P50,P99")]
+    #[arg(long, value_name = "MS|P50,P99", conflicts_with = "latency_from")]
     latency_ms: Option<String>,
+    /// Latency taken from a measured backend: a `keyhier token bench --out` file, with the
+    /// operation whose p50 and p99 to use after a colon: wrap, unwrap (AES key wrap in the
+    /// token; default unwrap), rsa-wrap, rsa-unwrap (RSA-OAEP in the token). E.g.
+    /// results/2026-12-02-vm-token/token-bench.json:rsa-unwrap
+    #[arg(long, value_name = "FILE[:OP]")]
+    latency_from: Option<String>,
     /// Wrap under RSA public keys in the client, without the service (Azure's throttling
     /// guidance; RSA profiles only): only unwraps and new versions are sent.
     #[arg(long)]
@@ -158,9 +164,10 @@ impl SimulateArgs {
     }
 
     fn options(&self) -> anyhow::Result<SimOptions> {
-        let latency = match &self.latency_ms {
-            Some(l) => Latency::parse(l)?,
-            None => Latency::default(),
+        let latency = match (&self.latency_ms, &self.latency_from) {
+            (Some(l), _) => Latency::parse(l)?,
+            (None, Some(f)) => latency_from_bench(f)?,
+            (None, None) => Latency::default(),
         };
         let o = SimOptions {
             workers_per_vault: self.workers,
@@ -257,4 +264,42 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The log-normal latency of one operation of a `token bench --out` file
+/// (`FILE[:OP]`, OP one of wrap, unwrap, rsa-wrap, rsa-unwrap; default unwrap).
+fn latency_from_bench(spec: &str) -> anyhow::Result<Latency> {
+    let (file, op) = match spec.rsplit_once(':') {
+        Some((f, op)) if ["wrap", "unwrap", "rsa-wrap", "rsa-unwrap"].contains(&op) => (f, op),
+        _ => (spec, "unwrap"),
+    };
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "--latency-from {file}: cannot read it: {e} (the form is FILE[:OP], OP one of wrap, unwrap, rsa-wrap, rsa-unwrap)"
+            )
+        })?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!("--latency-from {file}: not a `keyhier token bench --out` file: {e}")
+    })?;
+    let (section, key) = match op {
+        "wrap" => ("token", "wrap"),
+        "unwrap" => ("token", "unwrap"),
+        "rsa-wrap" => ("rsa_oaep", "wrap"),
+        _ => ("rsa_oaep", "unwrap"),
+    };
+    let field = |q: &str| {
+        v.get(section)
+            .and_then(|s| s.get(format!("{key}_{q}_us")))
+            .and_then(serde_json::Value::as_f64)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--latency-from {file}: no {section}.{key}_{q}_us in it (a `keyhier token bench --out` file has them{})",
+                    if section == "rsa_oaep" { ", when the token does RSA-OAEP" } else { "" }
+                )
+            })
+    };
+    let l = Latency::from_measured(field("p50")? / 1000.0, field("p99")? / 1000.0)?;
+    l.validate()?;
+    Ok(l)
 }
