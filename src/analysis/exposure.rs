@@ -63,6 +63,19 @@ pub struct Blast {
     pub states: Vec<super::states::StateRow>,
 }
 
+/// The largest (or smallest) share among `(role set, share)` rows, with
+/// every role set that reaches it (`, `-joined); `None` without rows.
+pub fn extreme<'a>(
+    rows: impl IntoIterator<Item = (&'a str, f64)>,
+    largest: bool,
+) -> Option<(String, f64)> {
+    let rows: Vec<(&str, f64)> = rows.into_iter().collect();
+    let pick = if largest { f64::max } else { f64::min };
+    let best = rows.iter().map(|r| r.1).reduce(pick)?;
+    let who: Vec<&str> = rows.iter().filter(|r| r.1 == best).map(|r| r.0).collect();
+    Some((who.join(", "), best))
+}
+
 /// Role sets to analyse: each root role, then each pair.
 pub fn role_sets(h: &Hierarchy) -> Vec<Vec<RoleId>> {
     h.design.root_role_sets()

@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use keyhier::internal::graph::design::Scope;
 use keyhier::{DESIGN_NAMES, Design, Dist, GenSpec, Preset, SchemeId, Shape};
 
 /// Shape of the hierarchy: a preset, optionally overridden flag by flag.
@@ -73,9 +72,8 @@ pub fn with_forests(designs: Vec<Design>, forests: Option<u32>) -> anyhow::Resul
     let Some(n) = forests else {
         return Ok(designs);
     };
-    let forested = |d: &Design| d.roles.iter().any(|r| r.scope == Scope::Forest);
     anyhow::ensure!(
-        designs.iter().any(forested),
+        designs.iter().any(Design::has_forest_roles),
         "--forests applies to designs with a key held per forest (sharepoint); none of {} has one",
         designs
             .iter()
@@ -86,7 +84,7 @@ pub fn with_forests(designs: Vec<Design>, forests: Option<u32>) -> anyhow::Resul
     designs
         .into_iter()
         .map(|d| {
-            if forested(&d) {
+            if d.has_forest_roles() {
                 d.with_forests(n).map_err(Into::into)
             } else {
                 Ok(d)

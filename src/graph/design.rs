@@ -435,11 +435,16 @@ impl Design {
         Ok(d)
     }
 
+    /// Whether some key of this design is held per forest.
+    pub fn has_forest_roles(&self) -> bool {
+        self.roles.iter().any(|r| r.scope == Scope::Forest)
+    }
+
     /// This design with its tenants spread over `n` forests (1 to
     /// [`MAX_FORESTS`]), named `NAME:forests=N` (plain `NAME` for one).
     /// Fails for a design without a forest-scoped role.
     pub fn with_forests(mut self, n: u32) -> Result<Design> {
-        if !self.roles.iter().any(|r| r.scope == Scope::Forest) {
+        if !self.has_forest_roles() {
             return Err(Error::InvalidShape(format!(
                 "design {}: no key is held per forest, so forests do not apply (sharepoint has one)",
                 self.name
@@ -682,8 +687,10 @@ impl Design {
         if leaves.len() != 1 || self.roles.last().map(|r| r.scope) != Some(Scope::Leaf) {
             return bad("exactly one leaf role, last".into());
         }
-        let forested = self.roles.iter().any(|r| r.scope == Scope::Forest);
-        if self.forests == 0 || self.forests > MAX_FORESTS || (!forested && self.forests != 1) {
+        if self.forests == 0
+            || self.forests > MAX_FORESTS
+            || (!self.has_forest_roles() && self.forests != 1)
+        {
             return bad(format!(
                 "{} forests (1 to {MAX_FORESTS}, and 1 without a forest-scoped role)",
                 self.forests

@@ -300,9 +300,13 @@ impl Hierarchy {
         if role.scope != crate::graph::design::Scope::Forest {
             return None;
         }
-        let layout = self.layout();
-        let per = layout.forest_roles.len().max(1) as u32;
-        Some((n - layout.global_count as u32) / per)
+        // the global section: the global keys, then each forest's, forest by forest
+        let count = |s: crate::graph::design::Scope| {
+            self.design.roles.iter().filter(|r| r.scope == s).count() as u32
+        };
+        let global = count(crate::graph::design::Scope::Global);
+        let per = count(crate::graph::design::Scope::Forest).max(1);
+        Some((n - global) / per)
     }
 
     /// Whether key `k` is one of tenant `t`'s keys or a shared key above it:
@@ -319,9 +323,24 @@ impl Hierarchy {
     /// The tenants key `k` lies above: its own tenant, its forest's tenants,
     /// or every tenant for a global key.
     pub fn tenants_under(&self, k: u32) -> Vec<u32> {
-        (0..self.tenants())
-            .filter(|&t| self.covers_tenant(k, t))
-            .collect()
+        match (self.tenant_of(k), self.forest_of_node(k)) {
+            (GLOBAL_TENANT, Some(f)) => (0..self.tenants())
+                .filter(|&t| self.design.forest_of(t) == f)
+                .collect(),
+            (GLOBAL_TENANT, None) => (0..self.tenants()).collect(),
+            (t, _) => vec![t],
+        }
+    }
+
+    /// Refuses a tenant this hierarchy does not have.
+    pub fn check_tenant(&self, tenant: u32) -> Result<()> {
+        if tenant >= self.tenants() {
+            return Err(Error::InvalidShape(format!(
+                "tenant {tenant} does not exist (the hierarchy has {})",
+                self.tenants()
+            )));
+        }
+        Ok(())
     }
 
     /// Group of node `n`, if it lies in a group (tenant keys lie between groups).

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use crate::analysis::risk::Scenario;
 use crate::report::markdown::human_secs;
-use crate::report::risk::{factor, prob};
+use crate::report::risk::{prob, times};
 use crate::report::states::pct;
 use crate::suite::compare::BoughtRow;
 
@@ -52,7 +52,11 @@ pub fn bought_markdown(rows: &[BoughtRow], scenario: Option<&Scenario>) -> Strin
         "| design | P(leaf exposed) / year | × baseline | worst single leak, everywhere | P(leaf lost) / year | × baseline | worst single loss: still recoverable |"
     );
     let _ = writeln!(s, "|---|---:|---:|---|---:|---:|---|");
-    let vs = |x: f64, b: Option<f64>| b.map_or_else(|| "—".to_owned(), |b| factor(x, b));
+    let vs = |ratio: Option<f64>, baseline: bool| match ratio {
+        Some(f) => times(f),
+        None if baseline => "1x".to_owned(),
+        None => "—".to_owned(),
+    };
     for r in rows {
         let pair = |x: &Option<(String, f64)>| {
             x.as_ref()
@@ -64,10 +68,10 @@ pub fn bought_markdown(rows: &[BoughtRow], scenario: Option<&Scenario>) -> Strin
             r.design,
             if r.baseline { " (baseline)" } else { "" },
             prob(r.p_leaf_exposed),
-            vs(r.p_leaf_exposed, base.map(|b| b.p_leaf_exposed)),
+            vs(r.exposed_vs_baseline, r.baseline),
             pair(&r.worst_single_leak),
             prob(r.p_loss),
-            vs(r.p_loss, base.map(|b| b.p_loss)),
+            vs(r.loss_vs_baseline, r.baseline),
             pair(&r.worst_single_loss),
         );
     }
@@ -134,11 +138,12 @@ pub fn bought_markdown(rows: &[BoughtRow], scenario: Option<&Scenario>) -> Strin
 /// One design's line: the ratios to the baseline, then what revocation and purge leave.
 fn in_words(r: &BoughtRow, base: Option<&BoughtRow>) -> String {
     let mut parts = Vec::new();
-    if let Some(b) = base {
+    if base.is_some() {
+        let ratio = |x: Option<f64>| x.map_or_else(|| "—".to_owned(), times);
         parts.push(format!(
             "its leaves are {} as likely to be exposed within a year as the baseline's and {} as likely to be lost",
-            factor(r.p_leaf_exposed, b.p_leaf_exposed),
-            factor(r.p_loss, b.p_loss)
+            ratio(r.exposed_vs_baseline),
+            ratio(r.loss_vs_baseline)
         ));
     }
     if let Some((roles, share)) = &r.worst_single_leak {

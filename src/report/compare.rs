@@ -31,15 +31,8 @@ fn root_time(r: &RunRow, profile: ProfileId) -> String {
 
 /// The largest (or smallest) share among `rows`, with every role set that reaches it.
 fn extreme<'a>(rows: impl Iterator<Item = (&'a str, f64)>, largest: bool) -> String {
-    let rows: Vec<(&str, f64)> = rows.collect();
-    let pick = if largest { f64::max } else { f64::min };
-    let best = rows.iter().map(|r| r.1).fold(f64::NAN, pick);
-    let who: Vec<&str> = rows.iter().filter(|r| r.1 == best).map(|r| r.0).collect();
-    if who.is_empty() {
-        "—".into()
-    } else {
-        format!("{}: {}", who.join(", "), pct(best))
-    }
+    crate::analysis::exposure::extreme(rows, largest)
+        .map_or_else(|| "—".into(), |(who, best)| format!("{who}: {}", pct(best)))
 }
 
 /// Per-tenant latency percentiles, or a dash for workloads that do not run tenant by tenant.

@@ -29,7 +29,11 @@ pub(crate) fn factor(a: f64, b: f64) -> String {
     if b == 0.0 {
         return if a == 0.0 { "1x".into() } else { "—".into() };
     }
-    let f = a / b;
+    times(a / b)
+}
+
+/// A ratio as a factor (`140x`, `1.00x`, `1.1e-3x`).
+pub(crate) fn times(f: f64) -> String {
     if f >= 9.995 {
         format!("{f:.0}x")
     } else if f >= 0.0995 {

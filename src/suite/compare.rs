@@ -3,7 +3,7 @@
 //! cost against hierarchy size. Returns typed rows; [`crate::report`] writes
 //! them out.
 
-use crate::analysis::exposure::{Blast, blast};
+use crate::analysis::exposure::{Blast, blast, extreme};
 use crate::analysis::reference::leaves_to_rekey;
 use crate::analysis::risk::{DesignRisk, RiskModel, Scenario, risk};
 use crate::engine::adversary::Adversary;
@@ -541,28 +541,20 @@ pub fn bought(res: &CompareResult) -> Vec<BoughtRow> {
             .map(name)
             .collect();
         let single = |x: &str| !x.contains('+');
-        let worst = |rows: Vec<(&str, f64)>, largest: bool| {
-            let pick = if largest { f64::max } else { f64::min };
-            let best = rows.iter().map(|r| r.1).reduce(pick)?;
-            let who: Vec<&str> = rows.iter().filter(|r| r.1 == best).map(|r| r.0).collect();
-            Some((who.join(", "), best))
-        };
-        let worst_single_leak = worst(
+        let worst_single_leak = extreme(
             res.blast
                 .exposure
                 .iter()
                 .filter(|x| x.design == d && x.extent == Extent::All && single(&x.roles))
-                .map(|x| (x.roles.as_str(), x.share_of_all))
-                .collect(),
+                .map(|x| (x.roles.as_str(), x.share_of_all)),
             true,
         );
-        let worst_single_loss = worst(
+        let worst_single_loss = extreme(
             res.blast
                 .availability
                 .iter()
                 .filter(|x| x.design == d && x.extent == Extent::All && single(&x.roles))
-                .map(|x| (x.roles.as_str(), x.share_recoverable))
-                .collect(),
+                .map(|x| (x.roles.as_str(), x.share_recoverable)),
             false,
         );
         let revoked = customer.join("+");

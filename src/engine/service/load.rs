@@ -181,12 +181,7 @@ fn unwrap_all_loads(h: &Hierarchy, cold: bool) -> RootLoads {
 
 /// `shred`: every root of the tenant destroyed.
 fn shred_loads(h: &Hierarchy, tenant: u32) -> Result<RootLoads> {
-    if tenant >= h.tenants() {
-        return Err(Error::InvalidShape(format!(
-            "tenant {tenant} does not exist (the hierarchy has {})",
-            h.tenants()
-        )));
-    }
+    h.check_tenant(tenant)?;
     let mut t = Tally::new(h);
     for n in h.tenant_node_start[tenant as usize]..h.tenant_node_start[tenant as usize + 1] {
         t.add(n, RequestKind::Destroy, 1);
@@ -210,12 +205,7 @@ pub fn workload_loads(h: &Hierarchy, w: &Workload, remedy: Remedy) -> Result<Roo
         // a purge destroys the tenant's roots, as a shred does (customer's, then provider's)
         Workload::Purge { tenant } => shred_loads(h, tenant)?,
         Workload::NewDep { tenant } => {
-            if tenant >= h.tenants() {
-                return Err(crate::error::Error::InvalidShape(format!(
-                    "tenant {tenant} does not exist (the hierarchy has {})",
-                    h.tenants()
-                )));
-            }
+            h.check_tenant(tenant)?;
             plan_loads(&ChangePlan::new_dep(h, tenant), h)
         }
     })

@@ -93,6 +93,14 @@ pub fn simulate_profile(
     Ok((s, r))
 }
 
+/// The slowest scope of a simulation on `split`, in words (empty without one).
+fn slowest_vault(r: &SimResult, split: &load::Split) -> String {
+    r.slowest_vault
+        .and_then(|v| split.ids.get(v))
+        .map(|id| id.describe())
+        .unwrap_or_default()
+}
+
 /// The cost of `loads` on `h` at each of `profiles`.
 pub fn service_cost(
     h: &Hierarchy,
@@ -120,11 +128,7 @@ pub fn service_cost(
             throttled: r.throttled,
             retries: r.retries,
             vaults: r.vaults,
-            slowest_vault: r
-                .slowest_vault
-                .and_then(|v| s.ids.get(v))
-                .map(|id| id.describe())
-                .unwrap_or_default(),
+            slowest_vault: slowest_vault(&r, &s),
         });
     }
     Ok(cost)
@@ -178,11 +182,7 @@ pub fn simulate_workload(
         customer_root_ops: s.customer_ops + s.local_wraps,
         provider_root_ops: s.provider_ops,
         local_wraps: s.local_wraps,
-        slowest_vault: result
-            .slowest_vault
-            .and_then(|v| s.ids.get(v))
-            .map(|id| id.describe())
-            .unwrap_or_default(),
+        slowest_vault: slowest_vault(&result, &s),
         busiest_vault_requests: s.vaults.iter().map(VaultWork::total).max().unwrap_or(0),
         result,
     })

@@ -147,7 +147,7 @@ pub fn run_against(
         Workload::Shred { tenant } => shred::run_shred(st, tenant, opts, &mut row)?,
         Workload::Purge { tenant } => purge::run_purge(st, tenant, opts, &mut row)?,
         Workload::NewDep { tenant } => {
-            state::check_tenant(&st.h, tenant)?;
+            st.h.check_tenant(tenant)?;
             let plan = ChangePlan::new_dep(&st.h, tenant);
             loads = Some(service::plan_loads(&plan, &st.h));
             run_change(st, &plan, false, false, opts, &mut row)?;

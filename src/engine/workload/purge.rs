@@ -41,7 +41,7 @@ pub(super) fn run_purge(
     row: &mut RunRow,
 ) -> Result<()> {
     let h = &st.h;
-    super::state::check_tenant(h, tenant)?;
+    h.check_tenant(tenant)?;
     let window = opts.purge_window_hours;
     if !(window.is_finite() && window >= 0.0) {
         return Err(Error::InvalidArgument(format!(

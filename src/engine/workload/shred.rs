@@ -23,7 +23,7 @@ pub(super) fn run_shred(
     row: &mut RunRow,
 ) -> Result<()> {
     let h = &st.h;
-    super::state::check_tenant(h, tenant)?;
+    h.check_tenant(tenant)?;
     let vstart = Instant::now();
     // expected keys: verification only
     let before = if opts.verify {

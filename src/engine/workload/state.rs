@@ -70,14 +70,3 @@ pub struct State {
 /// takes about 72 hours. (The current "Manage Customer Key" page gives no
 /// figure; the stored copies this project could search did not show one.)
 pub const DEFAULT_PURGE_WINDOW_HOURS: f64 = 72.0;
-
-/// Refuses a tenant `h` does not have (shred, purge).
-pub(super) fn check_tenant(h: &Hierarchy, tenant: u32) -> crate::error::Result<()> {
-    if tenant >= h.tenants() {
-        return Err(crate::error::Error::InvalidShape(format!(
-            "tenant {tenant} does not exist (the hierarchy has {})",
-            h.tenants()
-        )));
-    }
-    Ok(())
-}
